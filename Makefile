@@ -1,0 +1,51 @@
+# Staycurrent — one command per habit. Every target is idempotent.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
+
+.PHONY: help venv run test lint typecheck pytest bench bench-smoke soak clean
+
+help:
+	@echo "make run    - set up .venv, migrate, sync feeds.yaml, serve API + poller on SQLite (http://127.0.0.1:8000)"
+	@echo "make test   - set up .venv with dev tools; ruff, ruff format --check, mypy, lint-imports, pytest"
+	@echo "make bench  - run the benchmarks in bench/ and write bench/results/latest.{json,md}"
+	@echo "make soak   - worker and API under load (SOAK_SECONDS, default 600)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: venv
+	$(BIN)/staycurrent db upgrade
+	$(BIN)/staycurrent sources sync
+	$(BIN)/staycurrent serve
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy service
+	$(BIN)/lint-imports
+
+pytest: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+soak: venv
+	$(BIN)/pytest -m soak --run-soak tests/test_soak.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

@@ -1,0 +1,64 @@
+"""The composition root: ``staycurrent`` and its command groups.
+
+serve | api | worker | poll | ingest | items | feed | profile | digest | export | sources | db
+Settings are loaded here (once, validated) and passed down; nothing below reads the environment.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from service import __version__
+from service.cli import db, sources
+from service.cli.common import settings
+
+app = typer.Typer(
+    name="staycurrent",
+    help="Staycurrent: an ML trends feed aggregator with a depth↔breadth dial.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(sources.app, name="sources")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"staycurrent {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Staycurrent: an ML trends feed aggregator with a depth↔breadth dial."""
+
+
+@app.command()
+def serve() -> None:
+    """API and poller in one process on one uvicorn worker (the embedded default; make run)."""
+    from service.cli.serve import run_api
+
+    run_api(workers=1)
+
+
+@app.command()
+def api(
+    workers: Annotated[
+        int | None, typer.Option(help="uvicorn workers; default STAYCURRENT_API_WORKERS.")
+    ] = None,
+) -> None:
+    """API only, for scale-out beside separate `staycurrent worker` processes."""
+    from service.cli.serve import run_api
+
+    run_api(workers=workers or settings().api_workers)
+
+
+def main() -> None:
+    app()

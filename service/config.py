@@ -1,0 +1,475 @@
+"""Settings (from the environment and ``.env``) and the curated catalog (``feeds.yaml``).
+
+Nothing here runs at import time: ``load_settings()`` and ``load_catalog()`` are called by the
+composition root (``service.cli``) and the results are passed in to whatever needs them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.arxiv_categories import is_arxiv_category
+from service.errors import ConfigError
+from service.records import KINDS, LEVELS, Kind, Level
+
+ENV_PREFIX = "STAYCURRENT_"
+PROJECT_URL = "https://github.com/staycurrent/staycurrent"
+MIN_SECRET_LENGTH = 32
+MIN_TOKEN_LENGTH = 16
+
+
+class Settings(BaseSettings):
+    """Every setting of Staycurrent. Environment variables are ``STAYCURRENT_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # -- storage and catalog
+    database_url: str = Field(
+        "sqlite:///./data/staycurrent.db",
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user@host/db.",
+    )
+    feeds_file: Path = Field(Path("feeds.yaml"), description="The curated catalog of sources.")
+    data_dir: Path = Field(Path("data"), description="Where generated files (secret key) live.")
+
+    # -- secrets and identity
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for admin API calls; unset disables the admin API."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs feedback and unsubscribe links (32+ characters). On SQLite, generated "
+        "into DATA_DIR/secret_key when unset; required on PostgreSQL.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of the API, used in links we send out."
+    )
+    host: str = Field("127.0.0.1", description="Address the API listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
+    api_workers: int = Field(1, ge=1, le=64, description="uvicorn workers for `staycurrent api`.")
+
+    # -- fetching
+    allow_private_networks: bool = Field(
+        False, description="Allow feeds on loopback/private addresses (tests, LAN feeds)."
+    )
+    http_timeout: float = Field(10.0, gt=0, le=300, description="Per-phase timeout, seconds.")
+    http_deadline: float = Field(30.0, gt=0, le=600, description="Overall deadline per fetch, s.")
+    http_max_body: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Cap on the decoded body of a feed, bytes."
+    )
+    http_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per fetch.")
+
+    # -- polling
+    poll_tick_seconds: float = Field(60.0, gt=0, description="How often the worker looks for work.")
+    poll_concurrency: int = Field(20, ge=1, le=500, description="Fetches at once, in all.")
+    poll_per_host: int = Field(2, ge=1, le=50, description="Fetches at once per host.")
+    poll_lease_seconds: int = Field(300, ge=10, description="How long a claim on a source lasts.")
+    poll_batch_size: int = Field(200, ge=1, description="Sources claimed per tick at most.")
+    min_interval_minutes: int = Field(15, ge=1, description="Shortest poll interval.")
+    max_interval_minutes: int = Field(1440, ge=1, description="Longest poll interval.")
+    backoff_cap_minutes: int = Field(1440, ge=1, description="Longest wait after errors.")
+    arxiv_min_interval_seconds: float = Field(
+        3.0, ge=0, description="Gap between two requests to arXiv (their rule: 3 s)."
+    )
+
+    # -- email
+    smtp_host: str | None = Field(None, description="SMTP server; unset disables sending.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP login, if the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(True, description="Upgrade with STARTTLS (port 587).")
+    smtp_tls: bool = Field(
+        False, description="Implicit TLS from the first byte (port 465); STARTTLS is then unused."
+    )
+    smtp_from: str = Field("Staycurrent <staycurrent@localhost>", description="From address.")
+    smtp_timeout: float = Field(30.0, gt=0, description="SMTP timeout, seconds.")
+
+    # -- logs
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    log_format: Literal["text", "json"] = Field("text", description="json for log shippers.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if not scheme.startswith(("sqlite", "postgres")):
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        if scheme in {"postgresql", "postgres"}:
+            return "postgresql+psycopg" + value[len(scheme) :]
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL such as https://feeds.example.org")
+        return value.rstrip("/")
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters "
+                "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.min_interval_minutes > self.max_interval_minutes:
+            raise ValueError(
+                "min_interval_minutes: must not exceed STAYCURRENT_MAX_INTERVAL_MINUTES"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def user_agent(self) -> str:
+        from service import __version__
+
+        return f"Staycurrent/{__version__} (+{PROJECT_URL})"
+
+    def secret_key_bytes(self) -> bytes:
+        if self.secret_key is None:
+            raise ConfigError("STAYCURRENT_SECRET_KEY: not set (call ensure_secret_key first)")
+        return self.secret_key.get_secret_value().encode()
+
+
+def _describe(error: dict[str, Any], secret_fields: set[str]) -> str:
+    loc = [str(part) for part in error.get("loc", ())]
+    msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if ":" in msg and msg.split(":", 1)[0].isidentifier() and not loc:
+        name, msg = msg.split(":", 1)
+        loc, msg = [name], msg.strip()
+    name = loc[0] if loc else "settings"
+    shown = "" if name in secret_fields else f" (got {error.get('input')!r})"
+    if error.get("type") == "missing" or name == "settings":
+        shown = ""
+    return f"{ENV_PREFIX}{name.upper()}: {msg}{shown}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and ``.env``; raise ConfigError naming each problem."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        secrets_ = {"admin_token", "secret_key", "smtp_password"}
+        lines = [_describe(dict(err), secrets_) for err in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Return settings with a secret key: the configured one, or on SQLite a generated, kept one."""
+    if settings.secret_key is not None:
+        return settings
+    if not settings.is_sqlite:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY: required with PostgreSQL so every process signs links alike "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(f"{path}: holds a secret key shorter than {MIN_SECRET_LENGTH} characters")
+    return settings.model_copy(update={"secret_key": SecretStr(key)})
+
+
+# --------------------------------------------------------------------------- the catalog
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TOPIC_KEYS = {"label", "arxiv", "keywords", "subtopics", "description"}
+SOURCE_KEYS = {"name", "url", "kind", "level", "topics", "poll_minutes", "weight", "site"}
+MIN_POLL_MINUTES, MAX_POLL_MINUTES = 5, 7 * 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """An area of ML (``parent`` is None) or a subtopic of one."""
+
+    slug: str
+    label: str
+    area: str  # the slug of the area this topic belongs to (itself for an area)
+    parent: str | None = None
+    keywords: tuple[str, ...] = ()
+    arxiv: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def is_area(self) -> bool:
+        return self.parent is None
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    topics: tuple[Topic, ...] = ()
+
+    def by_slug(self) -> dict[str, Topic]:
+        return {t.slug: t for t in self.topics}
+
+    @property
+    def areas(self) -> tuple[Topic, ...]:
+        return tuple(t for t in self.topics if t.is_area)
+
+    def area_of(self, slug: str) -> str | None:
+        topic = self.by_slug().get(slug)
+        return topic.area if topic else None
+
+    def expand(self, slugs: tuple[str, ...] | list[str]) -> frozenset[str]:
+        """The topics named plus every subtopic of an area named."""
+        wanted = set(slugs)
+        return frozenset(t.slug for t in self.topics if t.slug in wanted or t.parent in wanted)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    name: str
+    url: str
+    kind: Kind
+    level: Level
+    topics: tuple[str, ...] = ()
+    poll_minutes: int | None = None
+    weight: float = 1.0
+    site: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    taxonomy: Taxonomy
+    sources: tuple[SourceSpec, ...] = field(default=())
+
+    def count_by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = dict.fromkeys(KINDS, 0)
+        for source in self.sources:
+            counts[source.kind] += 1
+        return counts
+
+
+def is_http_url(value: object) -> bool:
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _str_list(value: object, path: str, problems: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.append(f"{path}: must be a list")
+        return ()
+    out: list[str] = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, str) or not entry.strip():
+            problems.append(f"{path}[{i}]: must be a non-empty string")
+        else:
+            out.append(entry.strip())
+    return tuple(out)
+
+
+def _check_topic(
+    slug: object, body: object, path: str, parent: str | None, problems: list[str]
+) -> list[Topic]:
+    if not isinstance(slug, str) or not SLUG_RE.match(slug):
+        problems.append(f"{path}: slug must be lowercase letters, digits and dashes")
+        return []
+    if not isinstance(body, dict):
+        problems.append(f"{path}: must be a mapping with label, arxiv, keywords")
+        return []
+    for key in sorted(set(body) - TOPIC_KEYS):
+        problems.append(f"{path}.{key}: unknown field")
+    label = body.get("label")
+    if not isinstance(label, str) or not label.strip():
+        problems.append(f"{path}.label: required")
+        label = slug
+    arxiv = _str_list(body.get("arxiv"), f"{path}.arxiv", problems)
+    for i, cat in enumerate(arxiv):
+        if not is_arxiv_category(cat):
+            problems.append(f"{path}.arxiv[{i}]: unknown category {cat!r}")
+    topic = Topic(
+        slug=slug,
+        label=label.strip(),
+        area=parent or slug,
+        parent=parent,
+        keywords=_str_list(body.get("keywords"), f"{path}.keywords", problems),
+        arxiv=arxiv,
+        description=str(body.get("description") or ""),
+    )
+    found = [topic]
+    subtopics = body.get("subtopics") or {}
+    if parent is not None and subtopics:
+        problems.append(f"{path}.subtopics: subtopics cannot have subtopics")
+    elif not isinstance(subtopics, dict):
+        problems.append(f"{path}.subtopics: must be a mapping of slug to topic")
+    else:
+        for sub_slug, sub_body in subtopics.items():
+            found += _check_topic(
+                sub_slug, sub_body, f"{path}.subtopics.{sub_slug}", slug, problems
+            )
+    return found
+
+
+def _check_taxonomy(raw: object, problems: list[str]) -> Taxonomy:
+    if not isinstance(raw, dict) or not raw:
+        problems.append("topics: required, a mapping of area slug to topic")
+        return Taxonomy()
+    topics: list[Topic] = []
+    for slug, body in raw.items():
+        topics += _check_topic(slug, body, f"topics.{slug}", None, problems)
+    seen: set[str] = set()
+    for topic in topics:
+        if topic.slug in seen:
+            problems.append(f"topics.{topic.slug}: duplicate slug (slugs are unique across areas)")
+        seen.add(topic.slug)
+    return Taxonomy(tuple(topics))
+
+
+def _choice(value: object, allowed: tuple[str, ...], path: str, problems: list[str]) -> str:
+    if value not in allowed:
+        problems.append(f"{path}: must be one of {', '.join(allowed)} (got {value!r})")
+        return allowed[0]
+    return str(value)
+
+
+def _check_source(
+    raw: object, path: str, known_topics: set[str], problems: list[str]
+) -> SourceSpec | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: must be a mapping with name, url, kind, level")
+        return None
+    for key in sorted(set(raw) - SOURCE_KEYS):
+        problems.append(f"{path}.{key}: unknown field")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"{path}.name: required")
+        name = ""
+    url = raw.get("url")
+    if not is_http_url(url):
+        problems.append(f"{path}.url: not an http(s) URL")
+    topics = _str_list(raw.get("topics"), f"{path}.topics", problems)
+    for i, slug in enumerate(topics):
+        if slug not in known_topics:
+            problems.append(f"{path}.topics[{i}]: unknown topic {slug!r}")
+    poll = raw.get("poll_minutes")
+    if poll is not None and (
+        not isinstance(poll, int)
+        or isinstance(poll, bool)
+        or not poll >= MIN_POLL_MINUTES
+        or poll > MAX_POLL_MINUTES
+    ):
+        problems.append(
+            f"{path}.poll_minutes: must be a whole number from {MIN_POLL_MINUTES} "
+            f"to {MAX_POLL_MINUTES}"
+        )
+        poll = None
+    weight = raw.get("weight", 1.0)
+    if not isinstance(weight, int | float) or isinstance(weight, bool) or not 0 < weight <= 5:
+        problems.append(f"{path}.weight: must be a number in (0, 5]")
+        weight = 1.0
+    site = raw.get("site")
+    if site is not None and not is_http_url(site):
+        problems.append(f"{path}.site: not an http(s) URL")
+    return SourceSpec(
+        name=name.strip(),
+        url=str(url),
+        kind=_choice(raw.get("kind"), KINDS, f"{path}.kind", problems),  # type: ignore[arg-type]
+        level=_choice(raw.get("level"), LEVELS, f"{path}.level", problems),  # type: ignore[arg-type]
+        topics=topics,
+        poll_minutes=poll,
+        weight=float(weight),
+        site=site,
+    )
+
+
+def _check_duplicates(sources: list[tuple[int, SourceSpec]], problems: list[str]) -> None:
+    names: dict[str, int] = {}
+    urls: dict[str, int] = {}
+    for index, spec in sources:
+        name_key, url_key = spec.name.casefold(), spec.url.rstrip("/").lower()
+        if spec.name and name_key in names:
+            problems.append(
+                f"sources[{index}].name: duplicate of sources[{names[name_key]}] ({spec.name!r})"
+            )
+        if url_key in urls:
+            problems.append(f"sources[{index}].url: duplicate of sources[{urls[url_key]}]")
+        names.setdefault(name_key, index)
+        urls.setdefault(url_key, index)
+
+
+def check_catalog(document: object) -> tuple[Catalog, list[str]]:
+    """Validate a parsed feeds.yaml document; return the catalog and every problem found."""
+    problems: list[str] = []
+    if not isinstance(document, dict):
+        return Catalog(Taxonomy()), ["(file): must be a mapping with topics: and sources:"]
+    for key in sorted(set(document) - {"topics", "sources"}):
+        problems.append(f"{key}: unknown section")
+    taxonomy = _check_taxonomy(document.get("topics"), problems)
+    raw_sources = document.get("sources")
+    checked: list[tuple[int, SourceSpec]] = []
+    if not isinstance(raw_sources, list):
+        problems.append("sources: required, a list of sources")
+    else:
+        known = {t.slug for t in taxonomy.topics}
+        for i, raw in enumerate(raw_sources):
+            spec = _check_source(raw, f"sources[{i}]", known, problems)
+            if spec is not None:
+                checked.append((i, spec))
+        _check_duplicates(checked, problems)
+    return Catalog(taxonomy, tuple(spec for _, spec in checked)), problems
+
+
+def read_catalog(path: Path) -> tuple[Catalog, list[str]]:
+    """Read and validate a catalog file; problems are returned, not raised."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return Catalog(Taxonomy()), [f"{path}: cannot read ({exc.strerror or exc})"]
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        return Catalog(Taxonomy()), [f"{path}: not valid YAML{where}"]
+    return check_catalog(document)
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read a catalog file or raise ConfigError listing every problem, one per line."""
+    catalog, problems = read_catalog(path)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return catalog

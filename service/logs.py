@@ -1,0 +1,84 @@
+"""Structured logging: ``key=value`` text or one JSON object per line, secrets redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+# Anything that looks like a credential in a message or a field is replaced before it is written.
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)((?:token|password|secret|key|sig)=)[^&\s\"']+"),
+    re.compile(r"(/v1/subscriptions/)[^/\s]+"),
+    re.compile(r"(/v1/(?:feedback|unsubscribe)/)[^/\s?]+"),
+    re.compile(r"(postgres(?:ql)?(?:\+psycopg)?://[^:/@\s]+:)[^@\s]+(@)"),
+)
+_SECRET_FIELDS = {"token", "password", "secret", "secret_key", "admin_token", "authorization"}
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    """Replace credentials in ``text`` with ``***``."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(
+            lambda m: m.group(1) + "***" + (m.group(2) if m.re.groups > 1 else ""), text
+        )
+    return text
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in vars(record).items():
+        if key in _RESERVED or key.startswith("_"):
+            continue
+        out[key] = "***" if key.lower() in _SECRET_FIELDS else value
+    return out
+
+
+class JSONFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for key, value in _fields(record).items():
+            payload[key] = redact(value) if isinstance(value, str) else value
+        if record.exc_info:
+            payload["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(payload, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S")
+        parts = [f"{ts} {record.levelname.lower():7} {record.name}: {redact(record.getMessage())}"]
+        for key, value in _fields(record).items():
+            shown = redact(value) if isinstance(value, str) else value
+            parts.append(
+                f"{key}={shown!r}" if isinstance(shown, str) and " " in shown else f"{key}={shown}"
+            )
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + redact(self.formatException(record.exc_info))
+        return line
+
+
+def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """Send the root logger to stderr in the chosen format (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JSONFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_staycurrent", False):
+            root.removeHandler(old)
+    handler._staycurrent = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtpd", "mail.log"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -1,0 +1,1 @@
+"""What people meet: the HTTP API, syndication (RSS/Atom/JSON Feed/OPML) and the email digest."""

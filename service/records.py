@@ -1,0 +1,184 @@
+"""Frozen records passed between the stages of the pipeline.
+
+Named for where their data comes from or goes::
+
+    FetchRequest  (from storage)  -> fetch     -> FetchedFeed   (from the network)
+    FetchedFeed.body               -> parse     -> ParsedFeed    (from the feed, raw but typed)
+    ParsedFeed + SourceContext     -> normalize -> NormalizedItem (to storage)
+    NormalizedItem + Taxonomy      -> tag       -> TagAssignment (to storage)
+
+Every datetime here is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Kind = Literal["paper", "podcast", "post", "video"]
+KINDS: tuple[Kind, ...] = ("paper", "podcast", "post", "video")
+Level = Literal["research", "practitioner", "overview"]
+LEVELS: tuple[Level, ...] = ("research", "practitioner", "overview")
+TagOrigin = Literal["category", "keyword", "source"]
+AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """What storage knows about a source before fetching it."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFeed:
+    """The outcome of one successful HTTP exchange (200 with a body, or 304)."""
+
+    requested_url: str
+    url: str  # the final URL after redirects
+    status: int  # 200 or 304
+    body: bytes | None  # None on 304
+    fetched_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    content_type: str | None = None
+    # Target of a redirect chain whose every hop was permanent (301/308), else None.
+    permanent_redirect: str | None = None
+    cache_max_age: int | None = None  # seconds, from Cache-Control max-age
+    expires: datetime | None = None  # from Expires
+    elapsed_seconds: float = 0.0
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEnclosure:
+    url: str
+    type: str | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    """One entry as the feed gave it: strings still raw (may hold HTML), dates already UTC."""
+
+    guid: str | None = None
+    title: str = ""
+    title_is_html: bool = False
+    link: str | None = None
+    links: tuple[str, ...] = ()  # every href the entry carries (alternate, related, enclosure)
+    base: str | None = None  # xml:base in effect for this entry
+    summary: str = ""  # the description / summary / abstract, raw
+    summary_is_html: bool = True
+    content: str = ""  # full content (content:encoded, atom:content), raw
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    published_raw: str | None = None
+    updated: datetime | None = None
+    updated_raw: str | None = None
+    terms: tuple[str, ...] = ()  # <category> / atom:category terms
+    enclosures: tuple[ParsedEnclosure, ...] = ()
+    itunes_duration: str | None = None
+    episode: str | None = None
+    season: str | None = None
+    image: str | None = None
+    transcript_url: str | None = None
+    # arXiv extensions (rss.arxiv.org and export.arxiv.org API)
+    arxiv_announce_type: str | None = None
+    arxiv_primary_category: str | None = None
+    arxiv_comment: str | None = None
+    arxiv_journal_ref: str | None = None
+    arxiv_doi: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A feed document as parsed, before any normalization."""
+
+    title: str = ""
+    link: str | None = None
+    format: str = ""  # feedparser's version string: rss20, atom10, rss10, json1 ...
+    entries: tuple[ParsedEntry, ...] = ()
+    ttl_minutes: int | None = None  # RSS <ttl>
+    skip_days: tuple[str, ...] = ()  # RSS <skipDays>
+    language: str | None = None
+    image: str | None = None
+    is_podcast: bool = False  # carries the iTunes namespace or audio enclosures
+    warning: str | None = None  # the bozo reason of a feed that still yielded entries
+
+
+@dataclass(frozen=True, slots=True)
+class SourceContext:
+    """What normalize needs to know about the source an entry came from."""
+
+    feed_url: str
+    kind: Kind
+    fetched_at: datetime
+    source_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArxivInfo:
+    arxiv_id: str  # without version: 2401.12345 or hep-th/9901001
+    version: int | None
+    categories: tuple[str, ...]
+    primary_category: str | None
+    announce_type: AnnounceType | None
+    abs_url: str
+    pdf_url: str
+    doi: str | None = None
+    journal_ref: str | None = None
+    comments: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PodcastInfo:
+    enclosure_url: str
+    enclosure_type: str | None = None
+    enclosure_length: int | None = None
+    duration_seconds: int | None = None
+    episode: int | None = None
+    season: int | None = None
+    image_url: str | None = None
+    transcript_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedItem:
+    """One work, ready to store: plain-text title, canonical link, sanitized HTML."""
+
+    canonical_key: str  # arxiv:<id> | url:<canonical url> | hash:<sha256>
+    kind: Kind
+    title: str
+    url: str | None
+    summary_text: str
+    summary_html: str
+    published_at: datetime
+    updated_at: datetime | None = None
+    guid: str | None = None
+    authors: tuple[str, ...] = ()
+    arxiv: ArxivInfo | None = None
+    podcast: PodcastInfo | None = None
+    reading_minutes: int | None = None  # posts and papers: to read; podcasts: to listen
+    mentions: tuple[str, ...] = ()  # arXiv ids this item links to or names
+    terms: tuple[str, ...] = ()  # the feed's own categories, used by the tagger
+    content_hash: str = ""  # changes when anything stored changes
+
+
+@dataclass(frozen=True, slots=True)
+class TagAssignment:
+    slug: str
+    area: str
+    score: float
+    origin: TagOrigin
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWithTags:
+    item: NormalizedItem
+    tags: tuple[TagAssignment, ...] = field(default=())

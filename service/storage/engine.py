@@ -1,0 +1,110 @@
+"""The database: one engine, read sessions, and write transactions that never deadlock on SQLite.
+
+SQLite connections use WAL (readers never block the writer), foreign keys, and a busy timeout.
+Python's sqlite3 module starts transactions lazily and as DEFERRED; a deferred reader that later
+writes can fail with "database is locked" without waiting. Following SQLAlchemy's documented recipe,
+we take over BEGIN ourselves: reads begin DEFERRED, ``Database.write()`` begins IMMEDIATE so writers
+queue on the busy timeout instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from service.errors import StorageError
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_file(url: sa.engine.URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for ``url`` (sqlite:/// or postgresql+psycopg://), ready for our sessions."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=pool_size,
+            max_overflow=20,
+        )
+        _install_sqlite_hooks(engine)
+        return engine
+    return sa.create_engine(
+        url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+class Database:
+    """The engine plus the two ways to use it: ``session()`` to read, ``write()`` to change."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def session(self) -> Session:
+        """A session for reads (a write through it works too, but may wait less politely)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        options = {"sqlite_begin": "IMMEDIATE"} if self.is_sqlite else {}
+        with self.engine.connect() as raw:
+            conn = raw.execution_options(**options)
+            with Session(bind=conn, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except OperationalError as exc:
+                    session.rollback()
+                    raise StorageError(f"the database refused the write: {exc.orig}") from exc
+                except BaseException:
+                    session.rollback()
+                    raise
+            conn.commit()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
