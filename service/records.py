@@ -171,6 +171,14 @@ class NormalizedItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Normalized:
+    """What normalize made of a feed: the items, and a reason for each entry it had to skip."""
+
+    items: tuple[NormalizedItem, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class TagAssignment:
     slug: str
     area: str
