@@ -190,3 +190,70 @@ class TagAssignment:
 class ItemWithTags:
     item: NormalizedItem
     tags: tuple[TagAssignment, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class SourceForUpdate:
+    """What storage knows about a source when it is due (the poller's claim hands these out)."""
+
+    id: int
+    name: str
+    url: str
+    kind: Kind
+    level: Level = "practitioner"
+    topics: tuple[str, ...] = ()
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    poll_minutes: int | None = None
+    consecutive_errors: int = 0
+    state: str = "new"
+    redirect_url: str | None = None
+    redirect_count: int = 0
+    last_success_at: datetime | None = None
+    items_per_week: float = 0.0  # recent publishing rate, for the adaptive interval
+
+
+PollOutcome = Literal["updated", "not_modified", "unchanged", "error", "gone"]
+
+
+@dataclass(frozen=True, slots=True)
+class PollIntent:
+    """What to write on the source row after one attempt (one transaction with its items)."""
+
+    source_id: int
+    attempted_at: datetime
+    outcome: PollOutcome
+    next_poll_at: datetime
+    consecutive_errors: int
+    state: str  # ok | error | gone
+    status_code: int | None = None
+    error_kind: str | None = None
+    error_reason: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    succeeded: bool = False
+    retry_after_until: datetime | None = None
+    redirect_url: str | None = None
+    redirect_count: int = 0
+    new_url: str | None = None  # adopt this URL (a permanent redirect seen 3 polls in a row)
+    ttl_minutes: int | None = None
+    feed_title: str | None = None
+    keep_validators: bool = False  # 304 / errors: keep the stored etag and last_modified
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """One source's result in a batch: never an exception, always a value."""
+
+    source_id: int
+    name: str
+    outcome: PollOutcome
+    items_new: int = 0
+    items_updated: int = 0
+    status_code: int | None = None
+    error_kind: str | None = None
+    reason: str | None = None  # the error in words, or the parse warning
+    next_poll_at: datetime | None = None
+    elapsed_seconds: float = 0.0

@@ -15,14 +15,13 @@ from service.errors import StaycurrentError
 from service.logs import configure_logging
 from service.storage.engine import Database
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` (each line as given) on stderr and exit with ``code``."""
-    for line in message.splitlines() or [message]:
-        err_console.print(line, markup=False)
+    sys.stderr.write(message.rstrip("\n") + "\n")
     raise typer.Exit(code)
 
 

@@ -1,0 +1,400 @@
+"""Store normalized items: one row per work, merged across sources, categories and versions.
+
+``store_items`` runs inside the caller's transaction (the pipeline stores a source's items and its
+poll state together). Lookups are batched; inserts use ``ON CONFLICT DO NOTHING`` so two workers
+storing the same paper at once end with one row (the loser merges into the winner's row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from service.records import ItemWithTags, NormalizedItem, TagAssignment
+from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag
+
+CHUNK = 500
+_ANNOUNCE_RANK = {"cross": 0, "replace-cross": 1, "new": 2, "replace": 3}
+_ORIGIN_RANK = {"source": 0, "keyword": 1, "category": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# --------------------------------------------------------------------------- merging records
+
+
+def _merge_tags(
+    a: Iterable[TagAssignment], b: Iterable[TagAssignment]
+) -> tuple[TagAssignment, ...]:
+    best: dict[str, TagAssignment] = {}
+    for tag in (*a, *b):
+        kept = best.get(tag.slug)
+        if kept is None or (tag.score, _ORIGIN_RANK[tag.origin]) > (
+            kept.score,
+            _ORIGIN_RANK[kept.origin],
+        ):
+            best[tag.slug] = tag
+    return tuple(best.values())
+
+
+def _union(first: Iterable[str], second: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
+
+
+def _dedupe(batch: Sequence[ItemWithTags]) -> list[ItemWithTags]:
+    """One entry per canonical key within a batch (a feed listing a paper twice, say)."""
+    merged: dict[str, ItemWithTags] = {}
+    for entry in batch:
+        key = entry.item.canonical_key
+        kept = merged.get(key)
+        if kept is None:
+            merged[key] = entry
+            continue
+        newer = entry.item if _newer(entry.item, kept.item) else kept.item
+        mentions = tuple(_union(kept.item.mentions, entry.item.mentions))
+        item = replace(newer, mentions=mentions)
+        if kept.item.arxiv and entry.item.arxiv and item.arxiv:
+            cats = tuple(_union(kept.item.arxiv.categories, entry.item.arxiv.categories))
+            item = replace(item, arxiv=replace(item.arxiv, categories=cats))
+        merged[key] = ItemWithTags(item, _merge_tags(kept.tags, entry.tags))
+    return list(merged.values())
+
+
+def _newer(candidate: NormalizedItem, kept: NormalizedItem) -> bool:
+    if candidate.arxiv and kept.arxiv:
+        return (candidate.arxiv.version or 0) > (kept.arxiv.version or 0)
+    return (candidate.updated_at or candidate.published_at) > (kept.updated_at or kept.published_at)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _item_row(n: NormalizedItem, now: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "canonical_key": n.canonical_key,
+        "kind": n.kind,
+        "title": n.title,
+        "url": n.url,
+        "summary_text": n.summary_text,
+        "summary_html": n.summary_html,
+        "authors": list(n.authors),
+        "authors_text": ", ".join(n.authors),
+        "published_at": n.published_at,
+        "updated_at": n.updated_at,
+        "first_seen_at": now,
+        "changed_at": now,
+        "reading_minutes": n.reading_minutes,
+        "content_hash": n.content_hash,
+        "arxiv_categories": [],
+    }
+    if n.arxiv is not None:
+        a = n.arxiv
+        row.update(
+            arxiv_id=a.arxiv_id,
+            arxiv_version=a.version,
+            arxiv_categories=list(a.categories),
+            arxiv_primary=a.primary_category,
+            announce_type=a.announce_type,
+            pdf_url=a.pdf_url,
+            doi=a.doi,
+            journal_ref=a.journal_ref,
+            comments=a.comments,
+        )
+    if n.podcast is not None:
+        p = n.podcast
+        row.update(
+            enclosure_url=p.enclosure_url,
+            enclosure_type=p.enclosure_type,
+            enclosure_length=p.enclosure_length,
+            duration_seconds=p.duration_seconds,
+            episode=p.episode,
+            season=p.season,
+            image_url=p.image_url,
+            transcript_url=p.transcript_url,
+        )
+    return row
+
+
+_CONTENT_FIELDS = (
+    "kind",
+    "title",
+    "url",
+    "summary_text",
+    "summary_html",
+    "authors",
+    "authors_text",
+    "updated_at",
+    "reading_minutes",
+    "content_hash",
+    "enclosure_url",
+    "enclosure_type",
+    "enclosure_length",
+    "duration_seconds",
+    "episode",
+    "season",
+    "image_url",
+    "transcript_url",
+)
+_PAPER_VERSION_FIELDS = (
+    "title",
+    "url",
+    "summary_text",
+    "summary_html",
+    "authors",
+    "authors_text",
+    "reading_minutes",
+    "content_hash",
+    "pdf_url",
+)
+
+
+def _paper_changes(row: Item, fresh: dict[str, Any]) -> dict[str, Any]:
+    """How a stored paper changes when it is seen again (another category, version or the API)."""
+    changes: dict[str, Any] = {}
+    cats = _union(row.arxiv_categories, fresh["arxiv_categories"])
+    if cats != row.arxiv_categories:
+        changes["arxiv_categories"] = cats
+    old_v, new_v = row.arxiv_version or 0, fresh["arxiv_version"] or 0
+    if new_v > old_v:
+        changes["arxiv_version"] = new_v
+        changes.update({f: fresh[f] for f in _PAPER_VERSION_FIELDS if fresh[f] != getattr(row, f)})
+        changes["updated_at"] = max(
+            d for d in (row.updated_at, fresh["updated_at"], fresh["published_at"]) if d
+        )
+    elif fresh["updated_at"] and (row.updated_at is None or fresh["updated_at"] > row.updated_at):
+        changes["updated_at"] = fresh["updated_at"]
+    if row.arxiv_primary is None and fresh["arxiv_primary"]:
+        changes["arxiv_primary"] = fresh["arxiv_primary"]
+    announce = fresh["announce_type"]
+    if (
+        announce
+        and announce != row.announce_type
+        and _better_announce(row, announce, new_v > old_v)
+    ):
+        changes["announce_type"] = announce
+    for field in ("doi", "journal_ref", "comments"):
+        if fresh[field] and fresh[field] != getattr(row, field) and (new_v >= old_v):
+            changes[field] = fresh[field]
+    if fresh["published_at"] < row.published_at:
+        changes["published_at"] = fresh["published_at"]
+    return changes
+
+
+def _better_announce(row: Item, announce: str, version_bumped: bool) -> bool:
+    """A new version's announcement wins; otherwise "new" beats "cross" for the same version."""
+    if version_bumped or row.announce_type is None:
+        return True
+    return _ANNOUNCE_RANK[announce] > _ANNOUNCE_RANK.get(row.announce_type, -1)
+
+
+def _content_changes(row: Item, fresh: dict[str, Any]) -> dict[str, Any]:
+    if fresh["content_hash"] == row.content_hash:
+        return {}
+    return {f: fresh[f] for f in _CONTENT_FIELDS if fresh.get(f) != getattr(row, f)}
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def _lock(session: Session, stmt: Any) -> Any:
+    return stmt.with_for_update() if session.get_bind().dialect.name == "postgresql" else stmt
+
+
+def _by_keys(session: Session, keys: Sequence[str]) -> dict[str, Item]:
+    found: dict[str, Item] = {}
+    for chunk in _chunks(sorted(set(keys))):
+        stmt = _lock(session, select(Item).where(col(Item.canonical_key).in_(chunk)))
+        found.update({row.canonical_key: row for row in session.exec(stmt)})
+    return found
+
+
+def _by_guids(session: Session, source_id: int, guids: Sequence[str]) -> dict[str, Item]:
+    found: dict[str, Item] = {}
+    for chunk in _chunks(sorted(set(guids))):
+        stmt = (
+            select(ItemSource.guid, Item)
+            .join(Item, col(Item.id) == ItemSource.item_id)
+            .where(ItemSource.source_id == source_id, col(ItemSource.guid).in_(chunk))
+        )
+        found.update({guid: row for guid, row in session.exec(_lock(session, stmt)) if guid})
+    return found
+
+
+def _find_existing(
+    session: Session, source_id: int, batch: Sequence[ItemWithTags]
+) -> dict[str, Item]:
+    """canonical key -> stored row, looking up (source, guid) first, then the canonical key."""
+    guids = [e.item.guid for e in batch if e.item.guid and e.item.arxiv is None]
+    by_guid = _by_guids(session, source_id, guids) if guids else {}
+    by_key = _by_keys(session, [e.item.canonical_key for e in batch])
+    found: dict[str, Item] = {}
+    for entry in batch:
+        item = entry.item
+        row = by_guid.get(item.guid or "") if item.arxiv is None else None
+        row = row or by_key.get(item.canonical_key)
+        if row is not None:
+            found[item.canonical_key] = row
+    return found
+
+
+def tag_ids(session: Session) -> dict[str, int]:
+    return {slug: tid for slug, tid in session.exec(select(Tag.slug, Tag.id)) if tid is not None}
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert rows, skipping any another writer inserted first; canonical key -> new id."""
+    inserted: dict[str, int] = {}
+    for chunk in _chunks(rows):
+        stmt = (
+            _insert(session, Item)
+            .on_conflict_do_nothing()
+            .returning(col(Item.id), col(Item.canonical_key))
+        )
+        result = session.execute(stmt, list(chunk))
+        inserted.update({key: item_id for item_id, key in result})
+    return inserted
+
+
+def _upsert_sightings(
+    session: Session, source_id: int, sightings: list[tuple[int, str | None]], now: datetime
+) -> None:
+    if not sightings:
+        return
+    rows = [
+        {
+            "item_id": item_id,
+            "source_id": source_id,
+            "guid": guid,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for item_id, guid in sightings
+    ]
+    for chunk in _chunks(rows):
+        stmt = _insert(session, ItemSource)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["item_id", "source_id"],
+            set_={"last_seen_at": stmt.excluded.last_seen_at, "guid": stmt.excluded.guid},
+        )
+        session.execute(stmt, list(chunk))
+
+
+def _store_tags(
+    session: Session, wanted: dict[int, tuple[TagAssignment, ...]], slugs: dict[str, int]
+) -> None:
+    """Merge tags into each item's stored tags: a tag keeps its best score and its origin."""
+    if not wanted:
+        return
+    stored: dict[int, list[TagAssignment]] = {}
+    id_to_slug = {v: k for k, v in slugs.items()}
+    for chunk in _chunks(list(wanted)):
+        stmt = select(ItemTag).where(col(ItemTag.item_id).in_(chunk))
+        for row in session.exec(stmt):
+            slug = id_to_slug.get(row.tag_id)
+            if slug is not None:
+                tag = TagAssignment(slug, "", row.score, row.origin)  # type: ignore[arg-type]
+                stored.setdefault(row.item_id, []).append(tag)
+    rows: list[dict[str, Any]] = []
+    for item_id, tags in wanted.items():
+        before = {t.slug: t for t in stored.get(item_id, [])}
+        for tag in _merge_tags(before.values(), tags):
+            old = before.get(tag.slug)
+            if tag.slug in slugs and (
+                old is None or (old.score, old.origin) != (tag.score, tag.origin)
+            ):
+                rows.append(
+                    {
+                        "item_id": item_id,
+                        "tag_id": slugs[tag.slug],
+                        "score": tag.score,
+                        "origin": tag.origin,
+                    }
+                )
+    for chunk in _chunks(rows):
+        stmt = _insert(session, ItemTag)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["item_id", "tag_id"],
+            set_={"score": stmt.excluded.score, "origin": stmt.excluded.origin},
+        )
+        session.execute(stmt, list(chunk))
+
+
+def _store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
+    rows = [{"item_id": i, "arxiv_id": a} for i, a in dict.fromkeys(mentions)]
+    for chunk in _chunks(rows):
+        session.execute(_insert(session, ItemLink).on_conflict_do_nothing(), list(chunk))
+
+
+def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
+    changes = _paper_changes(row, fresh) if row.arxiv_id else _content_changes(row, fresh)
+    for field, value in changes.items():
+        setattr(row, field, value)
+    if changes:
+        row.changed_at = now
+    return bool(changes)
+
+
+def store_items(
+    session: Session, *, source_id: int, items: Sequence[ItemWithTags], now: datetime
+) -> StoreCounts:
+    """Upsert ``items`` seen in ``source_id``: new rows, merged rows, sightings, tags, mentions."""
+    batch = _dedupe(items)
+    if not batch:
+        return StoreCounts()
+    existing = _find_existing(session, source_id, batch)
+    fresh = {e.item.canonical_key: _item_row(e.item, now) for e in batch}
+    inserted = _insert_new(
+        session,
+        [fresh[e.item.canonical_key] for e in batch if e.item.canonical_key not in existing],
+    )
+    raced = [
+        e.item.canonical_key
+        for e in batch
+        if e.item.canonical_key not in existing and e.item.canonical_key not in inserted
+    ]
+    existing.update(_by_keys(session, raced) if raced else {})
+    new = updated = 0
+    ids: dict[str, int] = dict(inserted)
+    for entry in batch:
+        key = entry.item.canonical_key
+        if key in inserted:
+            new += 1
+            continue
+        row = existing[key]
+        assert row.id is not None
+        ids[key] = row.id
+        updated += _apply_changes(row, fresh[key], now)
+    session.flush()
+    _upsert_sightings(
+        session, source_id, [(ids[e.item.canonical_key], e.item.guid) for e in batch], now
+    )
+    _store_tags(
+        session, {ids[e.item.canonical_key]: e.tags for e in batch if e.tags}, tag_ids(session)
+    )
+    _store_mentions(
+        session, [(ids[e.item.canonical_key], m) for e in batch for m in e.item.mentions]
+    )
+    return StoreCounts(new=new, updated=updated, unchanged=len(batch) - new - updated)

@@ -1,0 +1,179 @@
+"""Sources: what the pipeline needs before a poll, and the poll state it writes after one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from service.errors import ConflictError, NotFoundError
+from service.records import Kind, Level, PollIntent, SourceForUpdate
+from service.storage.models import ItemSource, PollLog, Source, utcnow
+
+
+def for_update(source: Source, *, items_per_week: float = 0.0) -> SourceForUpdate:
+    """The frozen view of a source row that the pipeline works with."""
+    assert source.id is not None
+    return SourceForUpdate(
+        id=source.id,
+        name=source.name,
+        url=source.url,
+        kind=source.kind,  # type: ignore[arg-type]
+        level=source.level,  # type: ignore[arg-type]
+        topics=tuple(source.topics),
+        etag=source.etag,
+        last_modified=source.last_modified,
+        content_hash=source.content_hash,
+        poll_minutes=source.poll_minutes,
+        consecutive_errors=source.consecutive_errors,
+        state=source.state,
+        redirect_url=source.redirect_url,
+        redirect_count=source.redirect_count,
+        last_success_at=source.last_success_at,
+        items_per_week=items_per_week,
+    )
+
+
+def items_per_week(session: Session, source_ids: Sequence[int], now: datetime) -> dict[int, float]:
+    """Items first seen in each source over the last four weeks, per week."""
+    if not source_ids:
+        return {}
+    since = now - timedelta(days=28)
+    stmt = (
+        select(ItemSource.source_id, func.count())
+        .where(col(ItemSource.source_id).in_(source_ids), ItemSource.first_seen_at >= since)
+        .group_by(col(ItemSource.source_id))
+    )
+    return {source_id: count / 4.0 for source_id, count in session.exec(stmt)}
+
+
+def load_for_update(
+    session: Session, source_ids: Sequence[int], now: datetime
+) -> list[SourceForUpdate]:
+    rows = session.exec(select(Source).where(col(Source.id).in_(source_ids))).all()
+    rates = items_per_week(session, source_ids, now)
+    by_id = {row.id: row for row in rows}
+    return [
+        for_update(by_id[i], items_per_week=rates.get(i, 0.0)) for i in source_ids if i in by_id
+    ]
+
+
+def find_source(session: Session, name_or_id: str) -> Source:
+    """A source by exact name, or by id when given digits; NotFoundError otherwise."""
+    stmt = select(Source).where(Source.name == name_or_id)
+    source = session.exec(stmt).first()
+    if source is None and name_or_id.isdigit():
+        source = session.get(Source, int(name_or_id))
+    if source is None:
+        raise NotFoundError(f"no source named {name_or_id!r}")
+    return source
+
+
+def add_source(
+    session: Session,
+    *,
+    name: str,
+    url: str,
+    kind: Kind,
+    level: Level = "practitioner",
+    topics: Sequence[str] = (),
+    origin: str = "api",
+    poll_minutes: int | None = None,
+) -> Source:
+    """Insert a new source; ConflictError if its name or URL is taken."""
+    clash = session.exec(
+        select(Source).where(sa.or_(col(Source.name) == name, col(Source.url) == url))
+    ).first()
+    if clash is not None:
+        what = "name" if clash.name == name else "URL"
+        raise ConflictError(f"a source with this {what} exists already: {clash.name!r}")
+    source = Source(
+        name=name,
+        url=url,
+        kind=kind,
+        level=level,
+        topics=list(topics),
+        origin=origin,
+        poll_minutes=poll_minutes,
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def apply_poll(
+    session: Session,
+    intent: PollIntent,
+    *,
+    worker: str = "",
+    items_new: int = 0,
+    items_updated: int = 0,
+    finished_at: datetime | None = None,
+) -> None:
+    """Write one attempt's outcome on the source (and release its lease) and log the attempt."""
+    source = session.get(Source, intent.source_id)
+    if source is None:
+        raise NotFoundError(f"source {intent.source_id} vanished during its poll")
+    if (
+        intent.new_url
+        and session.exec(select(Source.id).where(Source.url == intent.new_url)).first()
+    ):
+        # another source already polls the new address: keep ours, say why
+        intent = replace(intent, new_url=None)
+    _apply_intent(source, intent)
+    session.add(
+        PollLog(
+            source_id=intent.source_id,
+            worker=worker,
+            started_at=intent.attempted_at,
+            finished_at=finished_at or utcnow(),
+            outcome=intent.outcome,
+            status_code=intent.status_code,
+            error_kind=intent.error_kind,
+            items_new=items_new,
+            items_updated=items_updated,
+        )
+    )
+
+
+def _apply_intent(source: Source, intent: PollIntent) -> None:
+    source.last_attempt_at = intent.attempted_at
+    source.last_outcome = intent.outcome
+    source.last_status = intent.status_code
+    source.next_poll_at = intent.next_poll_at
+    source.consecutive_errors = intent.consecutive_errors
+    source.state = intent.state
+    source.last_error = intent.error_reason
+    source.last_error_kind = intent.error_kind
+    source.retry_after_until = intent.retry_after_until
+    source.redirect_url = intent.redirect_url
+    source.redirect_count = intent.redirect_count
+    source.lease_owner = None
+    source.lease_until = None
+    source.updated_at = utcnow()
+    if intent.succeeded:
+        source.last_success_at = intent.attempted_at
+    if not intent.keep_validators:
+        source.etag = intent.etag
+        source.last_modified = intent.last_modified
+    if intent.content_hash is not None:
+        source.content_hash = intent.content_hash
+    if intent.ttl_minutes is not None:
+        source.ttl_minutes = intent.ttl_minutes
+    if intent.feed_title:
+        source.feed_title = intent.feed_title[:500]
+    if intent.new_url and intent.new_url != source.url:
+        source.url = intent.new_url
+        source.etag = source.last_modified = source.content_hash = None
+        source.redirect_url, source.redirect_count = None, 0
+
+
+def record_content_hash(session: Session, source_id: int, content_hash: str) -> None:
+    """Remember the hash of the last bytes ingested for a source (local ingest)."""
+    source = session.get(Source, source_id)
+    if source is None:
+        raise NotFoundError(f"source {source_id} does not exist")
+    source.content_hash = content_hash
