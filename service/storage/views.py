@@ -1,0 +1,192 @@
+"""Read models of items: everything a reader sees about an item, loaded in a few batched queries.
+
+``ItemView`` is what the CLI, the API, the feeds and the digest all show; ``list_items`` pages
+with a keyset cursor on (published_at, id) — never OFFSET.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Source, Tag
+
+
+@dataclass(frozen=True, slots=True)
+class TagView:
+    slug: str
+    area: str
+    label: str
+    score: float
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    id: int
+    name: str
+    kind: str
+    level: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """A short reference to another item (a post covering a paper, say)."""
+
+    id: int
+    kind: str
+    title: str
+    url: str | None
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    item: Item
+    sources: tuple[SourceRef, ...] = ()
+    tags: tuple[TagView, ...] = ()
+    covered_by: tuple[ItemRef, ...] = ()  # posts/podcasts that mention this paper
+    mentions: tuple[str, ...] = ()  # arXiv ids this item mentions
+
+    @property
+    def area(self) -> str | None:
+        """The item's area: that of its highest-scoring tag."""
+        best = max(self.tags, key=lambda t: (t.score, t.slug), default=None)
+        return best.area if best else None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFilter:
+    kind: str | None = None
+    topic: str | None = None  # a tag slug; an area slug matches its subtopics too
+    source_id: int | None = None
+    arxiv_category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    covered: bool | None = None  # papers that posts or podcasts discussed
+
+
+Cursor = tuple[datetime, int]  # (published_at, id) of the last item of the previous page
+
+
+def _filtered(stmt: SelectOfScalar[Item], f: ItemFilter) -> SelectOfScalar[Item]:
+    if f.kind:
+        stmt = stmt.where(col(Item.kind) == f.kind)
+    if f.since:
+        stmt = stmt.where(col(Item.published_at) >= f.since)
+    if f.until:
+        stmt = stmt.where(col(Item.published_at) < f.until)
+    if f.source_id is not None:
+        seen = select(ItemSource.item_id).where(ItemSource.source_id == f.source_id)
+        stmt = stmt.where(col(Item.id).in_(seen))
+    if f.topic:
+        tags = select(Tag.id).where(sa.or_(col(Tag.slug) == f.topic, col(Tag.parent) == f.topic))
+        tagged = select(ItemTag.item_id).where(col(ItemTag.tag_id).in_(tags))
+        stmt = stmt.where(col(Item.id).in_(tagged))
+    if f.arxiv_category:
+        # categories live in a JSON list; a LIKE on its text is portable and exact with quotes
+        stmt = stmt.where(
+            sa.cast(col(Item.arxiv_categories), sa.Text).like(f'%"{f.arxiv_category}"%')
+        )
+    if f.covered is not None:
+        linked = sa.exists().where(col(ItemLink.arxiv_id) == col(Item.arxiv_id))
+        stmt = stmt.where(col(Item.arxiv_id).is_not(None), linked if f.covered else ~linked)
+    return stmt
+
+
+def list_items(
+    session: Session, f: ItemFilter, *, limit: int = 20, after: Cursor | None = None
+) -> list[ItemView]:
+    """Newest first, ``limit`` items after ``after`` (keyset)."""
+    stmt = _filtered(select(Item), f)
+    if after is not None:
+        published, item_id = after
+        stmt = stmt.where(
+            sa.or_(
+                col(Item.published_at) < published,
+                sa.and_(col(Item.published_at) == published, col(Item.id) < item_id),
+            )
+        )
+    stmt = stmt.order_by(col(Item.published_at).desc(), col(Item.id).desc()).limit(limit)
+    return views(session, list(session.exec(stmt)))
+
+
+def get_item(session: Session, item_id: int) -> ItemView | None:
+    item = session.get(Item, item_id)
+    return views(session, [item])[0] if item is not None else None
+
+
+def views(session: Session, items: Sequence[Item]) -> list[ItemView]:
+    """Attach sources, tags, covered_by and mentions to items, in four queries in all."""
+    ids = [i.id for i in items if i.id is not None]
+    if not ids:
+        return []
+    sources = _sources_of(session, ids)
+    tags = _tags_of(session, ids)
+    mentions = _mentions_of(session, ids)
+    covered = _covered_by(session, [i.arxiv_id for i in items if i.arxiv_id])
+    return [
+        ItemView(
+            item=i,
+            sources=tuple(sources.get(i.id or 0, ())),
+            tags=tuple(sorted(tags.get(i.id or 0, ()), key=lambda t: (-t.score, t.slug))),
+            covered_by=tuple(covered.get(i.arxiv_id or "", ())),
+            mentions=tuple(mentions.get(i.id or 0, ())),
+        )
+        for i in items
+    ]
+
+
+def _sources_of(session: Session, ids: list[int]) -> dict[int, list[SourceRef]]:
+    stmt = (
+        select(ItemSource.item_id, Source)
+        .join(Source, col(Source.id) == ItemSource.source_id)
+        .where(col(ItemSource.item_id).in_(ids))
+        .order_by(col(ItemSource.first_seen_at), col(Source.id))
+    )
+    out: dict[int, list[SourceRef]] = {}
+    for item_id, s in session.exec(stmt):
+        out.setdefault(item_id, []).append(SourceRef(s.id or 0, s.name, s.kind, s.level))
+    return out
+
+
+def _tags_of(session: Session, ids: list[int]) -> dict[int, list[TagView]]:
+    stmt = (
+        select(ItemTag, Tag)
+        .join(Tag, col(Tag.id) == ItemTag.tag_id)
+        .where(col(ItemTag.item_id).in_(ids))
+    )
+    out: dict[int, list[TagView]] = {}
+    for it, tag in session.exec(stmt):
+        view = TagView(tag.slug, tag.area, tag.label, it.score, it.origin)
+        out.setdefault(it.item_id, []).append(view)
+    return out
+
+
+def _mentions_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    stmt = select(ItemLink).where(col(ItemLink.item_id).in_(ids)).order_by(col(ItemLink.arxiv_id))
+    out: dict[int, list[str]] = {}
+    for link in session.exec(stmt):
+        out.setdefault(link.item_id, []).append(link.arxiv_id)
+    return out
+
+
+def _covered_by(session: Session, arxiv_ids: list[str]) -> dict[str, list[ItemRef]]:
+    if not arxiv_ids:
+        return {}
+    stmt = (
+        select(ItemLink.arxiv_id, Item)
+        .join(Item, col(Item.id) == ItemLink.item_id)
+        .where(col(ItemLink.arxiv_id).in_(arxiv_ids))
+        .order_by(col(Item.published_at).desc(), col(Item.id).desc())
+    )
+    out: dict[str, list[ItemRef]] = {}
+    for arxiv_id, i in session.exec(stmt):
+        ref = ItemRef(i.id or 0, i.kind, i.title, i.url, i.published_at)
+        out.setdefault(arxiv_id, []).append(ref)
+    return out
