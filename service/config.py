@@ -99,7 +99,9 @@ class Settings(BaseSettings):
     smtp_timeout: float = Field(30.0, gt=0, description="SMTP timeout, seconds.")
 
     # -- logs
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
     log_format: Literal["text", "json"] = Field("text", description="json for log shippers.")
 
     @field_validator("log_level", mode="before")

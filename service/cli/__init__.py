@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, items, sources
+from service.cli import db, items, settings_cmd, sources
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(items.app, name="items")
+app.add_typer(settings_cmd.app, name="settings")
 
 
 def _version(value: bool) -> None:

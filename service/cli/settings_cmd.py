@@ -1,0 +1,44 @@
+"""``staycurrent settings``: show the effective settings, or the reference table for the README."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from pydantic import SecretStr
+
+from service.cli.common import console, settings
+from service.config import ENV_PREFIX, Settings
+
+app = typer.Typer(help="Settings: the effective values and the reference.", no_args_is_help=True)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return "(set)"
+    return "(unset)" if value is None else str(value)
+
+
+def reference_table() -> str:
+    """The Markdown table of every setting: variable, default, meaning (generated, not written)."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        shown = "" if default is None else f"`{default}`"
+        meaning = (field.description or "").replace("|", "\\|")
+        lines.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {meaning} |")
+    return "\n".join(lines)
+
+
+@app.command("reference")
+def reference_cmd() -> None:
+    """Print the settings reference as a Markdown table (the README's table is this output)."""
+    print(reference_table())
+
+
+@app.command("show")
+def show_cmd() -> None:
+    """Validate the settings and print the effective values (secrets shown as "(set)")."""
+    current = settings()
+    for name in Settings.model_fields:
+        console.print(f"{ENV_PREFIX}{name.upper()}={_shown(getattr(current, name))}", markup=False)
