@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help venv run test lint typecheck pytest bench bench-smoke soak clean
+.PHONY: help venv run test lint typecheck pytest bench soak lock clean
 
 help:
 	@echo "make run    - set up .venv, migrate, sync feeds.yaml, serve API + poller on SQLite (http://127.0.0.1:8000)"
@@ -46,6 +46,13 @@ bench: venv
 
 soak: venv
 	$(BIN)/pytest -m soak --run-soak tests/test_soak.py
+
+# requirements.lock: the exact runtime versions, resolved in a clean venv (the Docker image uses it).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet .
+	.lock-venv/bin/python -m pip freeze --exclude staycurrent > requirements.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache
