@@ -7,6 +7,7 @@ anyio's pytest plugin (``@pytest.mark.anyio``), which ships with httpx's depende
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import socket
 import ssl
@@ -33,8 +34,8 @@ from service.errors import (
     TooLargeError,
     TooManyRedirectsError,
 )
-from service.ingest.fetch import Fetcher, FetchLimits, build_transport
-from service.ingest.netguard import IPAddress, NetGuard
+from service.ingest.fetch import Fetcher, FetchLimits
+from service.ingest.netguard import IPAddress, NetGuard, build_transport
 from service.records import FetchRequest
 
 pytestmark = pytest.mark.anyio
@@ -746,3 +747,37 @@ async def test_default_guard_follows_the_setting() -> None:
         assert guarded.guard.refusal(IPv4Address("10.1.2.3")) == "a private address"
     async with Fetcher(FetchLimits(allow_private_networks=True)) as open_fetcher:
         assert open_fetcher.guard.refusal(IPv4Address("10.1.2.3")) is None
+
+
+# ------------------------------------------------------------------------- one fetcher, many tasks
+
+
+async def test_cancellation_passes_through_and_the_fetcher_stays_usable(
+    server: FeedServer, fetcher: Fetcher
+) -> None:
+    slow = server.route("/slow.xml", Route.feed(FEED, drip=0.2))
+    task = asyncio.create_task(fetcher.fetch(FetchRequest(slow), now=NOW))
+    while server.hits("/slow.xml") == 0:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    url = server.route("/feed.xml", Route.feed(FEED))
+    assert (await fetcher.fetch(FetchRequest(url), now=NOW)).body == FEED
+
+
+async def test_a_fetch_after_a_deadline_works_on_the_same_fetcher(server: FeedServer) -> None:
+    limits = FetchLimits(timeout=5.0, deadline=0.5)
+    drip = server.route("/drip.xml", Route.feed(FEED, drip=0.1))
+    url = server.route("/feed.xml", Route.feed(FEED))
+    async with Fetcher(limits, guard=GUARD) as fetcher:
+        with pytest.raises(FetchTimeoutError):
+            await fetcher.fetch(FetchRequest(drip), now=NOW)
+        assert (await fetcher.fetch(FetchRequest(url), now=NOW)).body == FEED
+
+
+async def test_concurrent_fetches_share_one_fetcher(server: FeedServer, fetcher: Fetcher) -> None:
+    urls = [server.route(f"/f{n}.xml", Route.feed(FEED + b"%d" % n, delay=0.05)) for n in range(20)]
+    feeds = await asyncio.gather(*(fetcher.fetch(FetchRequest(u), now=NOW) for u in urls))
+    assert [feed.body for feed in feeds] == [FEED + b"%d" % n for n in range(20)]
+    assert server.max_concurrent(PUBLIC) > 1

@@ -12,17 +12,21 @@ the TCP connection to a vetted IP. The name is never resolved a second time, so 
 public answer for the check, a private one for the connect) has nothing to exploit. TLS still runs
 on the original host name: httpcore passes it as SNI and the certificate is verified against it.
 Every redirect hop opens its own connection, so every hop passes through here.
+
+``GuardedTransport`` puts that backend under httpx (``build_transport`` assembles the two).
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 
 import anyio
 import httpcore
+import httpx
 
 from service.errors import BlockedAddressError, ConnectError
 
@@ -223,3 +227,87 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
+
+
+class _CoreStream(httpx.AsyncByteStream):
+    """An httpcore response body seen as an httpx stream."""
+
+    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for part in self._stream:
+            yield part
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport on an httpcore pool whose every connection is opened by the guard.
+
+    Built on httpcore's public API (not httpx's private pool attribute), so an httpx upgrade
+    cannot silently drop the guard. httpcore exceptions pass through untranslated; ``Fetcher``
+    translates them.
+    """
+
+    def __init__(
+        self,
+        backend: httpcore.AsyncNetworkBackend,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 100,
+        max_keepalive_connections: int = 20,
+    ) -> None:
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=5.0,
+            http1=True,
+            http2=False,
+            network_backend=backend,
+        )
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = request.url
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        core_response = await self._pool.handle_async_request(core_request)
+        assert isinstance(core_response.stream, AsyncIterable)
+        return httpx.Response(
+            status_code=core_response.status,
+            headers=core_response.headers,
+            stream=_CoreStream(core_response.stream),
+            extensions=core_response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._pool.aclose()
+
+
+def build_transport(
+    guard: NetGuard,
+    *,
+    resolver: Resolver = system_resolver,
+    ssl_context: ssl.SSLContext | None = None,
+    backend: httpcore.AsyncNetworkBackend | None = None,
+) -> GuardedTransport:
+    """The transport a ``Fetcher`` uses: the guard on every connection.
+
+    ``resolver``, ``ssl_context`` and ``backend`` are seams for tests (a fixed DNS answer, a test
+    CA, a backend that records connection attempts).
+    """
+    return GuardedTransport(
+        GuardedBackend(guard, resolver=resolver, backend=backend), ssl_context=ssl_context
+    )
