@@ -55,6 +55,7 @@ class Route:
     chunked: bool = False  # Transfer-Encoding: chunked instead of Content-Length
     content_length: int | None = None  # announce this length instead of the real one
     delay: float = 0.0  # seconds before the status line
+    gate: str | None = None  # hold the answer until ``server.open_gate(gate)``
     drip: float | None = None  # seconds between body pieces of ``drip_bytes``
     drip_bytes: int = 1
     cut_after: int | None = None  # close the connection after this many body bytes
@@ -154,6 +155,7 @@ class FeedServer:
         self._handlers: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._gates: dict[str, asyncio.Event] = {}
 
     # ---------------------------------------------------------------- programming and reading
 
@@ -185,6 +187,19 @@ class FeedServer:
             if (path is None or r.path == path)
             and (host is None or host in (r.host, r.local_address))
         ]
+
+    def in_flight(self, host: str) -> int:
+        """Requests for ``host`` received and not yet answered, now."""
+        with self._tally.lock:
+            return self._tally.in_flight[host]
+
+    def open_gate(self, name: str) -> None:
+        """Release every request held by routes with ``gate=name``, and those still to come."""
+        assert self._loop is not None, "the server is not running"
+        self._loop.call_soon_threadsafe(self._gate(name).set)
+
+    def _gate(self, name: str) -> asyncio.Event:
+        return self._gates.setdefault(name, asyncio.Event())
 
     def max_concurrent(self, host: str) -> int:
         """The most requests that were in flight at once for ``host`` (Host header name)."""
@@ -321,6 +336,8 @@ class FeedServer:
         route = self._pick(request)
         self._arrive(request)
         try:
+            if route.gate is not None:
+                await self._gate(route.gate).wait()
             return await _answer(route, request, reader, writer)
         finally:
             self._leave(request.host)

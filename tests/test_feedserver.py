@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 
 import httpx
 import pytest
@@ -47,14 +48,20 @@ def test_answers_conditional_requests() -> None:
 
 def test_tracks_the_peak_of_concurrent_requests_per_host() -> None:
     with FeedServer.running(hosts=HOSTS) as server:
-        url = server.route("/slow", Route.feed(b"x", delay=0.3))
+        url = server.route("/held", Route.feed(b"x", gate="release"))
         threads = [threading.Thread(target=get, args=(url,)) for _ in range(3)]
         for thread in threads:
             thread.start()
+        give_up = time.monotonic() + 10
+        while server.in_flight("127.0.0.2") < 3 and time.monotonic() < give_up:
+            time.sleep(0.01)  # until all three are held at the gate
+        assert server.in_flight("127.0.0.2") == 3
+        server.open_gate("release")
         for thread in threads:
             thread.join()
         get(url)
         assert server.max_concurrent("127.0.0.2") == 3
+        assert server.in_flight("127.0.0.2") == 0
         assert server.max_concurrent("127.0.0.3") == 0
 
 
