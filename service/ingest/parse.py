@@ -241,9 +241,10 @@ def _authors(entry: Mapping[str, Any]) -> tuple[str, ...]:
     return _unique(names)
 
 
-def _date_of(entry: Mapping[str, Any], field: str) -> tuple[str | None, datetime | None]:
-    raw = _text(entry.get(field))
-    parsed = entry.get(f"{field}_parsed")
+def _date_of(entry: Any, field: str) -> tuple[str | None, datetime | None]:
+    # dict.get: FeedParserDict.get("updated") falls back to "published" (with a warning).
+    raw = _text(dict.get(entry, field))
+    parsed = dict.get(entry, f"{field}_parsed")
     return raw, (struct_to_utc(parsed) if isinstance(parsed, time.struct_time) else None)
 
 
