@@ -17,7 +17,9 @@ def fixture_bytes(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
 
 
-def context(kind: Kind = "post", feed_url: str = "https://feeds.example.org/feed.xml") -> SourceContext:
+def context(
+    kind: Kind = "post", feed_url: str = "https://feeds.example.org/feed.xml"
+) -> SourceContext:
     return SourceContext(feed_url=feed_url, kind=kind, fetched_at=FETCHED_AT)
 
 

@@ -1,12 +1,12 @@
-"""arXiv: each of the three formats gives exact ids, versions, categories and URLs; id extraction."""
+"""arXiv: exact ids, versions, categories and URLs from each of the three formats; id extraction."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-
 from feed_documents import normalize_fixture
+
 from service.ingest.arxiv import (
     extract_arxiv_ids,
     is_valid_id,
@@ -124,7 +124,10 @@ def test_a_page_linking_a_paper_is_not_a_paper() -> None:
         ("https://www.alphaxiv.org/abs/2501.01234", ("2501.01234",)),
         ("https://huggingface.co/papers/2504.07091", ("2504.07091",)),
         ("as shown in arXiv:2401.12345v2, and arXiv: 1312.6114", ("2401.12345", "1312.6114")),
-        ("old style arXiv:hep-th/9901001 and https://arxiv.org/abs/math.GT/0309136", ("hep-th/9901001", "math.GT/0309136")),
+        (
+            "old style arXiv:hep-th/9901001 and https://arxiv.org/abs/math.GT/0309136",
+            ("hep-th/9901001", "math.GT/0309136"),
+        ),
         ("arXiv:2401.12345 then again https://arxiv.org/abs/2401.12345v1", ("2401.12345",)),
         ("it cost 1234.5678 dollars on 2023.12.01", ()),
         ("version-less 2401.12345 in prose is not a mention", ()),

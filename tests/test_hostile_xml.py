@@ -1,4 +1,4 @@
-"""Hostile XML is inert: XXE (file, http), billion laughs, quadratic blowup, odd prologs, depth, size.
+"""Hostile XML is inert: XXE (file, http), billion laughs, quadratic blowup, prologs, depth, size.
 
 Memory is measured with tracemalloc (peak of Python-allocated memory, expat included); no timings
 are asserted.
@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from feed_documents import context, many_items, rss, rss_item
+
 from service.errors import ParseError
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
@@ -138,7 +138,9 @@ def test_quadratic_blowup_is_inert() -> None:
 def test_entity_declared_in_a_prolog_comment_is_not_expanded() -> None:
     """feedparser collects ``<!ENTITY`` lines anywhere before the root, comments included."""
     entity = "B" * 20_000
-    prolog = f'<?xml version="1.0"?>\n<!--\n<!ENTITY big "{entity}">\n-->\n<!ENTITY big2 "{entity}">\n'
+    prolog = (
+        f'<?xml version="1.0"?>\n<!--\n<!ENTITY big "{entity}">\n-->\n<!ENTITY big2 "{entity}">\n'
+    )
     refs = "&big;&big2;" * 2_000
     body = rss(rss_item(refs, "https://feeds.example.org/a", refs), prolog=prolog)
     feed = parse_or_refuse(body)
@@ -178,10 +180,22 @@ def test_undefined_entities_left_by_the_removal_do_not_crash() -> None:
 @pytest.mark.parametrize(
     ("prolog", "reason"),
     [
-        ('<!DOCTYPE rss [<!ENTITY a "x">', "not a feed: not well-formed XML (a DOCTYPE declaration never ends)"),
-        ("<!-- never closed <!ENTITY a 'x'>", "not a feed: not well-formed XML (a comment before the root never ends)"),
-        ("<!DOCTYPE rss [" + "<!--" * 200_000, "not a feed: not well-formed XML (a DOCTYPE declaration never ends)"),
-        ("<!DOCTYPE rss [" + '"' * 100_001, "not a feed: not well-formed XML (a DOCTYPE declaration never ends)"),
+        (
+            '<!DOCTYPE rss [<!ENTITY a "x">',
+            "not a feed: not well-formed XML (a DOCTYPE declaration never ends)",
+        ),
+        (
+            "<!-- never closed <!ENTITY a 'x'>",
+            "not a feed: not well-formed XML (a comment before the root never ends)",
+        ),
+        (
+            "<!DOCTYPE rss [" + "<!--" * 200_000,
+            "not a feed: not well-formed XML (a DOCTYPE declaration never ends)",
+        ),
+        (
+            "<!DOCTYPE rss [" + '"' * 100_001,
+            "not a feed: not well-formed XML (a DOCTYPE declaration never ends)",
+        ),
     ],
 )
 def test_unterminated_prolog_constructs_are_refused(prolog: str, reason: str) -> None:
