@@ -31,6 +31,7 @@ _HOSTS = (
     r"|(?:www\.)?alphaxiv\.org/(?:abs|overview|pdf)"
     r"|huggingface\.co/papers)"
 )
+_MARKERS = ("arxiv", "alphaxiv", "huggingface.co/papers")
 _URL_ID = re.compile(rf"(?<![\w.-]){_HOSTS}/{_ID}", re.I)
 _TEXT_ID = re.compile(rf"(?<![\w/.-])arXiv:\s?{_ID}", re.I)
 _OAI_ID = re.compile(rf"^oai:arXiv\.org:{_ID}$", re.I)
@@ -80,6 +81,9 @@ def extract_arxiv_ids(text: str) -> tuple[str, ...]:
     Only URLs (arxiv.org abs/pdf/html, export.arxiv.org, alphaxiv, huggingface.co/papers) and
     ``arXiv:`` prefixed identifiers count: a bare ``1234.5678`` in prose is not a mention.
     """
+    lowered = text.lower()
+    if not any(marker in lowered for marker in _MARKERS):
+        return ()  # most texts name no paper: skip the two scans
     found: dict[str, int] = {}
     for pattern in (_URL_ID, _TEXT_ID):
         for match in pattern.finditer(text):

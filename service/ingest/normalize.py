@@ -49,6 +49,9 @@ WORDS_PER_MINUTE = 230
 ABSTRACT_MINUTES = 2
 FUTURE_TOLERANCE = timedelta(days=1)
 _YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"})
+_HASHED_FIELDS = tuple(
+    field.name for field in dataclasses.fields(NormalizedItem) if field.name != "content_hash"
+)
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 
 
@@ -160,8 +163,8 @@ def canonical_key(info: ArxivInfo | None, url: str | None, title: str, summary: 
 
 def content_hash(item: NormalizedItem) -> str:
     """sha256 over every stored field (``content_hash`` itself excluded)."""
-    fields = dataclasses.astuple(dataclasses.replace(item, content_hash=""))
-    return hashlib.sha256(repr(fields).encode()).hexdigest()
+    values = tuple(getattr(item, name) for name in _HASHED_FIELDS)  # nested records repr whole
+    return hashlib.sha256(repr(values).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------- fields
