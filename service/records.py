@@ -76,6 +76,7 @@ class ParsedEntry:
     summary: str = ""  # the description / summary / abstract, raw
     summary_is_html: bool = True
     content: str = ""  # full content (content:encoded, atom:content), raw
+    content_is_html: bool = True
     authors: tuple[str, ...] = ()
     published: datetime | None = None
     published_raw: str | None = None
@@ -108,6 +109,7 @@ class ParsedFeed:
     skip_days: tuple[str, ...] = ()  # RSS <skipDays>
     language: str | None = None
     image: str | None = None
+    updated: datetime | None = None  # the feed's own date (lastBuildDate, dc:date, atom:updated)
     is_podcast: bool = False  # carries the iTunes namespace or audio enclosures
     warning: str | None = None  # the bozo reason of a feed that still yielded entries
 

@@ -1,0 +1,255 @@
+"""Normalize (pure): ``ParsedFeed`` + ``SourceContext`` -> frozen ``NormalizedItem`` records.
+
+For each entry: its kind (paper, podcast, video, post; the source's kind is a strong hint), a
+plain-text title, a canonical absolute link, the summary as bounded plain text and as sanitized
+HTML, authors, a publication date in aware UTC (clamped to the fetch time when more than a day
+ahead), arXiv and podcast details, the arXiv papers a post or episode mentions, reading (or
+listening) minutes, a canonical key (``arxiv:<id>``, ``url:<link>``, ``hash:<sha256>``) and a
+content hash over every stored field. Entries that cannot become items are skipped with a reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from service.ingest.arxiv import (
+    arxiv_info,
+    extract_arxiv_ids,
+    has_arxiv_markers,
+    strip_listing_prefix,
+    strip_old_title_suffix,
+)
+from service.ingest.markup import plain_text, safe_html, strip_tags, truncate
+from service.ingest.podcast import media_enclosure, parse_duration, podcast_info
+from service.ingest.urls import absolute_url, canonical_url
+from service.records import (
+    ArxivInfo,
+    Kind,
+    Normalized,
+    NormalizedItem,
+    ParsedEnclosure,
+    ParsedEntry,
+    ParsedFeed,
+    SourceContext,
+)
+
+TITLE_LIMIT = 500
+SUMMARY_TEXT_LIMIT = 2_000
+SUMMARY_HTML_LIMIT = 8_000
+MAX_KEY_URL_LENGTH = 1_000
+MAX_MENTIONS = 50
+MAX_TERMS = 50
+TERM_LIMIT = 100
+WORDS_PER_MINUTE = 230
+ABSTRACT_MINUTES = 2
+FUTURE_TOLERANCE = timedelta(days=1)
+_YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"})
+_HASHED_FIELDS = tuple(
+    field.name for field in dataclasses.fields(NormalizedItem) if field.name != "content_hash"
+)
+_AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
+
+
+def normalize_feed(feed: ParsedFeed, ctx: SourceContext) -> Normalized:
+    """Every entry of ``feed`` as a ``NormalizedItem``, or a reason why it was skipped."""
+    items: list[NormalizedItem] = []
+    skipped: list[str] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(feed.entries, start=1):
+        result = normalize_entry(entry, ctx, feed)
+        if isinstance(result, str):
+            skipped.append(f"entry {number}: {result}")
+        elif result.canonical_key in seen:
+            first = seen[result.canonical_key]
+            skipped.append(
+                f"entry {number}: the same work as entry {first} ({result.canonical_key})"
+            )
+        else:
+            seen[result.canonical_key] = number
+            items.append(result)
+    return Normalized(items=tuple(items), skipped=tuple(skipped))
+
+
+def normalize_entry(
+    entry: ParsedEntry, ctx: SourceContext, feed: ParsedFeed | None = None
+) -> NormalizedItem | str:
+    """One entry as an item, or a sentence saying why it cannot be one.
+
+    ``feed`` lends its image to episodes without one and its date to entries without any.
+    """
+    feed = feed or ParsedFeed()
+    base = _entry_base(entry, ctx)
+    enclosure = media_enclosure(entry)
+    info = arxiv_info(entry)
+    kind = decide_kind(entry, ctx.kind, info, enclosure)
+    if kind != "paper":
+        info = None
+    title, summary_text, summary_html = _texts(entry, info, base)
+    podcast = None
+    if enclosure is not None and kind in ("podcast", "video"):
+        enclosure_url = absolute_url(enclosure.url, base)
+        image = absolute_url(entry.image or feed.image, base)
+        if enclosure_url:
+            podcast = podcast_info(entry, enclosure, enclosure_url=enclosure_url, image=image)
+    url = info.abs_url if info else canonical_url(entry.link, base)
+    if url is None and podcast is not None:
+        url = podcast.enclosure_url  # an episode without a web page: its audio is the link
+    if not (title or url or summary_text):
+        return "no title, link or text"
+    published, updated = _dates(entry, feed.updated, ctx.fetched_at)
+    item = NormalizedItem(
+        canonical_key=canonical_key(info, url, title, summary_text),
+        kind=kind,
+        title=title or truncate(summary_text, 100) or str(url),
+        url=url,
+        summary_text=summary_text,
+        summary_html=summary_html,
+        published_at=published,
+        updated_at=updated,
+        guid=entry.guid,
+        authors=_authors(entry, paper=info is not None),
+        arxiv=info,
+        podcast=podcast,
+        reading_minutes=_minutes(kind, entry),
+        mentions=() if kind == "paper" else _mentions(entry),
+        terms=tuple(truncate(t, TERM_LIMIT) for t in entry.terms[:MAX_TERMS]),
+    )
+    return dataclasses.replace(item, content_hash=content_hash(item))
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def decide_kind(
+    entry: ParsedEntry, source_kind: Kind, info: ArxivInfo | None, enclosure: ParsedEnclosure | None
+) -> Kind:
+    """paper (arXiv), podcast (audio/video enclosure), video (YouTube), post; the source's kind
+    decides first for papers and videos."""
+    if source_kind == "paper" or (info is not None and has_arxiv_markers(entry)):
+        return "paper"
+    if source_kind == "video":
+        return "video"
+    if enclosure is not None:
+        return "podcast"
+    if _is_youtube(entry):
+        return "video"
+    return "podcast" if source_kind == "podcast" else "post"
+
+
+def _is_youtube(entry: ParsedEntry) -> bool:
+    if (entry.guid or "").startswith("yt:video:"):
+        return True
+    link = canonical_url(entry.link)
+    return link is not None and link.split("/", 3)[2] in _YOUTUBE_HOSTS
+
+
+def canonical_key(info: ArxivInfo | None, url: str | None, title: str, summary: str) -> str:
+    """``arxiv:<id>`` for papers, else ``url:<canonical link>`` (hashed past 1,000 characters),
+    else ``hash:<sha256 of title and summary>``."""
+    if info is not None:
+        return f"arxiv:{info.arxiv_id}"
+    if url:
+        if len(url) > MAX_KEY_URL_LENGTH:
+            return f"url:sha256:{hashlib.sha256(url.encode()).hexdigest()}"
+        return f"url:{url}"
+    digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    return f"hash:{digest}"
+
+
+def content_hash(item: NormalizedItem) -> str:
+    """sha256 over every stored field (``content_hash`` itself excluded)."""
+    values = tuple(getattr(item, name) for name in _HASHED_FIELDS)  # nested records repr whole
+    return hashlib.sha256(repr(values).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- fields
+
+
+def _entry_base(entry: ParsedEntry, ctx: SourceContext) -> str | None:
+    """The URL relative links are resolved against: xml:base (itself resolved) or the feed URL."""
+    feed_url = ctx.feed_url or None
+    if entry.base:
+        return absolute_url(entry.base, feed_url) or feed_url
+    return feed_url
+
+
+def _texts(entry: ParsedEntry, info: ArxivInfo | None, base: str | None) -> tuple[str, str, str]:
+    title = plain_text(entry.title, is_html=entry.title_is_html, limit=TITLE_LIMIT)
+    if info is not None:
+        title = strip_old_title_suffix(title)
+        abstract = strip_listing_prefix(
+            plain_text(entry.summary, is_html=entry.summary_is_html, limit=SUMMARY_TEXT_LIMIT * 2)
+        )
+        text = truncate(abstract, SUMMARY_TEXT_LIMIT)
+        return title, text, safe_html(text, is_html=False, limit=SUMMARY_HTML_LIMIT)
+    source, is_html = (entry.summary, entry.summary_is_html)
+    if not source.strip():
+        source, is_html = entry.content, entry.content_is_html
+    text = plain_text(source, is_html=is_html, limit=SUMMARY_TEXT_LIMIT)
+    markup = safe_html(source, is_html=is_html, base=base, limit=SUMMARY_HTML_LIMIT)
+    return title, text, markup
+
+
+def _authors(entry: ParsedEntry, *, paper: bool) -> tuple[str, ...]:
+    names: list[str] = []
+    for raw in entry.authors:
+        name = plain_text(raw, is_html="<" in raw or "&" in raw, limit=200)
+        names.extend(_AUTHOR_SEPARATOR.split(name) if paper else [name])
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _dates(
+    entry: ParsedEntry, feed_date: datetime | None, fetched_at: datetime
+) -> tuple[datetime, datetime | None]:
+    """Published: the entry's, else its update, else the feed's date, else the fetch time."""
+    published = entry.published or parse_date_text(entry.published_raw)
+    updated = entry.updated or parse_date_text(entry.updated_raw)
+    return clamp_date(published or updated or feed_date, fetched_at), (
+        clamp_date(updated, fetched_at) if updated else None
+    )
+
+
+def clamp_date(value: datetime | None, fetched_at: datetime) -> datetime:
+    """Aware UTC; the fetch time when missing or more than a day after it."""
+    if value is None or value > fetched_at + FUTURE_TOLERANCE:
+        return fetched_at.astimezone(UTC)
+    return value.astimezone(UTC)
+
+
+def parse_date_text(raw: str | None) -> datetime | None:
+    """A date feedparser could not read: RFC 822 or ISO 8601, naive taken as UTC; else None."""
+    if not raw:
+        return None
+    text = raw.strip()
+    parsed: datetime | None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _mentions(entry: ParsedEntry) -> tuple[str, ...]:
+    text = " ".join((*entry.links, entry.link or "", entry.title, entry.summary, entry.content))
+    return extract_arxiv_ids(text)[:MAX_MENTIONS]
+
+
+def _minutes(kind: Kind, entry: ParsedEntry) -> int | None:
+    """Minutes to read (posts by words, papers an abstract's 2) or to listen (by duration)."""
+    if kind == "paper":
+        return ABSTRACT_MINUTES
+    if kind in ("podcast", "video"):
+        seconds = parse_duration(entry.itunes_duration)
+        return max(1, math.ceil(seconds / 60)) if seconds else None
+    body = entry.content if len(entry.content) > len(entry.summary) else entry.summary
+    return max(1, round(len(strip_tags(body).split()) / WORDS_PER_MINUTE))

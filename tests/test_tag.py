@@ -1,0 +1,111 @@
+"""Tagger: categories, keywords (acronyms without false hits), source topics, one per slug."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from service.config import Taxonomy, Topic
+from service.ingest.tag import Tagger, is_acronym
+from service.records import ArxivInfo, NormalizedItem, TagAssignment
+
+TAXONOMY = Taxonomy(
+    (
+        Topic(
+            "rl", "Reinforcement learning", "rl", None, ("RL", "reinforcement learning"), ("cs.LG",)
+        ),
+        Topic("rlhf", "RLHF", "rl", "rl", ("RLHF", "reward model")),
+        Topic("generative", "Generative models", "generative", None, ("GAN", "diffusion model")),
+        Topic("nlp", "Language", "nlp", None, ("LLM", "language model"), ("cs.CL",)),
+        Topic("rag", "RAG", "nlp", "nlp", ("RAG", "retrieval-augmented generation")),
+        Topic("vision", "Vision", "vision", None, ("vision transformer", "C++"), ("cs.CV",)),
+    )
+)
+TAGGER = Tagger(TAXONOMY)
+
+
+def item(title: str = "", summary: str = "", arxiv: ArxivInfo | None = None) -> NormalizedItem:
+    return NormalizedItem(
+        canonical_key="k",
+        kind="paper" if arxiv else "post",
+        title=title,
+        url=None,
+        summary_text=summary,
+        summary_html="",
+        published_at=datetime(2024, 1, 1, tzinfo=UTC),
+        arxiv=arxiv,
+    )
+
+
+def slugs(title: str, summary: str = "") -> set[str]:
+    return {tag.slug for tag in TAGGER.tag(item(title, summary))}
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Offline RL at scale", {"rl"}),
+        ("A WORLD of ORGANIC food and Gandhi's legacy", set()),
+        ("GANs are back", {"generative"}),
+        ("Why LLMs hallucinate", {"nlp"}),
+        ("RAG in production", {"rag", "nlp"}),
+        ("rag dolls and llm lowercase", set()),
+        ("Reinforcement Learning from scratch", {"rl"}),
+        ("Diffusion-models, explained", {"generative"}),
+        ("Training reward models", {"rlhf", "rl"}),
+        ("Retrieval augmented generation", {"rag", "nlp"}),
+        ("Vision Transformers for video", {"vision"}),
+        ("Modern C++ for ML", {"vision"}),
+        ("Unrelated gardening notes", set()),
+        ("URL shorteners and BURL", set()),
+    ],
+)
+def test_keywords(title: str, expected: set[str]) -> None:
+    assert slugs(title) == expected
+
+
+def test_title_scores_higher_than_summary() -> None:
+    (in_title,) = TAGGER.tag(item("Diffusion models"))
+    (in_summary,) = TAGGER.tag(item("Untitled", "about a diffusion model"))
+    assert in_title.score > in_summary.score
+    assert in_title.origin == in_summary.origin == "keyword"
+
+
+def test_primary_category_scores_higher_than_cross_list() -> None:
+    info = ArxivInfo("2401.00001", 1, ("cs.CL", "cs.CV"), "cs.CL", "new", "a", "p")
+    tags = {tag.slug: tag for tag in TAGGER.tag(item("Untitled", arxiv=info))}
+    assert tags["nlp"].origin == tags["vision"].origin == "category"
+    assert tags["nlp"].score > tags["vision"].score
+
+
+def test_subtopic_implies_area_and_source_topics_score_low() -> None:
+    tags = TAGGER.tag(item("RLHF"), source_topics=("generative", "unknown-slug"))
+    assert tags == (
+        TagAssignment("rl", "rl", 0.8, "keyword"),
+        TagAssignment("rlhf", "rl", 0.8, "keyword"),
+        TagAssignment("generative", "generative", 0.3, "source"),
+    )
+
+
+def test_one_assignment_per_slug_with_the_best_score() -> None:
+    info = ArxivInfo("2401.00001", 1, ("cs.LG",), "cs.LG", "new", "a", "p")
+    tags = TAGGER.tag(item("RL agents", "RL RL RL", arxiv=info), source_topics=("rl",))
+    assert [(t.slug, t.score, t.origin) for t in tags] == [("rl", 1.0, "category")]
+
+
+def test_scores_are_in_the_unit_interval() -> None:
+    text = "RL GAN LLM RAG " * 50
+    for tag in TAGGER.tag(item(text, text), source_topics=("vision",)):
+        assert 0 < tag.score <= 1
+
+
+def test_an_empty_taxonomy_tags_nothing() -> None:
+    assert Tagger(Taxonomy()).tag(item("RL")) == ()
+
+
+@pytest.mark.parametrize(
+    ("keyword", "acronym"), [("RL", True), ("GPT4", True), ("Rl", False), ("C++", False)]
+)
+def test_is_acronym(keyword: str, acronym: bool) -> None:
+    assert is_acronym(keyword) is acronym
