@@ -1,4 +1,4 @@
-"""One item per work: papers merge across feeds, versions and the API; links dedupe across sources."""
+"""One item per work: papers merge across feeds, versions and the API; links dedupe too."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from service.storage.items import store_items
 from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Source, Tag
 
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
+CATEGORIES = ("LG", "CL", "CV", "AI", "RO", "NE", "MA", "IR")
 
 
 def paper(
@@ -214,7 +215,8 @@ def test_concurrent_writers_storing_one_paper_make_one_row(postgres_url: str) ->
     def write(source_id: int, n: int) -> None:
         try:
             barrier.wait()
-            store(db, source_id, paper(categories=(f"cs.{'LG CL CV AI RO NE MA IR'.split()[n]}",)))
+            category = f"cs.{CATEGORIES[n]}"
+            store(db, source_id, paper(categories=(category,)))
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 

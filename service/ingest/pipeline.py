@@ -1,0 +1,326 @@
+"""The one orchestrator of an update, drawn like a shell pipe::
+
+    sources | xargs -P N fetch | parse | normalize | tag | decide | storage (one transaction each)
+
+Only retrieval runs concurrently (a global limit and a per-host limit). Everything after the fetch
+runs on one processing thread, one source at a time, so results are deterministic and SQLite sees
+one writer. A failing source is a value in the results, never an exception out of the batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from service.errors import FetchError, GoneError, ParseError, RateLimitedError, StaycurrentError
+from service.ingest.fetch import Fetcher
+from service.ingest.normalize import normalize_feed
+from service.ingest.parse import parse_feed
+from service.ingest.schedule import ScheduleLimits, next_after_error, next_after_success
+from service.ingest.tag import Tagger
+from service.records import (
+    FetchedFeed,
+    FetchRequest,
+    ItemWithTags,
+    ParsedFeed,
+    PollIntent,
+    PollResult,
+    SourceContext,
+    SourceForUpdate,
+)
+from service.storage.engine import Database
+from service.storage.items import StoreCounts, store_items
+from service.storage.models import utcnow
+from service.storage.sources import apply_poll, record_content_hash
+
+log = logging.getLogger("staycurrent.pipeline")
+
+PERMANENT_REDIRECTS_TO_ADOPT = 3
+HostGate = Callable[[str], AbstractAsyncContextManager[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """What parse, normalize and tag made of one body."""
+
+    feed: ParsedFeed
+    items: tuple[ItemWithTags, ...]
+    skipped: tuple[str, ...]
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class Pipeline:
+    """Polls sources and ingests bytes; the only place that calls fetch, parse, tag and storage."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        tagger: Tagger,
+        fetcher: Fetcher | None = None,
+        limits: ScheduleLimits | None = None,
+        concurrency: int = 20,
+        per_host: int = 2,
+        worker_id: str = "",
+        host_gate: HostGate | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.tagger = tagger
+        self.fetcher = fetcher
+        self.limits = limits or ScheduleLimits()
+        self.concurrency = concurrency
+        self.per_host = per_host
+        self.worker_id = worker_id
+        self.host_gate = host_gate
+        self.clock = clock
+
+    # ------------------------------------------------------------------ pure-ish stages
+
+    def process(self, body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
+        """parse | normalize | tag. Raises ParseError for bytes that are not a feed."""
+        feed = parse_feed(body, url=source.url)
+        context = SourceContext(
+            feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
+        )
+        normalized = normalize_feed(feed, context)
+        tagged = tuple(
+            ItemWithTags(item, self.tagger.tag(item, source_topics=source.topics))
+            for item in normalized.items
+        )
+        return Processed(feed, tagged, normalized.skipped)
+
+    # ------------------------------------------------------------------ decisions
+
+    def _redirect(self, source: SourceForUpdate, fetched: FetchedFeed) -> dict[str, object]:
+        target = fetched.permanent_redirect
+        if not target or target == source.url:
+            return {"redirect_url": None, "redirect_count": 0}
+        count = source.redirect_count + 1 if target == source.redirect_url else 1
+        adopt = target if count >= PERMANENT_REDIRECTS_TO_ADOPT else None
+        return {"redirect_url": target, "redirect_count": count, "new_url": adopt}
+
+    def _success_intent(
+        self,
+        source: SourceForUpdate,
+        fetched: FetchedFeed,
+        started: datetime,
+        *,
+        outcome: str,
+        feed: ParsedFeed | None = None,
+    ) -> PollIntent:
+        not_before = None
+        if fetched.cache_max_age:
+            not_before = started + timedelta(seconds=fetched.cache_max_age)
+        if fetched.expires and (not_before is None or fetched.expires > not_before):
+            not_before = fetched.expires
+        return PollIntent(
+            source_id=source.id,
+            attempted_at=started,
+            outcome=outcome,  # type: ignore[arg-type]
+            next_poll_at=next_after_success(source, started, self.limits, not_before=not_before),
+            consecutive_errors=0,
+            state="ok",
+            status_code=fetched.status,
+            etag=fetched.etag or (source.etag if fetched.not_modified else None),
+            last_modified=fetched.last_modified
+            or (source.last_modified if fetched.not_modified else None),
+            content_hash=body_hash(fetched.body) if fetched.body is not None else None,
+            succeeded=True,
+            ttl_minutes=feed.ttl_minutes if feed else None,
+            feed_title=feed.title if feed else None,
+            **self._redirect(source, fetched),  # type: ignore[arg-type]
+        )
+
+    def _error_intent(
+        self, source: SourceForUpdate, error: StaycurrentError, started: datetime
+    ) -> PollIntent:
+        errors = source.consecutive_errors + 1
+        retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+        return PollIntent(
+            source_id=source.id,
+            attempted_at=started,
+            outcome="gone" if isinstance(error, GoneError) else "error",
+            next_poll_at=next_after_error(
+                source, started, self.limits, errors=errors, retry_after=retry_after
+            ),
+            consecutive_errors=errors,
+            state="gone" if isinstance(error, GoneError) else "error",
+            status_code=getattr(error, "status", None),
+            error_kind=error.kind,
+            error_reason=error.reason,
+            retry_after_until=retry_after,
+            redirect_url=source.redirect_url,
+            redirect_count=source.redirect_count,
+            keep_validators=True,
+        )
+
+    # ------------------------------------------------------------------ completing one source
+
+    def _store(
+        self, intent: PollIntent, items: Sequence[ItemWithTags], started: datetime
+    ) -> StoreCounts:
+        with self.db.write() as session:
+            counts = store_items(session, source_id=intent.source_id, items=items, now=started)
+            apply_poll(
+                session,
+                intent,
+                worker=self.worker_id,
+                items_new=counts.new,
+                items_updated=counts.updated,
+                finished_at=self.clock(),
+            )
+        return counts
+
+    def _result(
+        self, source: SourceForUpdate, intent: PollIntent, counts: StoreCounts, reason: str | None
+    ) -> PollResult:
+        return PollResult(
+            source_id=source.id,
+            name=source.name,
+            outcome=intent.outcome,
+            items_new=counts.new,
+            items_updated=counts.updated,
+            status_code=intent.status_code,
+            error_kind=intent.error_kind,
+            reason=reason if reason is not None else intent.error_reason,
+            next_poll_at=intent.next_poll_at,
+            elapsed_seconds=(self.clock() - intent.attempted_at).total_seconds(),
+        )
+
+    def complete(
+        self, source: SourceForUpdate, started: datetime, fetched: FetchedFeed | FetchError
+    ) -> PollResult:
+        """Everything after the fetch, for one source: decide, parse, store in one transaction."""
+        if isinstance(fetched, FetchError):
+            return self._finish(source, self._error_intent(source, fetched, started), (), None)
+        if fetched.not_modified:
+            intent = self._success_intent(source, fetched, started, outcome="not_modified")
+            return self._finish(source, replace(intent, keep_validators=False), (), None)
+        assert fetched.body is not None
+        if body_hash(fetched.body) == source.content_hash:
+            intent = self._success_intent(source, fetched, started, outcome="unchanged")
+            return self._finish(source, intent, (), None)
+        try:
+            processed = self.process(fetched.body, source, started)
+        except ParseError as exc:
+            return self._finish(source, self._error_intent(source, exc, started), (), None)
+        intent = self._success_intent(
+            source, fetched, started, outcome="updated", feed=processed.feed
+        )
+        return self._finish(source, intent, processed.items, processed.feed.warning)
+
+    def _finish(
+        self,
+        source: SourceForUpdate,
+        intent: PollIntent,
+        items: Sequence[ItemWithTags],
+        note: str | None,
+    ) -> PollResult:
+        try:
+            counts = self._store(intent, items, intent.attempted_at)
+        except StaycurrentError as exc:
+            log.error("storing %s failed: %s", source.name, exc.reason, extra={"source": source.id})
+            intent = self._error_intent(source, exc, intent.attempted_at)
+            return self._result(source, intent, StoreCounts(), exc.reason)
+        return self._result(source, intent, counts, note)
+
+    def complete_safely(
+        self, source: SourceForUpdate, started: datetime, fetched: FetchedFeed | FetchError
+    ) -> PollResult:
+        """``complete``, with any unexpected error recorded on the source instead of raised."""
+        try:
+            return self.complete(source, started, fetched)
+        except Exception as exc:  # a bug must not stop the batch; record it and go on
+            log.exception("unexpected error while processing %s", source.name)
+            error = StaycurrentError(f"internal error while processing the feed: {exc!r}"[:500])
+            return self._finish(source, self._error_intent(source, error, started), (), None)
+
+    # ------------------------------------------------------------------ the batch
+
+    @asynccontextmanager
+    async def _host_slot(
+        self, host: str, slots: dict[str, asyncio.Semaphore]
+    ) -> AsyncIterator[None]:
+        semaphore = slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        async with semaphore:
+            if self.host_gate is None:
+                yield
+            else:
+                async with self.host_gate(host):
+                    yield
+
+    async def _fetch(
+        self,
+        source: SourceForUpdate,
+        limit: asyncio.Semaphore,
+        slots: dict[str, asyncio.Semaphore],
+    ) -> tuple[datetime, FetchedFeed | FetchError]:
+        assert self.fetcher is not None, "polling needs a Fetcher"
+        request = FetchRequest(source.url, source.etag, source.last_modified)
+        async with limit, self._host_slot(host_of(source.url), slots):
+            started = self.clock()
+            try:
+                return started, await self.fetcher.fetch(request, now=started)
+            except FetchError as exc:
+                return started, exc
+
+    async def poll(
+        self,
+        sources: Sequence[SourceForUpdate],
+        *,
+        on_result: Callable[[PollResult], None] | None = None,
+    ) -> list[PollResult]:
+        """Fetch every source (bounded concurrency), then process each as its fetch completes."""
+        limit = asyncio.Semaphore(self.concurrency)
+        slots: dict[str, asyncio.Semaphore] = {}
+        loop = asyncio.get_running_loop()
+        results: dict[int, PollResult] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
+
+            async def one(source: SourceForUpdate) -> None:
+                started, fetched = await self._fetch(source, limit, slots)
+                result = await loop.run_in_executor(
+                    processing, self.complete_safely, source, started, fetched
+                )
+                results[source.id] = result
+                if on_result is not None:
+                    on_result(result)
+
+            await asyncio.gather(*(one(source) for source in sources))
+        return [results[source.id] for source in sources]
+
+    # ------------------------------------------------------------------ local bytes
+
+    def ingest_bytes(self, source: SourceForUpdate, body: bytes) -> PollResult:
+        """Ingest a local document into ``source`` (its poll schedule is left alone)."""
+        started = self.clock()
+        digest = body_hash(body)
+        if digest == source.content_hash:
+            return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
+        processed = self.process(body, source, started)
+        with self.db.write() as session:
+            counts = store_items(session, source_id=source.id, items=processed.items, now=started)
+            record_content_hash(session, source.id, digest)
+        return PollResult(
+            source.id,
+            source.name,
+            "updated",
+            items_new=counts.new,
+            items_updated=counts.updated,
+            reason=processed.feed.warning,
+        )
