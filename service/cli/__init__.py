@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, items, settings_cmd, sources
+from service.cli import db, ingest, items, settings_cmd, sources
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -25,6 +25,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(items.app, name="items")
 app.add_typer(settings_cmd.app, name="settings")
+app.command()(ingest.poll)
+app.command()(ingest.ingest)
 
 
 def _version(value: bool) -> None:

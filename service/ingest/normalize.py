@@ -49,8 +49,12 @@ WORDS_PER_MINUTE = 230
 ABSTRACT_MINUTES = 2
 FUTURE_TOLERANCE = timedelta(days=1)
 _YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"})
+# published_at is left out: storage keeps the first one it saw, and an undated entry gets the
+# fetch time, which would otherwise make the same bytes look changed on every poll.
 _HASHED_FIELDS = tuple(
-    field.name for field in dataclasses.fields(NormalizedItem) if field.name != "content_hash"
+    field.name
+    for field in dataclasses.fields(NormalizedItem)
+    if field.name not in {"content_hash", "published_at"}
 )
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 
@@ -162,7 +166,7 @@ def canonical_key(info: ArxivInfo | None, url: str | None, title: str, summary: 
 
 
 def content_hash(item: NormalizedItem) -> str:
-    """sha256 over every stored field (``content_hash`` itself excluded)."""
+    """sha256 over every stored field that can change (not ``published_at``, not itself)."""
     values = tuple(getattr(item, name) for name in _HASHED_FIELDS)  # nested records repr whole
     return hashlib.sha256(repr(values).encode()).hexdigest()
 

@@ -91,9 +91,16 @@ class Pipeline:
 
     # ------------------------------------------------------------------ pure-ish stages
 
-    def process(self, body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
+    def process(
+        self,
+        body: bytes,
+        source: SourceForUpdate,
+        fetched_at: datetime,
+        *,
+        content_type: str | None = None,
+    ) -> Processed:
         """parse | normalize | tag. Raises ParseError for bytes that are not a feed."""
-        feed = parse_feed(body, url=source.url)
+        feed = parse_feed(body, content_type=content_type, url=source.url)
         context = SourceContext(
             feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
         )
@@ -216,7 +223,9 @@ class Pipeline:
             intent = self._success_intent(source, fetched, started, outcome="unchanged")
             return self._finish(source, intent, (), None)
         try:
-            processed = self.process(fetched.body, source, started)
+            processed = self.process(
+                fetched.body, source, started, content_type=fetched.content_type
+            )
         except ParseError as exc:
             return self._finish(source, self._error_intent(source, exc, started), (), None)
         intent = self._success_intent(
