@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from service.records import ItemWithTags, NormalizedItem, TagAssignment
 from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag
@@ -35,9 +35,15 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _insert(session: Session, table: Any) -> Any:
+def _insert(session: Session, model: type[SQLModel]) -> Any:
+    """A dialect INSERT (for ON CONFLICT) on the model's Core table: no ORM bulk overhead."""
     dialect = session.get_bind().dialect.name
+    table = SQLModel.metadata.tables[str(model.__tablename__)]
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def _execute(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> Any:
+    return session.connection().execute(stmt, list(rows))
 
 
 # --------------------------------------------------------------------------- merging records
@@ -89,6 +95,26 @@ def _newer(candidate: NormalizedItem, kept: NormalizedItem) -> bool:
 # --------------------------------------------------------------------------- rows
 
 
+_OPTIONAL_COLUMNS = (
+    "arxiv_id",
+    "arxiv_version",
+    "arxiv_primary",
+    "announce_type",
+    "pdf_url",
+    "doi",
+    "journal_ref",
+    "comments",
+    "enclosure_url",
+    "enclosure_type",
+    "enclosure_length",
+    "duration_seconds",
+    "episode",
+    "season",
+    "image_url",
+    "transcript_url",
+)
+
+
 def _item_row(n: NormalizedItem, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {
         "canonical_key": n.canonical_key,
@@ -105,6 +131,8 @@ def _item_row(n: NormalizedItem, now: datetime) -> dict[str, Any]:
         "changed_at": now,
         "reading_minutes": n.reading_minutes,
         "content_hash": n.content_hash,
+        # every row carries every column: Core executemany needs the same keys in each row
+        **dict.fromkeys(_OPTIONAL_COLUMNS),
         "arxiv_categories": [],
     }
     if n.arxiv is not None:
@@ -268,13 +296,11 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert rows, skipping any another writer inserted first; canonical key -> new id."""
     inserted: dict[str, int] = {}
     for chunk in _chunks(rows):
-        stmt = (
-            _insert(session, Item)
-            .on_conflict_do_nothing()
-            .returning(col(Item.id), col(Item.canonical_key))
+        insert = _insert(session, Item)
+        stmt = insert.on_conflict_do_nothing().returning(
+            insert.table.c.id, insert.table.c.canonical_key
         )
-        result = session.execute(stmt, list(chunk))
-        inserted.update({key: item_id for item_id, key in result})
+        inserted.update({key: item_id for item_id, key in _execute(session, stmt, chunk)})
     return inserted
 
 
@@ -299,7 +325,7 @@ def _upsert_sightings(
             index_elements=["item_id", "source_id"],
             set_={"last_seen_at": stmt.excluded.last_seen_at, "guid": stmt.excluded.guid},
         )
-        session.execute(stmt, list(chunk))
+        _execute(session, stmt, chunk)
 
 
 def _store_tags(
@@ -339,13 +365,13 @@ def _store_tags(
             index_elements=["item_id", "tag_id"],
             set_={"score": stmt.excluded.score, "origin": stmt.excluded.origin},
         )
-        session.execute(stmt, list(chunk))
+        _execute(session, stmt, chunk)
 
 
 def _store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
     rows = [{"item_id": i, "arxiv_id": a} for i, a in dict.fromkeys(mentions)]
     for chunk in _chunks(rows):
-        session.execute(_insert(session, ItemLink).on_conflict_do_nothing(), list(chunk))
+        _execute(session, _insert(session, ItemLink).on_conflict_do_nothing(), chunk)
 
 
 def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
