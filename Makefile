@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help venv run test lint typecheck pytest bench soak lock clean
+.PHONY: help venv run test lint typecheck pytest bench soak lock docs clean
 
 help:
 	@echo "make run    - set up .venv, migrate, sync feeds.yaml, serve API + poller on SQLite (http://127.0.0.1:8000)"
@@ -46,6 +46,10 @@ bench: venv
 
 soak: venv
 	$(BIN)/pytest -m soak --run-soak tests/test_soak.py
+
+# The README's settings table is generated from the Settings class.
+docs: venv
+	$(BIN)/staycurrent settings reference --write README.md
 
 # requirements.lock: the exact runtime versions, resolved in a clean venv (the Docker image uses it).
 lock:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
@@ -30,10 +31,29 @@ def reference_table() -> str:
     return "\n".join(lines)
 
 
+START, END = "<!-- settings-reference:start -->", "<!-- settings-reference:end -->"
+
+
+def with_reference(document: str) -> str:
+    """``document`` with the table between the settings-reference markers replaced."""
+    head, found, rest = document.partition(START)
+    if not found or END not in rest:
+        raise ValueError(f"the document has no {START} ... {END} markers")
+    return f"{head}{START}\n{reference_table()}\n{END}{rest.partition(END)[2]}"
+
+
 @app.command("reference")
-def reference_cmd() -> None:
+def reference_cmd(
+    write: Annotated[
+        Path | None, typer.Option(help="Rewrite the table between the markers in this file.")
+    ] = None,
+) -> None:
     """Print the settings reference as a Markdown table (the README's table is this output)."""
-    print(reference_table())
+    if write is None:
+        print(reference_table())
+        return
+    write.write_text(with_reference(write.read_text()))
+    console.print(f"{write}: settings reference updated")
 
 
 @app.command("show")
