@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, sources
+from service.cli import db, feed, profile, sources
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
+app.add_typer(profile.app, name="profile")
+app.command("feed")(feed.feed_cmd)
 
 
 def _version(value: bool) -> None:

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from service.errors import InvalidInputError, SignatureError
+from service.rank.contract import DialReport, check_dial
 from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import FeedMetrics, Preferences, RankedItem, TopicIndex
@@ -156,6 +157,19 @@ def _next_cursor(
     return sign(secret, CURSOR_PURPOSE, payload, expires_at=at + CURSOR_TTL)
 
 
+def _query(
+    profile: Profile, options: FeedOptions, preferences: Preferences, at: datetime
+) -> CandidateQuery:
+    return CandidateQuery(
+        at=at,
+        window_days=preferences.window_days,
+        kinds=_kinds(profile, options),
+        profile_id=profile.id,
+        muted_sources=tuple(profile.muted_sources or ()),
+        include_read=options.include_read,
+    )
+
+
 def build_feed(
     db: Database,
     *,
@@ -172,15 +186,7 @@ def build_feed(
         resume = _read_cursor(secret, profile, options, now)
         at = resume.at if resume else now.astimezone(UTC).replace(microsecond=0)
         preferences = preferences_for(profile, options)
-        query = CandidateQuery(
-            at=at,
-            window_days=preferences.window_days,
-            kinds=_kinds(profile, options),
-            profile_id=profile.id,
-            muted_sources=tuple(profile.muted_sources or ()),
-            include_read=options.include_read,
-        )
-        pool = load_pool(session, query)
+        pool = load_pool(session, _query(profile, options, preferences, at))
         ranked = rank_feed(pool, preferences, now=at, k=k)
         start = _start(ranked.items, resume)
         page = ranked.items[start : start + options.limit]
@@ -198,3 +204,15 @@ def build_feed(
         next_cursor=_next_cursor(secret, profile, options, at, page[-1]) if page and more else None,
         covering=covering,
     )
+
+
+def dial_report(
+    db: Database, *, profile: Profile, options: FeedOptions, now: datetime, k: int = DEFAULT_K
+) -> DialReport:
+    """The profile's feed measured at every setting of the dial, checked against the contract."""
+    with db.session() as session:
+        _check_options(session, options)
+        at = now.astimezone(UTC).replace(microsecond=0)
+        preferences = preferences_for(profile, options)
+        pool = load_pool(session, _query(profile, options, preferences, at))
+    return check_dial(pool, preferences, now=at, k=k)

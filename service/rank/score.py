@@ -42,8 +42,8 @@ K = TypeVar("K", str, int)
 
 KEYWORD_IN_TITLE = 1.0
 KEYWORD_IN_SUMMARY = 0.6
-KEYWORD_WEIGHT = 0.7  # a keyword match counts a little less than a strong topic match
-AUTHOR_WEIGHT = 0.8
+KEYWORD_WEIGHT = 0.35  # off-topic keyword matches rank with weak topic matches, not above strong ones
+AUTHOR_WEIGHT = 0.5
 AFFINITY_WEIGHT = 0.35
 AFFINITY_HALF_LIFE_DAYS = 30.0
 AFFINITY_TOPIC, AFFINITY_SOURCE, AFFINITY_AUTHOR = 0.5, 0.3, 0.2
