@@ -473,7 +473,7 @@ def _next_id(session: Session, table: type[Any]) -> int:
 
 
 def _insert_sources(session: Session) -> dict[str, int]:
-    existing = dict(session.execute(sa.select(Source.name, Source.id)).tuples().all())
+    existing = dict(session.execute(sa.select(Source.name, Source.id)).all())
     start = _next_id(session, Source)
     rows = []
     for offset, plan in enumerate(p for p in SOURCES if p.name not in existing):
@@ -634,7 +634,7 @@ def generate_corpus(
     with db.write() as session:
         sync_taxonomy(session, TAXONOMY)
         session.flush()
-        tag_ids = dict(session.execute(sa.select(Tag.slug, Tag.id)).tuples().all())
+        tag_ids = dict(session.execute(sa.select(Tag.slug, Tag.id)).all())
         source_ids = _insert_sources(session)
         start = _next_id(session, Item)
         planned = _plan_items(w, items, start)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import CandidatePool, FeedMetrics, Preferences
-from service.rank.select import rank_feed
+from service.rank.select import feed_at, score_pool
 
 DIAL: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_FOCUS_DEEP = 0.9
@@ -50,9 +50,8 @@ def dial_metrics(
     k: int = DEFAULT_K,
 ) -> tuple[FeedMetrics, ...]:
     """Rank ``pool`` at each depth of ``depths`` (the profile's other preferences unchanged)."""
-    return tuple(
-        rank_feed(pool, replace(preferences, depth=depth), now=now, k=k).metrics for depth in depths
-    )
+    scored = score_pool(pool, preferences, now=now)
+    return tuple(feed_at(scored, depth, k=k).metrics for depth in depths)
 
 
 def _ends(metrics: Sequence[FeedMetrics]) -> list[str]:

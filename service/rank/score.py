@@ -7,7 +7,7 @@ Relevance (what the reader asked for)
                             negatives (``-robotics``) exclude the item (see ``is_excluded``)
     author_match    0 or 1  an author the reader follows ("Y. Bengio" matches "Yoshua Bengio")
     affinity_score  [-1, 1] likes and dislikes of similar topics, sources and authors, decaying
-    relevance       [0, 1]  noisy-or of the three matches, shifted by the affinity
+    relevance       [0, 1]  noisy-or of the matches and a liked affinity, minus a disliked one
 
 Character of the item
     technical_level [0, 1]  kind and source level; surveys, tutorials and news lower
@@ -18,6 +18,7 @@ Character of the item
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -42,9 +43,11 @@ K = TypeVar("K", str, int)
 
 KEYWORD_IN_TITLE = 1.0
 KEYWORD_IN_SUMMARY = 0.6
-KEYWORD_WEIGHT = 0.35  # off-topic keyword matches rank with weak topic matches, not above strong ones
+KEYWORD_WEIGHT = (
+    0.35  # off-topic keyword matches rank with weak topic matches, not above strong ones
+)
 AUTHOR_WEIGHT = 0.5
-AFFINITY_WEIGHT = 0.35
+AFFINITY_WEIGHT = 0.6
 AFFINITY_HALF_LIFE_DAYS = 30.0
 AFFINITY_TOPIC, AFFINITY_SOURCE, AFFINITY_AUTHOR = 0.5, 0.3, 0.2
 KIND_LEVEL = {"paper": 1.0, "post": 0.55, "video": 0.4, "podcast": 0.3}
@@ -170,6 +173,7 @@ def excluded_by(candidate: Candidate, keywords: Keywords) -> str | None:
 # --------------------------------------------------------------------------- authors
 
 
+@functools.lru_cache(maxsize=65536)
 def author_key(name: str) -> str:
     """'Yoshua Bengio', 'Y. Bengio' and 'Bengio, Yoshua' all give 'bengio y'."""
     text = unicodedata.normalize("NFKD", name)
@@ -199,6 +203,8 @@ def _same_author(followed: str, author: str) -> bool:
 
 
 def author_match(authors: Sequence[str], followed: Sequence[str]) -> AuthorMatch:
+    if not followed or not authors:
+        return AuthorMatch(0.0, ())
     keys = [author_key(f) for f in followed]
     matched = tuple(a for a in authors if any(_same_author(k, author_key(a)) for k in keys))
     return AuthorMatch(1.0 if matched else 0.0, matched)
@@ -241,6 +247,8 @@ def _mean(values: Sequence[float]) -> float:
 
 def affinity_score(candidate: Candidate, affinity: Affinity) -> float:
     """Tag-score-weighted topic affinity, mean source affinity, strongest author affinity."""
+    if not (affinity.topics or affinity.sources or affinity.authors):
+        return 0.0
     total = sum(t.score for t in candidate.tags)
     topic = (
         sum(t.score * affinity.topics.get(t.slug, 0.0) for t in candidate.tags) / total
@@ -248,16 +256,21 @@ def affinity_score(candidate: Candidate, affinity: Affinity) -> float:
         else 0.0
     )
     source = _mean([affinity.sources.get(s.id, 0.0) for s in candidate.sources])
-    author_values = [affinity.authors.get(author_key(a), 0.0) for a in candidate.authors]
-    author = max(author_values, key=abs, default=0.0)
+    author = 0.0
+    if affinity.authors:
+        values = [affinity.authors.get(author_key(a), 0.0) for a in candidate.authors]
+        author = max(values, key=abs, default=0.0)
     combined = AFFINITY_TOPIC * topic + AFFINITY_SOURCE * source + AFFINITY_AUTHOR * author
     return clamp(combined, -1.0, 1.0)
 
 
 def relevance(topic: float, keyword: float, author: float, affinity: float) -> float:
-    """Noisy-or of the matches (any one can make an item relevant), shifted by the affinity."""
+    """Noisy-or of the matches (any one can make an item relevant); a positive affinity is one
+    more match (a learned, milder interest), a negative one is subtracted."""
+    liked, disliked = max(affinity, 0.0), max(-affinity, 0.0)
     miss = (1 - topic) * (1 - KEYWORD_WEIGHT * keyword) * (1 - AUTHOR_WEIGHT * author)
-    return clamp(1 - miss + AFFINITY_WEIGHT * affinity, 0.0, 1.0)
+    miss *= 1 - AFFINITY_WEIGHT * liked
+    return clamp(1 - miss - AFFINITY_WEIGHT * disliked, 0.0, 1.0)
 
 
 # --------------------------------------------------------------------------- character

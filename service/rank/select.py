@@ -223,21 +223,49 @@ def broad_penalty(preferences: Preferences) -> float:
     return DIVERSITY * max([1.0, *preferences.kind_weights.values()])
 
 
-def rank_feed(
-    pool: CandidatePool, preferences: Preferences, *, now: datetime, k: int = DEFAULT_K
-) -> RankedFeed:
-    """Every usable candidate of ``pool`` in dial order, each with its why, and the metrics."""
-    depth = min(1.0, max(0.0, preferences.depth))
+@dataclass(frozen=True, slots=True)
+class ScoredPool:
+    """A pool scored for one profile: both ends ranked, ready to be interleaved at any depth."""
+
+    kept: tuple[Scored, ...]
+    excluded: int
+    deep: tuple[tuple[Scored, float], ...]
+    broad: tuple[tuple[Scored, float], ...]
+    covered: tuple[frozenset[str], ...]  # the interests, each with its subtopics
+    topics: TopicIndex
+
+
+def score_pool(pool: CandidatePool, preferences: Preferences, *, now: datetime) -> ScoredPool:
+    """Score every candidate once and rank both ends (nothing here depends on the depth)."""
     scorer = Scorer.prepare(preferences, pool.topics, pool.events, now)
     kept, excluded = _score_all(pool, scorer)
-    picks = interleave(deep_order(kept), spread(kept, broad_penalty(preferences)), depth)
-    ranked = [pick.entry.candidate for pick in picks]
+    return ScoredPool(
+        kept=tuple(kept),
+        excluded=excluded,
+        deep=tuple(deep_order(kept)),
+        broad=tuple(spread(kept, broad_penalty(preferences))),
+        covered=tuple(scorer.covered.values()),
+        topics=pool.topics,
+    )
+
+
+def feed_at(scored: ScoredPool, depth: float, *, k: int = DEFAULT_K) -> RankedFeed:
+    """The feed at ``depth``: the two ends interleaved, each item explained, the metrics."""
+    depth = min(1.0, max(0.0, depth))
+    picks = interleave(scored.deep, scored.broad, depth)
     metrics = feed_metrics(
-        ranked,
-        [entry.candidate for entry in kept],
-        list(scorer.covered.values()),
+        [pick.entry.candidate for pick in picks],
+        [entry.candidate for entry in scored.kept],
+        scored.covered,
         [pick.entry.parts.technical for pick in picks],
         depth=depth,
         k=k,
     )
-    return RankedFeed(_ranked_items(picks, pool.topics), metrics, excluded)
+    return RankedFeed(_ranked_items(picks, scored.topics), metrics, scored.excluded)
+
+
+def rank_feed(
+    pool: CandidatePool, preferences: Preferences, *, now: datetime, k: int = DEFAULT_K
+) -> RankedFeed:
+    """Every usable candidate of ``pool`` in dial order, each with its why, and the metrics."""
+    return feed_at(score_pool(pool, preferences, now=now), preferences.depth, k=k)
