@@ -398,10 +398,13 @@ class GeneratedCorpus:
 class _Writer:
     """Builds row dicts for one corpus with one random generator (so one seed, one corpus)."""
 
-    def __init__(self, rng: random.Random, now: datetime, span_days: float) -> None:
+    def __init__(
+        self, rng: random.Random, now: datetime, span_days: float, seen_at: datetime | None
+    ) -> None:
         self.rng = rng
         self.now = now
         self.span = span_days
+        self.seen_at = seen_at
         self.authors = [f"{rng.choice(_FIRST)} {rng.choice(_LAST)}" for _ in range(400)]
         self.area_weights = [busy for (_l, busy, _a, _s) in _AREAS.values()]
 
@@ -513,7 +516,8 @@ def _item_row(w: _Writer, item_id: int, kind: str, source: SourcePlan, area: str
         "title": _title(w, kind, source.level, keywords[0], item_id % 400 + 1),
         "summary_text": _summary(keywords, _AREAS[area][0]),
         "published_at": published,
-        "first_seen_at": min(w.now, published + timedelta(minutes=w.rng.randint(5, 360))),
+        "first_seen_at": w.seen_at
+        or min(w.now, published + timedelta(minutes=w.rng.randint(5, 360))),
         "changed_at": published,
         "reading_minutes": w.rng.randint(4, 25),
         "_subtopic": subtopic,
@@ -627,10 +631,15 @@ def generate_corpus(
     seed: int = 7,
     now: datetime | None = None,
     span_days: float = 14.0,
+    seen_at: datetime | None = None,
 ) -> GeneratedCorpus:
-    """Insert a corpus of ``items`` items published over ``span_days`` before ``now``."""
+    """Insert a corpus of ``items`` items published over ``span_days`` before ``now``.
+
+    ``seen_at`` makes every item first seen at that moment (a poll that brings items in, some
+    backdated); by default each item is first seen a little after it was published.
+    """
     now = now or datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-    w = _Writer(random.Random(seed), now, span_days)
+    w = _Writer(random.Random(seed), now, span_days, seen_at)
     with db.write() as session:
         sync_taxonomy(session, TAXONOMY)
         session.flush()

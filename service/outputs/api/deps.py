@@ -2,7 +2,8 @@
 
 Authentication is ``Authorization: Bearer <token>``:
 
-- ``CurrentProfile``: a profile's API token (its feed token does not work here);
+- ``CurrentProfile``: a profile's API token (its feed token does not work here; the admin token
+  is refused with 403: it is no profile's);
 - ``AdminAuth``: ``STAYCURRENT_ADMIN_TOKEN``; unset means the admin API is off (403 for everyone).
 
 401 (AuthError) = no credentials or a token that is nobody's; 403 (ForbiddenError) = a valid token
@@ -71,14 +72,26 @@ def _token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def current_profile(db: DatabaseDep, credentials: Credentials) -> Profile:
-    """The profile whose API token was presented; 401 otherwise."""
+def _same_secret(given: str, expected: str) -> bool:
+    digest = hashlib.sha256
+    return hmac.compare_digest(digest(given.encode()).digest(), digest(expected.encode()).digest())
+
+
+def _is_admin(settings: Settings, token: str) -> bool:
+    admin = settings.admin_token
+    return admin is not None and _same_secret(token, admin.get_secret_value())
+
+
+def current_profile(settings: SettingsDep, db: DatabaseDep, credentials: Credentials) -> Profile:
+    """The profile whose API token was presented; 403 for the admin token, 401 otherwise."""
     token = _token(credentials)
     with db.session() as session:
         profile = find_by_token(session, token, which="api")
-    if profile is None:
-        raise AuthError("the token is not valid (it may have been rotated)")
-    return profile
+    if profile is not None:
+        return profile
+    if _is_admin(settings, token):
+        raise ForbiddenError("the admin token is not a profile's token: use a profile's API token")
+    raise AuthError("the token is not valid (it may have been rotated)")
 
 
 CurrentProfile = Annotated[Profile, Depends(current_profile)]
@@ -89,11 +102,6 @@ class Admin:
     """Proof that the admin token was presented."""
 
 
-def _same_secret(given: str, expected: str) -> bool:
-    digest = hashlib.sha256
-    return hmac.compare_digest(digest(given.encode()).digest(), digest(expected.encode()).digest())
-
-
 def admin_auth(settings: SettingsDep, db: DatabaseDep, credentials: Credentials) -> Admin:
     """Admin access: 403 when the admin API is off or a profile token is used, 401 otherwise."""
     if settings.admin_token is None:
@@ -101,7 +109,7 @@ def admin_auth(settings: SettingsDep, db: DatabaseDep, credentials: Credentials)
             "the admin API is disabled on this server: set STAYCURRENT_ADMIN_TOKEN to enable it"
         )
     token = _token(credentials)
-    if _same_secret(token, settings.admin_token.get_secret_value()):
+    if _is_admin(settings, token):
         return Admin()
     with db.session() as session:
         if find_by_token(session, token, which="api") is not None:
