@@ -179,6 +179,7 @@ def test_every_endpoint_is_documented(api: Api) -> None:
         problem = operation["responses"][errors_documented[0]]["content"]
         assert "application/problem+json" in problem
     schemas = spec["components"]["schemas"]
-    for name in ("ProfileCreate", "ProfilePatch", "FeedbackOut", "Problem"):
+    examples = ("ProfileCreate", "ProfilePatch", "ProfileOut", "ProfileCreated", "RotatedToken")
+    for name in (*examples, "FeedResponse", "FeedbackOut", "Problem"):
         assert "examples" in schemas[name], name
     assert api.client.get("/docs").status_code == 200

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.outputs.feed import FeedPage
 from service.rank.loader import CoveringItem
@@ -93,7 +93,83 @@ class MetricsOut(BaseModel):
     mean_technical: float = Field(description="Mean technical level of the top k, 0 to 1.")
 
 
+_ITEM_EXAMPLE: dict[str, Any] = {
+    "id": 5123,
+    "rank": 1,
+    "kind": "paper",
+    "title": "Sparse Experts for Machine Translation",
+    "url": "https://arxiv.org/abs/2611.05123",
+    "source": "arXiv cs.CL",
+    "sources": ["arXiv cs.CL"],
+    "published": "2026-11-20T00:42:37Z",
+    "summary": "We study mixture-of-experts models for multilingual translation …",
+    "authors": ["Ada Lovelace", "Alan Turing"],
+    "reading_minutes": 25,
+    "tags": [
+        {
+            "slug": "machine-translation",
+            "label": "Machine translation",
+            "area": "nlp",
+            "score": 0.97,
+            "origin": "category",
+        }
+    ],
+    "arxiv": {
+        "id": "2611.05123",
+        "primary_category": "cs.CL",
+        "categories": ["cs.CL", "cs.LG"],
+        "pdf_url": "https://arxiv.org/pdf/2611.05123v1",
+    },
+    "podcast": None,
+    "covered_by": [
+        {
+            "id": 5200,
+            "kind": "post",
+            "title": "How we used MoE in production",
+            "url": "https://blog.example.org/moe",
+            "published": "2026-11-20T09:00:00Z",
+        }
+    ],
+    "covered_by_count": 1,
+    "feedback": [],
+    "score": 0.93,
+    "why": {
+        "summary": "Matches your interests: Natural language processing; discussed by posts or "
+        "podcasts",
+        "interests": ["nlp"],
+        "keywords": [],
+        "authors": [],
+        "brings_area": None,
+        "parts": {"relevance": 0.97, "technical": 1.0, "freshness": 0.86, "coverage": 0.5},
+    },
+}
+
+
 class FeedResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_ITEM_EXAMPLE],
+                    "metrics": {
+                        "depth": 0.85,
+                        "k": 20,
+                        "focus": 0.95,
+                        "coverage": 0.19,
+                        "areas_covered": 3,
+                        "areas_available": 16,
+                        "matching_available": 142,
+                        "mean_technical": 0.85,
+                    },
+                    "next_cursor": "eyJkIjp7ImF0IjoxNzk1…",
+                    "ranked_at": "2026-11-20T12:00:00Z",
+                    "total": 358,
+                    "truncated": False,
+                }
+            ]
+        }
+    )
+
     items: list[FeedItem]
     metrics: MetricsOut
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")

@@ -97,6 +97,36 @@ class ProfilePatch(ProfileFields):
 class ProfileOut(BaseModel):
     """A profile as its owner sees it (tokens are never shown again)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 1,
+                    "name": "ada",
+                    "depth": 0.85,
+                    "interests": {"nlp": 1.0, "safety-alignment": 0.7},
+                    "keywords": ["mixture of experts", "-robotics"],
+                    "authors": ["Yoshua Bengio"],
+                    "kind_weights": {"podcast": 0.5},
+                    "window_days": 7,
+                    "muted_sources": [],
+                    "email": None,
+                    "digest_enabled": False,
+                    "digest_time": "07:00",
+                    "timezone": "UTC",
+                    "digest_cadence": "daily",
+                    "digest_weekday": 0,
+                    "digest_max_items": 15,
+                    "digest_budget_minutes": 30,
+                    "digest_depth": None,
+                    "digest_empty_note": False,
+                    "created_at": "2026-11-20T12:00:00Z",
+                    "updated_at": "2026-11-20T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     id: int
     name: str
     depth: float
@@ -127,6 +157,18 @@ class ProfileOut(BaseModel):
 class ProfileCreated(BaseModel):
     """A new profile and its two tokens: shown this once, stored only as hashes."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "profile": {"id": 1, "name": "ada", "depth": 0.85, "interests": {"nlp": 1.0}},
+                    "api_token": "q3Jx…43 characters…",
+                    "feed_token": "Zk8w…43 characters…",
+                }
+            ]
+        }
+    )
+
     profile: ProfileOut
     api_token: str = Field(description="For Authorization: Bearer on the API.")
     feed_token: str = Field(description="For private feed URLs (RSS/Atom).")
@@ -141,5 +183,9 @@ class RotateRequest(BaseModel):
 
 
 class RotatedToken(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token_kind": "api", "token": "N2fV…43 characters…"}]}
+    )
+
     token_kind: Literal["api", "feed"]
     token: str = Field(description="The new token, shown this once.")
