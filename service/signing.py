@@ -29,7 +29,6 @@ Payload = dict[str, str | int]
 
 MAX_TOKEN_LENGTH = 2048  # refuse anything longer before doing any work
 MIN_SECRET_BYTES = 16
-_MAC_BYTES = hashlib.sha256().digest_size
 
 
 def _b64encode(raw: bytes) -> str:
@@ -79,8 +78,10 @@ def _authentic_body(secret: bytes, token: str) -> bytes:
     body, dot, mac_text = token.partition(".")
     if not dot or not body.isascii() or not mac_text.isascii():
         raise SignatureError("the link is malformed")
-    given = _b64decode(mac_text)
-    if len(given) != _MAC_BYTES or not hmac.compare_digest(given, _mac(secret, body)):
+    # Compare the canonical text of the MAC, not decoded bytes: base64 decoding ignores the spare
+    # bits of the last character, so two strings could decode to one MAC (malleable tokens).
+    expected = _b64encode(_mac(secret, body))
+    if not hmac.compare_digest(expected.encode("ascii"), mac_text.encode("ascii")):
         raise SignatureError("the link's signature does not match: it was altered or is not ours")
     return _b64decode(body)
 
