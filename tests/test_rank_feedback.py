@@ -93,7 +93,7 @@ def test_likes_lift_and_dislikes_sink_similar_items(
         assert moved < -5, f"items like the liked ones moved by {moved:+.1f} positions"
     else:
         assert moved > 5, f"items like the disliked ones moved by {moved:+.1f} positions"
-    note = "like items you liked" if signal == "like" else "like items you disliked"
+    note = "similar to items you liked" if signal == "like" else "similar to items you disliked"
     assert any(note in i.why.summary.lower() for i in after if i.candidate.id not in chosen)
 
 

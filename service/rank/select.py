@@ -155,9 +155,9 @@ def _sentence(parts: ScoreParts, brings: str | None, area: str, topics: TopicInd
     if parts.matched_authors:
         reasons.append(f"by {', '.join(parts.matched_authors)}, whom you follow")
     if parts.affinity >= AFFINITY_NOTE:
-        reasons.append("like items you liked")
+        reasons.append("similar to items you liked")
     elif parts.affinity <= -AFFINITY_NOTE:
-        reasons.append("like items you disliked")
+        reasons.append("similar to items you disliked")
     if brings is not None:
         reasons.append(f"covers {topics.label(brings)}, outside your interests")
     if parts.coverage > 0:
