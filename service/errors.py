@@ -24,6 +24,9 @@ carries a ``reason``: one sentence a user understands, stored on the source row 
     ├── AuthError                   no or bad credentials (HTTP 401)
     ├── ForbiddenError              credentials that may not do this (HTTP 403)
     ├── InvalidInputError           a well-formed request with a bad value (HTTP 422)
+    ├── SignatureError              a signed link or cursor was altered, is malformed or is for
+    │   │                           another use (HTTP 403)
+    │   └── ExpiredSignatureError   a signed link whose time is up (HTTP 410)
     └── DigestError                 a digest could not be built or sent
         └── SMTPDeliveryError       the SMTP server refused; ``permanent`` tells whether to retry
 """
@@ -131,6 +134,14 @@ class ForbiddenError(StaycurrentError):
 
 class InvalidInputError(StaycurrentError):
     """A well-formed request with a bad value."""
+
+
+class SignatureError(StaycurrentError):
+    """A signed token (one-click link, cursor) was altered, is malformed or is for another use."""
+
+
+class ExpiredSignatureError(SignatureError):
+    """A signed token that was genuine but whose time is up."""
 
 
 class DigestError(StaycurrentError):

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, ingest, items, settings_cmd, sources
+from service.cli import db, feed, ingest, items, profile, settings_cmd, sources
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -25,8 +25,10 @@ app.add_typer(db.app, name="db")
 app.add_typer(sources.app, name="sources")
 app.add_typer(items.app, name="items")
 app.add_typer(settings_cmd.app, name="settings")
+app.add_typer(profile.app, name="profile")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
+app.command("feed")(feed.feed_cmd)
 
 
 def _version(value: bool) -> None:

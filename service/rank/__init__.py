@@ -1,1 +1,7 @@
-"""Ranking: pure scoring and depth/breadth selection, and a thin loader of candidates."""
+"""Ranking: pure scoring and depth/breadth selection, and a thin loader of candidates.
+
+loader.load_pool(session, CandidateQuery)     the only module here that reads storage
+  -> select.score_pool(pool, preferences, now) score parts (score.py), both ends ranked
+  -> select.feed_at(scored, depth)             interleaved by the dial, explained, measured
+contract.check_dial(pool, preferences, now)    the measured contract over depth 0 .. 1
+"""

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from service import __version__
 from service.config import Settings
 from service.outputs.api.health import router as health_router
+from service.outputs.api.problems import install_problems
+from service.outputs.api.routes_feed import router as feed_router
+from service.outputs.api.routes_feedback import router as feedback_router
+from service.outputs.api.routes_profiles import router as profiles_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
 Staycurrent ranks arXiv papers, ML blogs and podcasts into a personal **stay current** feed, with a
 depth↔breadth dial: researchers go deep into a few topics, educators go broad across every area.
+
+Authenticate with `Authorization: Bearer <token>`: a profile's API token for `/v1/feed`,
+`/v1/profiles/me` and `/v1/feedback`; `STAYCURRENT_ADMIN_TOKEN` for admin operations. Errors are
+`application/problem+json` (RFC 9457).
 """
+MAX_BODY_BYTES = 1024 * 1024  # request bodies larger than this are refused with 413
 
 
-def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
-    """Build the API. ``db`` may be given (tests); otherwise one is made from the settings."""
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    """Build the API. ``db`` and ``clock`` may be given (tests); otherwise from the settings."""
     database = db or Database(settings.database_url)
 
     @asynccontextmanager
@@ -36,5 +55,10 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.clock = clock
+    install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     app.include_router(health_router)
+    app.include_router(feed_router)
+    app.include_router(profiles_router)
+    app.include_router(feedback_router)
     return app

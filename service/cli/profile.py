@@ -1,0 +1,174 @@
+"""``staycurrent profile``: create, show, list profiles and rotate their tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from service.cli.common import console, database, fail, print_json
+from service.errors import StaycurrentError
+from service.outputs.api.schemas_profiles import ProfileOut
+from service.storage.migrate import upgrade
+from service.storage.models import Profile
+from service.storage.profiles import (
+    TOKEN_KINDS,
+    create_profile,
+    get_profile_by_name,
+    list_profiles,
+    rotate_token,
+)
+
+app = typer.Typer(help="Profiles: interests, the depth dial, tokens.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def parse_interests(text: str) -> dict[str, float]:
+    """'nlp,robotics:0.5' -> {'nlp': 1.0, 'robotics': 0.5}."""
+    interests: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        slug, _, weight = part.partition(":")
+        try:
+            interests[slug.strip()] = float(weight) if weight else 1.0
+        except ValueError:
+            fail(f"--interests: {part!r}: the weight after ':' must be a number", code=2)
+    return interests
+
+
+def _csv(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _show(profile: Profile) -> None:
+    out = ProfileOut.of(profile)
+    interests = ", ".join(f"{k} ({v:g})" for k, v in out.interests.items()) or "none"
+    console.print(f"{out.name} (id {out.id})", markup=False)
+    console.print(f"  depth {out.depth:g}, window {out.window_days} days", markup=False)
+    console.print(f"  interests: {interests}", markup=False)
+    console.print(f"  keywords: {', '.join(out.keywords) or 'none'}", markup=False)
+    console.print(f"  authors: {', '.join(out.authors) or 'none'}", markup=False)
+    if out.kind_weights:
+        weights = ", ".join(f"{k} {v:g}" for k, v in out.kind_weights.items())
+        console.print(f"  kind weights: {weights}", markup=False)
+
+
+def _changes(
+    *,
+    interests: str | None,
+    depth: float | None,
+    preset: str | None,
+    keywords: str | None,
+    authors: list[str] | None,
+    window_days: int | None,
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {"interests": parse_interests(interests or "")}
+    optional = {"depth": depth, "preset": preset, "window_days": window_days}
+    changes.update({k: v for k, v in optional.items() if v is not None})
+    if keywords:
+        changes["keywords"] = _csv(keywords)
+    if authors:
+        changes["authors"] = authors
+    return changes
+
+
+@app.command("create")
+def create_cmd(
+    name: Annotated[str, typer.Argument(help="A unique name.")],
+    *,
+    interests: Annotated[
+        str | None, typer.Option(help="Topic slugs, comma-separated; 'slug:weight' to weigh.")
+    ] = None,
+    depth: Annotated[
+        float | None, typer.Option(min=0, max=1, help="1 = deep into your topics, 0 = broad.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="researcher (0.85), engineer (0.5) or educator (0.15).")
+    ] = None,
+    keywords: Annotated[
+        str | None, typer.Option(help="Comma-separated; a leading '-' excludes: 'agents,-crypto'.")
+    ] = None,
+    authors: Annotated[
+        list[str] | None, typer.Option("--author", help="An author to follow (repeatable).")
+    ] = None,
+    window_days: Annotated[int | None, typer.Option(help="How far back the feed looks.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a profile and print its two tokens (shown only this once)."""
+    db = database()
+    upgrade(db)
+    changes = _changes(
+        interests=interests,
+        depth=depth,
+        preset=preset,
+        keywords=keywords,
+        authors=authors,
+        window_days=window_days,
+    )
+    try:
+        created = create_profile(db, name=name, changes=changes)
+    except StaycurrentError as exc:
+        fail(exc.reason, code=1)
+    if as_json:
+        profile = ProfileOut.of(created.profile).model_dump(mode="json")
+        print_json(
+            {"profile": profile, "api_token": created.api_token, "feed_token": created.feed_token}
+        )
+        return
+    _show(created.profile)
+    console.print("These tokens are shown only now; store them safely:", markup=False)
+    console.print(f"  API token:  {created.api_token}", markup=False)
+    console.print(f"  feed token: {created.feed_token}", markup=False)
+
+
+def _find(name: str) -> Profile:
+    with database().session() as session:
+        try:
+            return get_profile_by_name(session, name)
+        except StaycurrentError as exc:
+            fail(exc.reason, code=1)
+
+
+@app.command("show")
+def show_cmd(name: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
+    """Show one profile (never its tokens)."""
+    profile = _find(name)
+    if as_json:
+        print_json(ProfileOut.of(profile).model_dump(mode="json"))
+    else:
+        _show(profile)
+
+
+@app.command("list")
+def list_cmd(as_json: JsonOpt = False) -> None:
+    """List every profile."""
+    with database().session() as session:
+        profiles = list_profiles(session)
+    if as_json:
+        print_json([ProfileOut.of(p).model_dump(mode="json") for p in profiles])
+        return
+    if not profiles:
+        console.print("no profiles yet: staycurrent profile create NAME --interests ...")
+    for profile in profiles:
+        topics = ", ".join(profile.interests) or "no interests"
+        console.print(f"{profile.name}: depth {profile.depth:g}; {topics}", markup=False)
+
+
+@app.command("rotate")
+def rotate_cmd(
+    name: Annotated[str, typer.Argument()],
+    which: Annotated[str, typer.Option("--token", help="Which token: api or feed.")] = "api",
+    as_json: JsonOpt = False,
+) -> None:
+    """Replace a profile's API (or feed) token; the old one stops working at once."""
+    if which not in TOKEN_KINDS:
+        fail(f"--token: must be one of {', '.join(TOKEN_KINDS)} (got {which!r})", code=2)
+    profile = _find(name)
+    assert profile.id is not None
+    new = rotate_token(database(), profile_id=profile.id, which="api" if which == "api" else "feed")
+    if as_json:
+        print_json({"profile": profile.name, "token_kind": which, "token": new})
+    else:
+        console.print(f"new {which} token for {profile.name} (shown only now): {new}", markup=False)

@@ -1,0 +1,62 @@
+"""Signed one-click links: act on an item without logging in (feedback now, more later).
+
+A feedback link carries the profile id, the item id and the signal, signed with the secret key
+(``service.signing``, purpose ``feedback``) and valid for ``FEEDBACK_LINK_TTL``. Changing any of
+them breaks the signature, so a link can never be bent to another item, profile or signal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service.errors import SignatureError
+from service.signing import sign, verify
+from service.storage.feedback import SIGNALS
+
+FEEDBACK_PURPOSE = "feedback"
+FEEDBACK_LINK_TTL = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackClaim:
+    """What a genuine feedback link asks to record."""
+
+    profile_id: int
+    item_id: int
+    signal: str
+
+
+def feedback_token(
+    secret: bytes, *, profile_id: int, item_id: int, signal: str, expires_at: datetime
+) -> str:
+    if signal not in SIGNALS:
+        raise ValueError(f"signal must be one of {', '.join(SIGNALS)}")
+    payload: dict[str, str | int] = {"pid": profile_id, "iid": item_id, "sig": signal}
+    return sign(secret, FEEDBACK_PURPOSE, payload, expires_at=expires_at)
+
+
+def feedback_url(
+    base_url: str,
+    secret: bytes,
+    *,
+    profile_id: int,
+    item_id: int,
+    signal: str,
+    now: datetime,
+    ttl: timedelta = FEEDBACK_LINK_TTL,
+) -> str:
+    """The one-click URL (for emails and RSS items) that asks to record ``signal``."""
+    token = feedback_token(
+        secret, profile_id=profile_id, item_id=item_id, signal=signal, expires_at=now + ttl
+    )
+    return f"{base_url.rstrip('/')}/v1/feedback/{token}"
+
+
+def read_feedback_token(secret: bytes, token: str, *, now: datetime) -> FeedbackClaim:
+    """The claim of a genuine, unexpired feedback link; SignatureError otherwise."""
+    payload = verify(secret, FEEDBACK_PURPOSE, token, now=now)
+    profile_id, item_id, signal = payload.get("pid"), payload.get("iid"), payload.get("sig")
+    if not isinstance(profile_id, int) or not isinstance(item_id, int) or signal not in SIGNALS:
+        raise SignatureError("the link is malformed")
+    return FeedbackClaim(profile_id, item_id, str(signal))

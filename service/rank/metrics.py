@@ -1,0 +1,66 @@
+"""The measured contract of a feed: focus@k and coverage@k (pure).
+
+An item's area is the area of its highest-scoring tag (``Candidate.area``).
+
+- ``focus@k``    = share of the top k matching at least one interest (a topic or a subtopic of it);
+- ``coverage@k`` = distinct areas in the top k / min(k, distinct areas among the candidates).
+
+Both are 0.0 when there is nothing to measure (an empty feed, or candidates without any area).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from service.rank.model import Candidate, FeedMetrics
+from service.rank.score import matches_interest
+
+DEFAULT_K = 20
+
+
+def areas_of(items: Sequence[Candidate]) -> set[str]:
+    return {area for item in items if (area := item.area) is not None}
+
+
+def focus_at(
+    ranked: Sequence[Candidate], covered: Sequence[frozenset[str]], k: int = DEFAULT_K
+) -> float:
+    top = ranked[:k]
+    if not top:
+        return 0.0
+    return sum(1 for item in top if matches_interest(item.tags, covered)) / len(top)
+
+
+def coverage_at(
+    ranked: Sequence[Candidate], candidates: Sequence[Candidate], k: int = DEFAULT_K
+) -> tuple[float, int, int]:
+    """(coverage, areas covered by the top k, areas available among the candidates)."""
+    covered = len(areas_of(ranked[:k]))
+    available = len(areas_of(candidates))
+    if available == 0:
+        return 0.0, covered, available
+    return covered / min(k, available), covered, available
+
+
+def feed_metrics(
+    ranked: Sequence[Candidate],
+    candidates: Sequence[Candidate],
+    covered: Sequence[frozenset[str]],
+    technical: Sequence[float],
+    *,
+    depth: float,
+    k: int = DEFAULT_K,
+) -> FeedMetrics:
+    """Every number of the contract for one ranked feed (``technical`` aligned with ``ranked``)."""
+    coverage, areas_covered, areas_available = coverage_at(ranked, candidates, k)
+    top_technical = technical[:k]
+    return FeedMetrics(
+        depth=depth,
+        k=k,
+        focus=focus_at(ranked, covered, k),
+        coverage=coverage,
+        areas_covered=areas_covered,
+        areas_available=areas_available,
+        matching_available=sum(1 for c in candidates if matches_interest(c.tags, covered)),
+        mean_technical=sum(top_technical) / len(top_technical) if top_technical else 0.0,
+    )

@@ -1,0 +1,271 @@
+"""Selection by the depth dial (pure): two ranked ends, interleaved in the proportion of ``depth``.
+
+- The **deep** list: every candidate by ``deep_score`` = relevance x (0.55 + 0.45 x quality_deep)
+  + a trace of quality. The best matches of the interests come first, technical items first among
+  them, many per topic; an item that matches nothing scores almost 0.
+- The **broad** list: greedy diversification (MMR over areas) of ``broad_score`` =
+  0.25 x relevance + quality_broad. Each pick takes the best ``score - penalty x (items already
+  picked from its area)``; the penalty outweighs any score gap, so the list spans every area the
+  window offers before any area gets a second item. Overviews first; interests a mild boost.
+
+The feed at depth d takes, position by position, from the deep list with share d and from the
+broad list with share 1 - d (a Bresenham interleave whose first pick is deep once d >= 0.5),
+skipping items already taken. At d = 1 it is the deep list, at d = 0 the broad list, and each
+step of the dial hands a proportional number of positions from one list to the other, so focus
+rises and coverage falls steadily. Ties are broken by item id: the same data and the same ``now``
+give the same order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from service.rank.metrics import DEFAULT_K, feed_metrics
+from service.rank.model import (
+    Candidate,
+    CandidatePool,
+    Preferences,
+    RankedFeed,
+    RankedItem,
+    ScoreParts,
+    TopicIndex,
+    Why,
+)
+from service.rank.score import Scorer, excluded_by
+
+DIVERSITY = 1.2  # per earlier pick from the same area: above any broad score gap (kind weight 1)
+DEEP_TRACE = 0.02  # keeps unmatched items ordered by quality at the end of the deep list
+AFFINITY_NOTE = 0.1
+_UNTAGGED = ""
+
+
+def quality_deep(parts: ScoreParts) -> float:
+    """In [0, 1]: technical first, then fresh, trusted, discussed."""
+    source = (parts.source + 1) / 2
+    return 0.4 * parts.technical + 0.3 * parts.freshness + 0.15 * parts.coverage + 0.15 * source
+
+
+def quality_broad(parts: ScoreParts) -> float:
+    """In [0, 1]: overviews first, then fresh, trusted, discussed."""
+    source = (parts.source + 1) / 2
+    return (
+        0.35 * (1 - parts.technical)
+        + 0.35 * parts.freshness
+        + 0.15 * parts.coverage
+        + 0.15 * source
+    )
+
+
+def deep_score(parts: ScoreParts) -> float:
+    """The deep end: relevance gates everything; among matches, technical and fresh first."""
+    quality = quality_deep(parts)
+    return parts.kind_weight * (parts.relevance * (0.55 + 0.45 * quality) + DEEP_TRACE * quality)
+
+
+def broad_score(parts: ScoreParts) -> float:
+    """The broad end: overviews and fresh items from anywhere; interests a mild boost."""
+    return parts.kind_weight * (0.25 * parts.relevance + quality_broad(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    candidate: Candidate
+    parts: ScoreParts
+    deep: float
+    broad: float
+    area: str  # "" when untagged
+
+
+def deep_order(scored: Sequence[Scored]) -> list[tuple[Scored, float]]:
+    """Best deep score first; ties by id."""
+    ordered = sorted(scored, key=lambda e: (-e.deep, e.candidate.id))
+    return [(entry, entry.deep) for entry in ordered]
+
+
+def spread(scored: Sequence[Scored], penalty: float) -> list[tuple[Scored, float]]:
+    """Greedy MMR over areas: each step takes the best broad score minus ``penalty`` x the
+    number of items already taken from its area; ties by id."""
+    buckets: dict[str, list[Scored]] = defaultdict(list)
+    for entry in scored:
+        buckets[entry.area].append(entry)
+    for entries in buckets.values():
+        entries.sort(key=lambda e: (-e.broad, e.candidate.id))
+    heap = [(-entries[0].broad, entries[0].candidate.id, area) for area, entries in buckets.items()]
+    heapq.heapify(heap)
+    taken: dict[str, int] = defaultdict(int)
+    order: list[tuple[Scored, float]] = []
+    while heap:
+        negative, _, area = heapq.heappop(heap)
+        order.append((buckets[area][taken[area]], -negative))
+        taken[area] += 1
+        if taken[area] < len(buckets[area]):
+            following = buckets[area][taken[area]]
+            value = following.broad - penalty * taken[area]
+            heapq.heappush(heap, (-value, following.candidate.id, area))
+    return order
+
+
+def deep_slot(position: int, depth: float) -> bool:
+    """Whether ``position`` of the feed is filled from the deep list (share ``depth``)."""
+    return math.floor((position + 1) * depth + 0.5) > math.floor(position * depth + 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    entry: Scored
+    score: float
+    deep: bool  # taken from the deep list
+
+
+def interleave(
+    deep: Sequence[tuple[Scored, float]], broad: Sequence[tuple[Scored, float]], depth: float
+) -> list[Pick]:
+    """Merge the two lists (which hold the same items), share ``depth`` from the deep one."""
+    lists = {True: deep, False: broad}
+    cursor = {True: 0, False: 0}
+    taken: set[int] = set()
+    picks: list[Pick] = []
+    while cursor[True] < len(deep) or cursor[False] < len(broad):
+        side = deep_slot(len(picks), depth)
+        if cursor[side] >= len(lists[side]):
+            side = not side
+        entry, score = lists[side][cursor[side]]
+        cursor[side] += 1
+        if entry.candidate.id not in taken:
+            taken.add(entry.candidate.id)
+            picks.append(Pick(entry, score, side))
+    return picks
+
+
+def _labels(slugs: Sequence[str], topics: TopicIndex) -> str:
+    return ", ".join(topics.label(slug) for slug in slugs)
+
+
+def _sentence(parts: ScoreParts, brings: str | None, area: str, topics: TopicIndex) -> str:
+    reasons: list[str] = []
+    if parts.matched_interests:
+        reasons.append(f"matches your interests: {_labels(parts.matched_interests, topics)}")
+    if parts.matched_keywords:
+        reasons.append("mentions " + ", ".join(f'"{k}"' for k in parts.matched_keywords))
+    if parts.matched_authors:
+        reasons.append(f"by {', '.join(parts.matched_authors)}, whom you follow")
+    if parts.affinity >= AFFINITY_NOTE:
+        reasons.append("similar to items you liked")
+    elif parts.affinity <= -AFFINITY_NOTE:
+        reasons.append("similar to items you disliked")
+    if brings is not None:
+        reasons.append(f"covers {topics.label(brings)}, outside your interests")
+    if parts.coverage > 0:
+        reasons.append("discussed by posts or podcasts")
+    if not reasons:
+        where = f" in {topics.label(area)}" if area else ""
+        reasons.append(f"recent{where}")
+    text = "; ".join(reasons)
+    return text[0].upper() + text[1:]
+
+
+def explain(
+    entry: Scored, *, breadth_pick: bool, topics: TopicIndex, parts_shown: Mapping[str, float]
+) -> Why:
+    """The why of one item: what it matched, its parts, and the area a breadth pick brings."""
+    brings = entry.area if breadth_pick and entry.area else None
+    return Why(
+        interests=entry.parts.matched_interests,
+        keywords=entry.parts.matched_keywords,
+        authors=entry.parts.matched_authors,
+        parts=parts_shown,
+        brings_area=brings,
+        summary=_sentence(entry.parts, brings, entry.area, topics),
+    )
+
+
+def _score_all(pool: CandidatePool, scorer: Scorer) -> tuple[list[Scored], int]:
+    kept: list[Scored] = []
+    excluded = 0
+    for candidate in pool.candidates:
+        if "hide" in candidate.feedback or excluded_by(candidate, scorer.keywords) is not None:
+            excluded += 1
+            continue
+        parts = scorer.score(candidate)
+        if parts.kind_weight <= 0:
+            excluded += 1
+            continue
+        area = candidate.area or _UNTAGGED
+        kept.append(Scored(candidate, parts, deep_score(parts), broad_score(parts), area))
+    return kept, excluded
+
+
+def _ranked_items(picks: Sequence[Pick], topics: TopicIndex) -> tuple[RankedItem, ...]:
+    seen_areas: set[str] = set()
+    items: list[RankedItem] = []
+    for position, pick in enumerate(picks):
+        entry = pick.entry
+        first_of_area = entry.area not in seen_areas
+        seen_areas.add(entry.area)
+        breadth = not pick.deep and first_of_area and entry.parts.topic == 0
+        shown = {
+            **entry.parts.as_dict(),
+            "deep_score": round(entry.deep, 4),
+            "broad_score": round(entry.broad, 4),
+        }
+        why = explain(entry, breadth_pick=breadth, topics=topics, parts_shown=shown)
+        items.append(RankedItem(entry.candidate, position, round(pick.score, 6), why))
+    return tuple(items)
+
+
+def broad_penalty(preferences: Preferences) -> float:
+    """DIVERSITY, scaled up with the largest kind weight so it still outweighs score gaps."""
+    return DIVERSITY * max([1.0, *preferences.kind_weights.values()])
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredPool:
+    """A pool scored for one profile: both ends ranked, ready to be interleaved at any depth."""
+
+    kept: tuple[Scored, ...]
+    excluded: int
+    deep: tuple[tuple[Scored, float], ...]
+    broad: tuple[tuple[Scored, float], ...]
+    covered: tuple[frozenset[str], ...]  # the interests, each with its subtopics
+    topics: TopicIndex
+
+
+def score_pool(pool: CandidatePool, preferences: Preferences, *, now: datetime) -> ScoredPool:
+    """Score every candidate once and rank both ends (nothing here depends on the depth)."""
+    scorer = Scorer.prepare(preferences, pool.topics, pool.events, now)
+    kept, excluded = _score_all(pool, scorer)
+    return ScoredPool(
+        kept=tuple(kept),
+        excluded=excluded,
+        deep=tuple(deep_order(kept)),
+        broad=tuple(spread(kept, broad_penalty(preferences))),
+        covered=tuple(scorer.covered.values()),
+        topics=pool.topics,
+    )
+
+
+def feed_at(scored: ScoredPool, depth: float, *, k: int = DEFAULT_K) -> RankedFeed:
+    """The feed at ``depth``: the two ends interleaved, each item explained, the metrics."""
+    depth = min(1.0, max(0.0, depth))
+    picks = interleave(scored.deep, scored.broad, depth)
+    metrics = feed_metrics(
+        [pick.entry.candidate for pick in picks],
+        [entry.candidate for entry in scored.kept],
+        scored.covered,
+        [pick.entry.parts.technical for pick in picks],
+        depth=depth,
+        k=k,
+    )
+    return RankedFeed(_ranked_items(picks, scored.topics), metrics, scored.excluded)
+
+
+def rank_feed(
+    pool: CandidatePool, preferences: Preferences, *, now: datetime, k: int = DEFAULT_K
+) -> RankedFeed:
+    """Every usable candidate of ``pool`` in dial order, each with its why, and the metrics."""
+    return feed_at(score_pool(pool, preferences, now=now), preferences.depth, k=k)
