@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, ingest, items, settings_cmd, sources
+from service.cli import db, ingest, items, settings_cmd, sources, worker_cmd
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.add_typer(items.app, name="items")
 app.add_typer(settings_cmd.app, name="settings")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
+app.command()(worker_cmd.worker)
 
 
 def _version(value: bool) -> None:
@@ -49,7 +50,7 @@ def serve() -> None:
     """API and poller in one process on one uvicorn worker (the embedded default; make run)."""
     from service.cli.serve import run_api
 
-    run_api(workers=1)
+    run_api(workers=1, with_poller=True)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.config import Settings
 from service.outputs.api.health import router as health_router
+from service.outputs.api.routes_health_sources import router as source_health_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
@@ -37,4 +38,5 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.include_router(health_router)
+    app.include_router(source_health_router)
     return app
