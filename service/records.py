@@ -289,7 +289,7 @@ class SourceFacts:
 
 @dataclass(frozen=True, slots=True)
 class HostTurn:
-    """A turn to talk to a host: the lease row held, and when a request last started under it."""
+    """A turn to talk to a host: the lease row held, and when its last request ended."""
 
     key: str
     last_request_at: datetime | None

@@ -46,7 +46,7 @@ from service.storage.models import utcnow
 
 log = logging.getLogger("staycurrent.worker")
 
-HOLD_MARGIN_SECONDS = 5.0
+HOLD_MARGIN_SECONDS = 2.0
 HEARTBEATS_PER_LEASE = 3
 MAX_HOSTNAME = 60
 

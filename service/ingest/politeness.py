@@ -5,7 +5,8 @@ leases, see ``service.storage.hosts``), so the limits hold however many workers 
 
 - any host: at most ``per_host`` requests at once;
 - arXiv (arxiv.org and every subdomain: rss., export., the API): ONE limiter for them all, one
-  request at a time and at least ``arxiv_spacing`` (3 s, their rule) between request starts.
+  request at a time and at least ``arxiv_spacing`` (3 s, their rule) from the end of one request
+  to the start of the next (so request starts are at least that far apart too).
 
 Inside one process a semaphore per host keeps tasks from asking the database in vain. A turn is
 leased for ``hold`` (longer than any fetch may take), so a killed worker's turn comes back.
@@ -42,12 +43,12 @@ class HostTurns(Protocol):
         self, keys: Sequence[str], owner: str, now: datetime, hold: timedelta
     ) -> HostTurn | None: ...
 
-    def give_back(self, key: str, owner: str, request_started_at: datetime | None) -> None: ...
+    def give_back(self, key: str, owner: str, request_ended_at: datetime | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class HostRule:
-    """How a host may be asked: its lease key, requests at once, time between request starts."""
+    """How a host may be asked: its lease key, requests at once, time between two requests."""
 
     key: str
     slots: int
@@ -105,13 +106,13 @@ class HostLimiter:
         async with local:
             owner = f"{self.owner}/{next(self._serial)}"
             turn = await self._take(rule, owner)
-            started: datetime | None = None
+            asked = False
             try:
                 await self._keep_distance(turn, rule)
-                started = self.clock()
+                asked = True
                 yield
             finally:
-                await self._give_back(turn, owner, started)
+                await self._give_back(turn, owner, self.clock() if asked else None)
 
     async def _take(self, rule: HostRule, owner: str) -> HostTurn:
         keys = rule.lease_keys()
@@ -125,9 +126,9 @@ class HostLimiter:
                 return turn
             await self.sleep(self.retry_every)
 
-    async def _give_back(self, turn: HostTurn, owner: str, started: datetime | None) -> None:
+    async def _give_back(self, turn: HostTurn, owner: str, finished: datetime | None) -> None:
         try:
-            await asyncio.to_thread(self.turns.give_back, turn.key, owner, started)
+            await asyncio.to_thread(self.turns.give_back, turn.key, owner, finished)
         except StaycurrentError as exc:  # the lease will expire; the fetch's outcome matters more
             log.warning("could not give back the turn on %s: %s", turn.key, exc.reason)
 

@@ -84,8 +84,10 @@ def publishing_interval(items_per_week: float, limits: ScheduleLimits) -> timede
     """About two polls between two items of a source, within [min_interval, max_interval]."""
     if items_per_week <= 0:
         return limits.max_interval
-    wanted = WEEK / (items_per_week * POLLS_PER_ITEM)
-    return min(max(wanted, limits.min_interval), limits.max_interval)
+    wanted = WEEK.total_seconds() / (items_per_week * POLLS_PER_ITEM)  # float: no overflow
+    if wanted >= limits.max_interval.total_seconds():
+        return limits.max_interval
+    return max(timedelta(seconds=wanted), limits.min_interval)
 
 
 def interval_for(
@@ -119,8 +121,11 @@ def _not_before(due: datetime, now: datetime, asked: ServerAsk, limits: Schedule
 def error_wait(interval: timedelta, errors: int, cap: timedelta) -> timedelta:
     """Exponential backoff: the interval doubled per error after the first, up to ``cap``."""
     doublings = min(max(errors - 1, 0), MAX_DOUBLINGS)
+    ceiling = max(cap, interval)
+    if interval.total_seconds() * 2**doublings >= ceiling.total_seconds():
+        return ceiling
     factor: int = 2**doublings
-    return min(interval * factor, max(cap, interval))
+    return interval * factor
 
 
 def after_arxiv_listing(

@@ -2,8 +2,8 @@
 
 A host (or a group of hosts, such as arXiv's) has one ``host_lease`` row per request allowed at
 once: ``example.org`` and ``example.org#1`` for two. Taking a turn is one atomic UPDATE of a free
-row (no owner, or its lease expired), which returns when that row last started a request, so the
-caller can keep its distance; giving the turn back records when this request started. A worker
+row (no owner, or its lease expired), which returns when that row's last request ended, so the
+caller can keep its distance; giving the turn back records when this request ended. A worker
 killed mid-request leaves a lease that expires after ``hold``.
 """
 
@@ -62,12 +62,12 @@ def take_host_turn(
 
 
 def give_back_host_turn(
-    db: Database, *, key: str, owner: str, request_started_at: datetime | None
+    db: Database, *, key: str, owner: str, request_ended_at: datetime | None
 ) -> None:
-    """End ``owner``'s lease on ``key``, recording when its request started (if one did)."""
+    """End ``owner``'s lease on ``key``, recording when its request ended (if one was made)."""
     values: dict[str, Any] = {"owner": None, "lease_until": None}
-    if request_started_at is not None:
-        values["last_request_at"] = request_started_at
+    if request_ended_at is not None:
+        values["last_request_at"] = request_ended_at
     stmt = (
         sa.update(HostLease)
         .where(col(HostLease.host) == key, col(HostLease.owner) == owner)
@@ -103,5 +103,5 @@ class HostLeases:
     ) -> HostTurn | None:
         return take_host_turn(self.db, keys=keys, owner=owner, now=now, hold=hold)
 
-    def give_back(self, key: str, owner: str, request_started_at: datetime | None) -> None:
-        give_back_host_turn(self.db, key=key, owner=owner, request_started_at=request_started_at)
+    def give_back(self, key: str, owner: str, request_ended_at: datetime | None) -> None:
+        give_back_host_turn(self.db, key=key, owner=owner, request_ended_at=request_ended_at)
