@@ -62,7 +62,12 @@ FAILING = {"state": "error", "last_outcome": "error", "last_success_at": at("08:
             "new",
             "new: never polled yet; first poll 14:05 UTC",
         ),
-        ({**NEW, "next_poll_at": at("13:00")}, NOW, "new", "new: never polled yet; first poll due now"),
+        (
+            {**NEW, "next_poll_at": at("13:00")},
+            NOW,
+            "new",
+            "new: never polled yet; first poll due now",
+        ),
         (
             {"last_outcome": "not_modified", "last_status": 304},
             NOW,
@@ -115,7 +120,8 @@ FAILING = {"state": "error", "last_outcome": "error", "last_success_at": at("08:
             "next poll 2026-11-27 05:30 UTC",
         ),
         (
-            {"url": LISTING, **FAILING, "consecutive_errors": 2, "last_error": "timed out after 30 s",
+            {"url": LISTING, **FAILING, "consecutive_errors": 2,
+             "last_error": "timed out after 30 s",
              "next_poll_at": datetime(2026, 11, 28, 13, 0, tzinfo=UTC)},
             SATURDAY,
             "backing_off",

@@ -4,6 +4,7 @@ workers at once. A virtual clock where we can, one real-time run against a stand
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -100,7 +101,7 @@ def test_arxiv_requests_go_one_at_a_time_3_s_apart_across_workers(db: Database) 
     asyncio.run(everyone())
     assert (len(probe.starts), probe.peak) == (8, 1)
     starts = sorted(probe.starts)
-    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
     # each request takes 0.5 s and the next may begin 3 s after it ended
     assert min(gaps) >= timedelta(seconds=3.5)
 
@@ -211,8 +212,8 @@ def test_a_stand_in_arxiv_sees_requests_spaced_across_two_workers(
         return list(await asyncio.gather(worker("a", ids[::2]), worker("b", ids[1::2])))
 
     outcomes = asyncio.run(both())
-    assert sorted(sum(outcomes, [])) == ["updated"] * 6
+    assert sorted([outcome for each in outcomes for outcome in each]) == ["updated"] * 6
     times = sorted(at for _host, at in server.arrivals[seen_before:])
     assert len(times) == 6
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= spacing
