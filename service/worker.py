@@ -285,6 +285,7 @@ class Worker:
         self.grace_seconds = grace_seconds
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[Any]] = set()
+        self._abandoned: set[asyncio.Task[Any]] = set()
 
     async def _run(self, job: Job) -> None:
         task = asyncio.current_task()
@@ -292,6 +293,10 @@ class Worker:
             self._running.add(task)
         try:
             await job.run()
+        except asyncio.CancelledError:
+            if task not in self._abandoned:
+                raise
+            log.info("job %s abandoned at shutdown", job.name)  # on purpose: not an error
         except Exception:  # a failing run is logged; the job runs again at its next tick
             log.exception("job %s failed", job.name)
         finally:
@@ -346,9 +351,15 @@ class Worker:
             if job.stop is not None:
                 job.stop()
         running = set(self._running)
+        log.info(
+            "stopping: %d job runs in flight get up to %g s to finish",
+            len(running),
+            self.grace_seconds,
+        )
         if not running:
             return
         _done, late = await asyncio.wait(running, timeout=self.grace_seconds)
+        self._abandoned |= late
         for task in late:
             task.cancel()
         if late:
