@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
@@ -16,11 +16,13 @@ from feedgen import Paper, arxiv_listing
 from feedserver import FeedServer, Route, SeenRequest
 
 from service.config import load_catalog
+from service.errors import StorageError
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.netguard import NetGuard, build_transport
 from service.ingest.pipeline import Pipeline
 from service.ingest.politeness import HostLimiter, HostRule
 from service.ingest.tag import Tagger
+from service.records import HostTurn
 from service.storage.engine import Database
 from service.storage.hosts import HostLeases, release_host_turns, take_host_turn
 from service.storage.sources import add_source, load_for_update
@@ -217,3 +219,42 @@ def test_a_stand_in_arxiv_sees_requests_spaced_across_two_workers(
     assert len(times) == 6
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= spacing
+
+
+class FlakyTurns:
+    """Host turns in memory whose first two ``take`` calls fail like an unreachable database."""
+
+    def __init__(self) -> None:
+        self.failures = 2
+        self.holder: dict[str, str] = {}
+
+    def ensure(self, keys: Sequence[str]) -> None:
+        return None
+
+    def take(
+        self, keys: Sequence[str], owner: str, now: datetime, hold: timedelta
+    ) -> HostTurn | None:
+        if self.failures:
+            self.failures -= 1
+            raise StorageError("the database refused the write: connection refused")
+        free = [key for key in keys if key not in self.holder]
+        if not free:
+            return None
+        self.holder[free[0]] = owner
+        return HostTurn(free[0], None)
+
+    def give_back(self, key: str, owner: str, request_ended_at: datetime | None) -> None:
+        if self.holder.get(key) == owner:
+            del self.holder[key]
+
+
+def test_a_turn_waits_out_a_database_that_refuses(caplog: pytest.LogCaptureFixture) -> None:
+    clock = VirtualClock(NOW)
+    probe = Probe(clock)
+    turns = FlakyTurns()
+    limiter = HostLimiter(turns, owner="w", clock=clock.now, sleep=clock.sleep)
+    asyncio.run(probe.request(limiter, "blog.example"))
+    assert len(probe.starts) == 1
+    assert probe.starts[0] >= NOW + timedelta(seconds=2)  # two waits of 1 s while refused
+    assert turns.holder == {}  # given back
+    assert "waiting for the database to take a turn on blog.example" in caplog.text

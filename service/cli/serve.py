@@ -83,4 +83,8 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
         embed_poller(app, cfg, db)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_cleanly)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=5)
+    # On SIGTERM: open requests get a moment, then the poller its grace; all within ~10 s.
+    drain = 1 if with_poller else 5
+    uvicorn.run(
+        app, host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=drain
+    )

@@ -30,6 +30,7 @@ from service.records import HostTurn
 log = logging.getLogger("staycurrent.politeness")
 
 MAX_KEY_LENGTH = 255
+UNREACHABLE_BACKOFF = 10  # x retry_every, while the database refuses
 SLOT_SUFFIX_ROOM = 4
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -115,16 +116,27 @@ class HostLimiter:
                 await self._give_back(turn, owner, self.clock() if asked else None)
 
     async def _take(self, rule: HostRule, owner: str) -> HostTurn:
+        """Wait for a free turn; while the database fails, wait for it too (and say so)."""
         keys = rule.lease_keys()
-        if rule.key not in self._ensured:
-            await asyncio.to_thread(self.turns.ensure, keys)
-            self._ensured.add(rule.key)
         hold = self.hold + rule.spacing
         while True:
-            turn = await asyncio.to_thread(self.turns.take, keys, owner, self.clock(), hold)
+            try:
+                turn = await self._try_take(rule, keys, owner, hold)
+            except StaycurrentError as exc:
+                log.warning("waiting for the database to take a turn on %s: %s", rule.key, exc)
+                await self.sleep(self.retry_every * UNREACHABLE_BACKOFF)
+                continue
             if turn is not None:
                 return turn
             await self.sleep(self.retry_every)
+
+    async def _try_take(
+        self, rule: HostRule, keys: tuple[str, ...], owner: str, hold: timedelta
+    ) -> HostTurn | None:
+        if rule.key not in self._ensured:
+            await asyncio.to_thread(self.turns.ensure, keys)
+            self._ensured.add(rule.key)
+        return await asyncio.to_thread(self.turns.take, keys, owner, self.clock(), hold)
 
     async def _give_back(self, turn: HostTurn, owner: str, finished: datetime | None) -> None:
         try:
