@@ -85,8 +85,7 @@ def poll(
 ) -> None:
     """Poll sources now (every active one, or --source), whatever their schedule says.
 
-    Sources are claimed like a worker claims them, so a running worker and a manual poll never
-    fetch the same source at once: one another worker is polling right now is skipped.
+    Sources are claimed as a worker claims them: one a worker is polling right now is skipped.
     """
     upgrade(database())
     report = asyncio.run(_poll(_source_ids(source)))

@@ -22,9 +22,9 @@ def worker(
 ) -> None:
     """Poll due sources every STAYCURRENT_POLL_TICK_SECONDS until SIGTERM or SIGINT.
 
-    Run as many as you like beside `staycurrent api`: sources are claimed with leases in the
-    database, so each due source is polled by exactly one worker, and per-host limits and
-    arXiv's 3-second rule hold across all of them. Stops within 10 s, leases given back.
+    Run any number beside `staycurrent api`: each due source is claimed by one worker.
+    Per-host limits and arXiv's 3-second rule hold across all workers (leases in the database).
+    Stops within 10 s and gives its leases back.
     """
     from service.worker import run_worker
 
