@@ -101,12 +101,14 @@ def shared_and_own_posts(i: int) -> bytes:
 def test_a_worker_killed_mid_round_loses_nothing_and_duplicates_nothing(
     db_url: str, tmp_path: Path
 ) -> None:
-    total = 24
+    total, quick = 24, 12  # the first 12 feeds answer at once, the others hang until the kill
     db = Database(db_url)
     with FeedServer.running(hosts=HOSTS[:2]) as server:
         urls = [
             server.route(
-                f"/kill/{i}", Route.feed(shared_and_own_posts(i), delay=0.2), host=HOSTS[i % 2]
+                f"/kill/{i}",
+                Route.feed(shared_and_own_posts(i), delay=0.05, gate=None if i < quick else "kill"),
+                host=HOSTS[i % 2],
             )
             for i in range(total)
         ]
@@ -120,12 +122,16 @@ def test_a_worker_killed_mid_round_loses_nothing_and_duplicates_nothing(
             http_timeout=1.5,
         )
         first = start(["worker", "--once"], env, tmp_path, "first")
-        wait_until(lambda: count(db, PollLog) >= 5, "a few sources polled")
+        wait_until(
+            lambda: count(db, PollLog) >= quick and sum(map(server.in_flight, HOSTS[:2])) > 0,
+            "the quick feeds polled and a slow one in flight",
+        )
         first.process.send_signal(signal.SIGKILL)
         first.finish()
+        server.open_gate("kill")
         held = [row for row in sources(db) if row.lease_owner]
-        assert held, "the worker was killed between two batches; nothing was in flight"
-        assert count(db, PollLog) < total
+        assert held  # the killed worker's batch in flight
+        assert count(db, PollLog) == quick
         wait_until(
             lambda: all(row.lease_until and row.lease_until < datetime.now(UTC) for row in held),
             "the killed worker's leases to expire",
