@@ -78,13 +78,25 @@ class Settings(BaseSettings):
     poll_tick_seconds: float = Field(60.0, gt=0, description="How often the worker looks for work.")
     poll_concurrency: int = Field(20, ge=1, le=500, description="Fetches at once, in all.")
     poll_per_host: int = Field(2, ge=1, le=50, description="Fetches at once per host.")
-    poll_lease_seconds: int = Field(300, ge=10, description="How long a claim on a source lasts.")
+    poll_lease_seconds: float = Field(
+        300.0,
+        ge=1,
+        description="How long a claim on a source lasts; a running worker renews its claims, "
+        "so this is how soon a killed worker's sources are picked up again.",
+    )
     poll_batch_size: int = Field(200, ge=1, description="Sources claimed per tick at most.")
     min_interval_minutes: int = Field(15, ge=1, description="Shortest poll interval.")
     max_interval_minutes: int = Field(1440, ge=1, description="Longest poll interval.")
     backoff_cap_minutes: int = Field(1440, ge=1, description="Longest wait after errors.")
     arxiv_min_interval_seconds: float = Field(
         3.0, ge=0, description="Gap between two requests to arXiv (their rule: 3 s)."
+    )
+    worker_shutdown_grace_seconds: float = Field(
+        8.0,
+        ge=0,
+        le=9,
+        description="On SIGTERM/SIGINT, how long fetches in flight may finish before they are "
+        "abandoned (the worker then releases its leases and exits, within 10 s).",
     )
 
     # -- email

@@ -214,9 +214,11 @@ class SourceForUpdate:
     redirect_count: int = 0
     last_success_at: datetime | None = None
     items_per_week: float = 0.0  # recent publishing rate, for the adaptive interval
+    ttl_minutes: int | None = None  # the RSS <ttl> the feed gave last time
 
 
-PollOutcome = Literal["updated", "not_modified", "unchanged", "error", "gone"]
+PollOutcome = Literal["updated", "empty", "not_modified", "unchanged", "error", "gone"]
+"""``empty``: a valid feed without entries (an arXiv listing on a weekend or a holiday)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,3 +261,35 @@ class PollResult:
     reason: str | None = None  # the error in words, or the parse warning
     next_poll_at: datetime | None = None
     elapsed_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFacts:
+    """What storage knows about a source's polling, for explaining its health in words."""
+
+    id: int
+    name: str
+    url: str
+    kind: str
+    active: bool
+    state: str  # new | ok | error | gone
+    next_poll_at: datetime
+    consecutive_errors: int = 0
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_status: int | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    retry_after_until: datetime | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
+    items_last_7_days: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HostTurn:
+    """A turn to talk to a host: the lease row held, and when its last request ended."""
+
+    key: str
+    last_request_at: datetime | None

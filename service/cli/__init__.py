@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, feed, ingest, items, profile, settings_cmd, sources
+from service.cli import db, feed, ingest, items, profile, settings_cmd, sources, worker_cmd
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(profile.app, name="profile")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
 app.command("feed")(feed.feed_cmd)
+app.command()(worker_cmd.worker)
 
 
 def _version(value: bool) -> None:
@@ -51,7 +52,7 @@ def serve() -> None:
     """API and poller in one process on one uvicorn worker (the embedded default; make run)."""
     from service.cli.serve import run_api
 
-    run_api(workers=1)
+    run_api(workers=1, with_poller=True)
 
 
 @app.command()

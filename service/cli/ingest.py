@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import col, select
 
-from service.cli.common import console, database, fail, print_json
-from service.cli.runtime import build_fetcher, build_pipeline
+from service.cli.common import console, database, fail, print_json, settings
+from service.cli.runtime import build_pipeline, catalog
 from service.errors import NotFoundError, StaycurrentError
 from service.records import KINDS, PollResult, SourceForUpdate
 from service.storage.migrate import upgrade
-from service.storage.models import Source, utcnow
-from service.storage.sources import add_source, find_source, for_update, load_for_update
+from service.storage.sources import add_source, find_source, for_update
+
+if TYPE_CHECKING:
+    from service.worker import RoundReport
 
 _STYLE = {
     "updated": "green",
+    "empty": "cyan",
     "not_modified": "cyan",
     "unchanged": "cyan",
     "error": "red",
@@ -28,18 +30,18 @@ _STYLE = {
 }
 
 
-def _due_sources(name: str | None) -> list[SourceForUpdate]:
-    db = database()
-    with db.session() as session:
-        if name is not None:
-            try:
-                ids = [find_source(session, name).id or 0]
-            except NotFoundError as exc:
-                fail(exc.reason)
-        else:
-            stmt = select(Source.id).where(col(Source.active)).order_by(col(Source.id))
-            ids = [i for i in session.exec(stmt) if i is not None]
-        return load_for_update(session, ids, utcnow())
+def _source_ids(name: str | None) -> list[int] | None:
+    """The id of the source named (it must be active), or None for every active source."""
+    if name is None:
+        return None
+    with database().session() as session:
+        try:
+            row = find_source(session, name)
+        except NotFoundError as exc:
+            fail(exc.reason)
+    if not row.active:
+        fail(f"{row.name!r} is not polled: it is inactive (removed from the catalog, or local)")
+    return [row.id or 0]
 
 
 def _results_table(results: list[PollResult]) -> Table:
@@ -58,9 +60,10 @@ def _results_table(results: list[PollResult]) -> Table:
     return table
 
 
-async def _poll(sources: list[SourceForUpdate]) -> list[PollResult]:
-    async with build_fetcher() as fetcher:
-        pipeline = build_pipeline(fetcher)
+async def _poll(source_ids: list[int] | None) -> RoundReport:
+    from service.worker import polling
+
+    async with polling(settings(), database(), catalog().taxonomy) as poller:
         with Progress(
             TextColumn("polling"),
             BarColumn(),
@@ -69,19 +72,30 @@ async def _poll(sources: list[SourceForUpdate]) -> list[PollResult]:
             console=console,
             transient=True,
         ) as progress:
-            task = progress.add_task("poll", total=len(sources))
-            return await pipeline.poll(sources, on_result=lambda _r: progress.advance(task))
+            task = progress.add_task("poll", total=None)
+            return await poller.poll_now(
+                source_ids,
+                on_claimed=lambda n: progress.update(task, total=n),
+                on_result=lambda _r: progress.advance(task),
+            )
 
 
 def poll(
     source: Annotated[str | None, typer.Option(help="Only this source (name or id).")] = None,
 ) -> None:
-    """Poll sources now (every active one, or --source), then show a result per source."""
+    """Poll sources now (every active one, or --source), whatever their schedule says.
+
+    Sources are claimed as a worker claims them: one a worker is polling right now is skipped.
+    """
     upgrade(database())
-    sources = _due_sources(source)
-    if not sources:
+    report = asyncio.run(_poll(_source_ids(source)))
+    results = list(report.results)
+    for name, owner in report.held_elsewhere:
+        console.print(f"skipped {name}: being polled now by {owner}", markup=False)
+    if not results and not report.held_elsewhere:
         fail("no active sources: run `staycurrent sources sync` first")
-    results = asyncio.run(_poll(sources))
+    if not results:
+        return
     console.print(_results_table(results))
     new = sum(r.items_new for r in results)
     failed = sum(r.outcome in ("error", "gone") for r in results)

@@ -1,18 +1,17 @@
-"""Assembling long-lived parts from settings: the catalog, tagger, fetcher and pipeline."""
+"""Assembling long-lived parts from settings: the catalog and the pipeline for local ingest."""
 
 from __future__ import annotations
 
 import functools
-import os
-import socket
+from typing import TYPE_CHECKING
 
 from service.cli.common import database, fail, settings
 from service.config import Catalog, load_catalog
 from service.errors import ConfigError
-from service.ingest.fetch import Fetcher, FetchLimits
-from service.ingest.pipeline import Pipeline
-from service.ingest.schedule import ScheduleLimits
-from service.ingest.tag import Tagger
+
+if TYPE_CHECKING:
+    from service.ingest.fetch import Fetcher
+    from service.ingest.pipeline import Pipeline
 
 
 @functools.cache
@@ -24,22 +23,11 @@ def catalog() -> Catalog:
         fail(f"{exc.reason}\n{path}: fix the catalog (staycurrent sources check)", code=2)
 
 
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def build_fetcher() -> Fetcher:
-    return Fetcher(FetchLimits.from_settings(settings()))
-
-
 def build_pipeline(fetcher: Fetcher | None) -> Pipeline:
-    cfg = settings()
-    return Pipeline(
-        db=database(),
-        tagger=Tagger(catalog().taxonomy),
-        fetcher=fetcher,
-        limits=ScheduleLimits.from_settings(cfg),
-        concurrency=cfg.poll_concurrency,
-        per_host=cfg.poll_per_host,
-        worker_id=worker_id(),
+    """The pipeline as configured (without the host limiter: for ingesting local files)."""
+    from service.worker import build_pipeline as build_configured_pipeline
+    from service.worker import new_owner
+
+    return build_configured_pipeline(
+        settings(), database(), catalog().taxonomy, fetcher=fetcher, owner=new_owner()
     )

@@ -1,13 +1,29 @@
-"""``staycurrent serve`` and ``staycurrent api``: run the HTTP service."""
+"""``staycurrent serve`` (API + poller in one process) and ``staycurrent api`` (API only).
+
+Why two commands: a scheduler started inside each uvicorn worker would run every job once per
+worker, and APScheduler's job stores cannot be shared by several schedulers. So ``serve`` runs ONE
+uvicorn worker with ONE embedded poller (started and stopped in the app's lifespan: the embedded
+default for one machine), and ``api`` runs any number of uvicorn workers without a poller, beside
+separate ``staycurrent worker`` processes that share the work through leases in the database.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 
 from service.cli.common import database, settings
+from service.cli.runtime import catalog
+from service.config import Settings
 from service.outputs.api.app import create_app
+from service.storage.engine import Database
 from service.storage.migrate import upgrade
 
 log = logging.getLogger("staycurrent.serve")
@@ -18,16 +34,40 @@ def api_factory() -> object:
     return create_app(settings())
 
 
-def announce(host: str, port: int) -> None:
+def announce(host: str, port: int, *, with_poller: bool) -> None:
     base = f"http://{host}:{port}"
     log.info("Staycurrent API on %s — interactive docs at %s/docs", base, base)
-    print(f"Staycurrent is serving on {base}  (API docs: {base}/docs, health: {base}/healthz)")
+    poller = " and polling its sources" if with_poller else ""
+    print(
+        f"Staycurrent is serving on {base}{poller}  (API docs: {base}/docs, health: {base}/healthz)"
+    )
 
 
-def run_api(*, workers: int) -> None:
+def embed_poller(app: FastAPI, cfg: Settings, db: Database) -> None:
+    """Run the worker (the poll job and the rest) in ``app``'s lifespan: up and down with it."""
+    from service.worker import running_worker
+
+    taxonomy = catalog().taxonomy
+    serve_app = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(inner: Any) -> AsyncIterator[Any]:
+        async with serve_app(inner) as state, running_worker(cfg, db, taxonomy):
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
+    """After uvicorn's graceful shutdown it raises the signal again: end with status 0 then."""
+    raise SystemExit(0)
+
+
+def run_api(*, workers: int, with_poller: bool = False) -> None:
     cfg = settings()
-    upgrade(database())
-    announce(cfg.host, cfg.port)
+    db = database()
+    upgrade(db)
+    announce(cfg.host, cfg.port, with_poller=with_poller)
     if workers > 1:
         uvicorn.run(
             "service.cli.serve:api_factory",
@@ -37,7 +77,14 @@ def run_api(*, workers: int) -> None:
             workers=workers,
             log_level="warning",
         )
-    else:
-        uvicorn.run(
-            create_app(cfg, db=database()), host=cfg.host, port=cfg.port, log_level="warning"
-        )
+        return
+    app = create_app(cfg, db=db)
+    if with_poller:
+        embed_poller(app, cfg, db)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
+    # On SIGTERM: open requests get a moment, then the poller its grace; all within ~10 s.
+    drain = 1 if with_poller else 5
+    uvicorn.run(
+        app, host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=drain
+    )

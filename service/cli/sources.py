@@ -1,17 +1,22 @@
-"""``staycurrent sources``: check and sync the curated catalog."""
+"""``staycurrent sources``: check and sync the curated catalog; status: polling health in words."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from service.cli.common import console, database, fail, settings
+from service.cli.common import console, database, fail, print_json, settings
 from service.config import load_catalog, read_catalog
-from service.errors import ConfigError
+from service.errors import ConfigError, NotFoundError
+from service.ingest.health import SourceHealth, clock_time, describe
 from service.storage.catalog import sync_catalog
 from service.storage.migrate import upgrade
+from service.storage.models import utcnow
+from service.storage.sources import find_source, source_facts
 
 app = typer.Typer(
     help="Sources: check and sync feeds.yaml, status, OPML import.", no_args_is_help=True
@@ -57,3 +62,65 @@ def sync_cmd(file: FileArg = None) -> None:
     )
     for name in report.deactivated:
         console.print(f"  deactivated (no longer in {path}): {name}", markup=False)
+
+
+_STATUS_STYLE = {
+    "ok": "green",
+    "quiet": "cyan",
+    "new": "cyan",
+    "backing_off": "yellow",
+    "gone": "red",
+    "inactive": "dim",
+}
+
+
+def _when(value: datetime | None, now: datetime) -> str:
+    return clock_time(value, now) if value is not None else "-"
+
+
+def _health_table(health: list[SourceHealth], now: datetime) -> Table:
+    table = Table("source", "status", "last attempt", "last success", "HTTP", "errors")
+    for column in ("next poll", "items 7d", "why"):
+        table.add_column(column)
+    for h in health:
+        style = _STATUS_STYLE.get(h.status, "")
+        table.add_row(
+            h.name,
+            f"[{style}]{h.status.replace('_', ' ')}[/]",
+            _when(h.last_attempt_at, now),
+            _when(h.last_success_at, now),
+            str(h.last_status or "-"),
+            str(h.consecutive_errors),
+            _when(h.next_poll_at, now),
+            str(h.items_last_7_days),
+            h.sentence,
+        )
+    return table
+
+
+@app.command("status")
+def status_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only this source (name or id).")] = None,
+) -> None:
+    """Each source's polling health: last attempt and success, errors, next poll, and why."""
+    from service.outputs.api.routes_health_sources import SourceHealthOut
+
+    db = database()
+    upgrade(db)
+    now = utcnow()
+    with db.session() as session:
+        ids = None
+        if source is not None:
+            try:
+                ids = [find_source(session, source).id or 0]
+            except NotFoundError as exc:
+                fail(exc.reason)
+        health = [describe(facts, now) for facts in source_facts(session, now, ids)]
+    if as_json:
+        for h in health:
+            print_json(SourceHealthOut.from_health(h).model_dump(mode="json"))
+    elif not health:
+        console.print("no sources: run `staycurrent sources sync` first")
+    else:
+        console.print(_health_table(health, now))

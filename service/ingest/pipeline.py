@@ -23,7 +23,13 @@ from service.errors import FetchError, GoneError, ParseError, RateLimitedError, 
 from service.ingest.fetch import Fetcher
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
-from service.ingest.schedule import ScheduleLimits, next_after_error, next_after_success
+from service.ingest.schedule import (
+    ScheduleLimits,
+    ServerAsk,
+    after_error,
+    after_gone,
+    after_success,
+)
 from service.ingest.tag import Tagger
 from service.records import (
     FetchedFeed,
@@ -31,6 +37,7 @@ from service.records import (
     ItemWithTags,
     ParsedFeed,
     PollIntent,
+    PollOutcome,
     PollResult,
     SourceContext,
     SourceForUpdate,
@@ -43,6 +50,7 @@ from service.storage.sources import apply_poll, record_content_hash
 log = logging.getLogger("staycurrent.pipeline")
 
 PERMANENT_REDIRECTS_TO_ADOPT = 3
+RATE_WINDOW = timedelta(days=28)
 HostGate = Callable[[str], AbstractAsyncContextManager[None]]
 
 
@@ -61,6 +69,17 @@ def body_hash(body: bytes) -> str:
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def _stopping(stop: asyncio.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
+def observed_per_week(items: Sequence[ItemWithTags], now: datetime) -> float:
+    """How many items a feed published per week over the last four weeks, by their dates."""
+    since = now - RATE_WINDOW
+    recent = sum(since <= tagged.item.published_at <= now for tagged in items)
+    return recent / (RATE_WINDOW / timedelta(days=7))
 
 
 class Pipeline:
@@ -127,19 +146,28 @@ class Pipeline:
         fetched: FetchedFeed,
         started: datetime,
         *,
-        outcome: str,
-        feed: ParsedFeed | None = None,
+        outcome: PollOutcome,
+        processed: Processed | None = None,
     ) -> PollIntent:
-        not_before = None
-        if fetched.cache_max_age:
-            not_before = started + timedelta(seconds=fetched.cache_max_age)
-        if fetched.expires and (not_before is None or fetched.expires > not_before):
-            not_before = fetched.expires
+        feed = processed.feed if processed else None
+        asked = ServerAsk(
+            max_age_seconds=fetched.cache_max_age,
+            expires=fetched.expires,
+            ttl_minutes=feed.ttl_minutes if feed else source.ttl_minutes,
+        )
+        observed = observed_per_week(processed.items, started) if processed else 0.0
         return PollIntent(
             source_id=source.id,
             attempted_at=started,
-            outcome=outcome,  # type: ignore[arg-type]
-            next_poll_at=next_after_success(source, started, self.limits, not_before=not_before),
+            outcome=outcome,
+            next_poll_at=after_success(
+                source,
+                started,
+                self.limits,
+                outcome=outcome,
+                asked=asked,
+                observed_per_week=observed,
+            ),
             consecutive_errors=0,
             state="ok",
             status_code=fetched.status,
@@ -158,15 +186,20 @@ class Pipeline:
     ) -> PollIntent:
         errors = source.consecutive_errors + 1
         retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
+        gone = isinstance(error, GoneError)
+        if gone:
+            next_poll_at = after_gone(source, started, self.limits)
+        else:
+            next_poll_at = after_error(
+                source, started, self.limits, errors=errors, retry_after=retry_after
+            )
         return PollIntent(
             source_id=source.id,
             attempted_at=started,
-            outcome="gone" if isinstance(error, GoneError) else "error",
-            next_poll_at=next_after_error(
-                source, started, self.limits, errors=errors, retry_after=retry_after
-            ),
+            outcome="gone" if gone else "error",
+            next_poll_at=next_poll_at,
             consecutive_errors=errors,
-            state="gone" if isinstance(error, GoneError) else "error",
+            state="gone" if gone else "error",
             status_code=getattr(error, "status", None),
             error_kind=error.kind,
             error_reason=error.reason,
@@ -228,8 +261,9 @@ class Pipeline:
             )
         except ParseError as exc:
             return self._finish(source, self._error_intent(source, exc, started), (), None)
+        outcome: PollOutcome = "updated" if processed.feed.entries else "empty"
         intent = self._success_intent(
-            source, fetched, started, outcome="updated", feed=processed.feed
+            source, fetched, started, outcome=outcome, processed=processed
         )
         return self._finish(source, intent, processed.items, processed.feed.warning)
 
@@ -263,25 +297,30 @@ class Pipeline:
 
     @asynccontextmanager
     async def _host_slot(
-        self, host: str, slots: dict[str, asyncio.Semaphore]
-    ) -> AsyncIterator[None]:
+        self, host: str, slots: dict[str, asyncio.Semaphore], stop: asyncio.Event | None
+    ) -> AsyncIterator[bool]:
+        """The host's turn (its semaphore, then the gate); yields False when stopping instead."""
         semaphore = slots.setdefault(host, asyncio.Semaphore(self.per_host))
         async with semaphore:
-            if self.host_gate is None:
-                yield
+            if self.host_gate is None or _stopping(stop):
+                yield not _stopping(stop)
             else:
                 async with self.host_gate(host):
-                    yield
+                    yield not _stopping(stop)
 
     async def _fetch(
         self,
         source: SourceForUpdate,
         limit: asyncio.Semaphore,
         slots: dict[str, asyncio.Semaphore],
-    ) -> tuple[datetime, FetchedFeed | FetchError]:
+        stop: asyncio.Event | None,
+    ) -> tuple[datetime, FetchedFeed | FetchError] | None:
+        """Fetch one source in its turn; None when ``stop`` was set before its turn came."""
         assert self.fetcher is not None, "polling needs a Fetcher"
         request = FetchRequest(source.url, source.etag, source.last_modified)
-        async with limit, self._host_slot(host_of(source.url), slots):
+        async with limit, self._host_slot(host_of(source.url), slots, stop) as go:
+            if not go:
+                return None
             started = self.clock()
             try:
                 return started, await self.fetcher.fetch(request, now=started)
@@ -293,8 +332,13 @@ class Pipeline:
         sources: Sequence[SourceForUpdate],
         *,
         on_result: Callable[[PollResult], None] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> list[PollResult]:
-        """Fetch every source (bounded concurrency), then process each as its fetch completes."""
+        """Fetch every source (bounded concurrency), then process each as its fetch completes.
+
+        Once ``stop`` is set, sources whose fetch has not started are left alone (no result, no
+        change in storage); fetches in flight finish, or are abandoned if the caller cancels.
+        """
         limit = asyncio.Semaphore(self.concurrency)
         slots: dict[str, asyncio.Semaphore] = {}
         loop = asyncio.get_running_loop()
@@ -302,16 +346,18 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
 
             async def one(source: SourceForUpdate) -> None:
-                started, fetched = await self._fetch(source, limit, slots)
+                fetched = await self._fetch(source, limit, slots, stop)
+                if fetched is None:
+                    return
                 result = await loop.run_in_executor(
-                    processing, self.complete_safely, source, started, fetched
+                    processing, self.complete_safely, source, *fetched
                 )
                 results[source.id] = result
                 if on_result is not None:
                     on_result(result)
 
             await asyncio.gather(*(one(source) for source in sources))
-        return [results[source.id] for source in sources]
+        return [results[source.id] for source in sources if source.id in results]
 
     # ------------------------------------------------------------------ local bytes
 

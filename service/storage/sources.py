@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from service.errors import ConflictError, NotFoundError
-from service.records import Kind, Level, PollIntent, SourceForUpdate
-from service.storage.models import ItemSource, PollLog, Source, utcnow
+from service.records import Kind, Level, PollIntent, SourceFacts, SourceForUpdate
+from service.storage.models import Item, ItemSource, PollLog, Source, utcnow
 
 
 def for_update(source: Source, *, items_per_week: float = 0.0) -> SourceForUpdate:
@@ -34,20 +34,35 @@ def for_update(source: Source, *, items_per_week: float = 0.0) -> SourceForUpdat
         redirect_count=source.redirect_count,
         last_success_at=source.last_success_at,
         items_per_week=items_per_week,
+        ttl_minutes=source.ttl_minutes,
     )
+
+
+def items_dated_since(
+    session: Session, source_ids: Sequence[int] | None, since: datetime, now: datetime
+) -> dict[int, int]:
+    """Per source, its items whose own date falls in [since, now] (all sources when None)."""
+    stmt = (
+        select(ItemSource.source_id, func.count())
+        .join(Item, col(Item.id) == col(ItemSource.item_id))
+        .where(col(Item.published_at) >= since, col(Item.published_at) <= now)
+        .group_by(col(ItemSource.source_id))
+    )
+    if source_ids is not None:
+        stmt = stmt.where(col(ItemSource.source_id).in_(list(source_ids)))
+    return dict(session.exec(stmt).all())
 
 
 def items_per_week(session: Session, source_ids: Sequence[int], now: datetime) -> dict[int, float]:
-    """Items first seen in each source over the last four weeks, per week."""
+    """How often each source publishes: its items dated within the last four weeks, per week.
+
+    Counted by the items' own dates, not by when we first saw them, so a new source whose feed
+    carries two years of posts is not mistaken for a busy one.
+    """
     if not source_ids:
         return {}
-    since = now - timedelta(days=28)
-    stmt = (
-        select(ItemSource.source_id, func.count())
-        .where(col(ItemSource.source_id).in_(source_ids), ItemSource.first_seen_at >= since)
-        .group_by(col(ItemSource.source_id))
-    )
-    return {source_id: count / 4.0 for source_id, count in session.exec(stmt)}
+    counts = items_dated_since(session, source_ids, now - timedelta(days=28), now)
+    return {source_id: count / 4.0 for source_id, count in counts.items()}
 
 
 def load_for_update(
@@ -177,3 +192,39 @@ def record_content_hash(session: Session, source_id: int, content_hash: str) -> 
     if source is None:
         raise NotFoundError(f"source {source_id} does not exist")
     source.content_hash = content_hash
+
+
+def _facts(source: Source, items_last_7_days: int) -> SourceFacts:
+    assert source.id is not None
+    return SourceFacts(
+        id=source.id,
+        name=source.name,
+        url=source.url,
+        kind=source.kind,
+        active=source.active,
+        state=source.state,
+        next_poll_at=source.next_poll_at,
+        consecutive_errors=source.consecutive_errors,
+        last_attempt_at=source.last_attempt_at,
+        last_success_at=source.last_success_at,
+        last_status=source.last_status,
+        last_outcome=source.last_outcome,
+        last_error=source.last_error,
+        last_error_kind=source.last_error_kind,
+        retry_after_until=source.retry_after_until,
+        lease_owner=source.lease_owner,
+        lease_until=source.lease_until,
+        items_last_7_days=items_last_7_days,
+    )
+
+
+def source_facts(
+    session: Session, now: datetime, source_ids: Sequence[int] | None = None
+) -> list[SourceFacts]:
+    """What is known about each source's polling (all, or ``source_ids``), by name."""
+    stmt = select(Source).order_by(col(Source.name))
+    if source_ids is not None:
+        stmt = stmt.where(col(Source.id).in_(list(source_ids)))
+    rows = session.exec(stmt).all()
+    recent = items_dated_since(session, source_ids, now - timedelta(days=7), now)
+    return [_facts(row, recent.get(row.id or 0, 0)) for row in rows]
