@@ -14,8 +14,8 @@ from service.outputs.api.health import router as health_router
 from service.outputs.api.problems import install_problems
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
-from service.outputs.api.routes_profiles import router as profiles_router
 from service.outputs.api.routes_health_sources import router as source_health_router
+from service.outputs.api.routes_profiles import router as profiles_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
