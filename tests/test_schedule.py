@@ -36,6 +36,7 @@ def source(
     items_per_week: float = 168.0,  # one an hour: a 30-minute interval
     poll_minutes: int | None = None,
     source_id: int = 7,
+    last_success_at: datetime | None = NOW - 3 * DAY,
 ) -> SourceForUpdate:
     return SourceForUpdate(
         id=source_id,
@@ -44,6 +45,7 @@ def source(
         kind="post",
         items_per_week=items_per_week,
         poll_minutes=poll_minutes,
+        last_success_at=last_success_at,
     )
 
 
@@ -198,6 +200,13 @@ def test_a_quiet_source_backs_off_from_its_own_interval() -> None:
     quiet = source(items_per_week=0.0)
     assert after_error(quiet, NOW, EXACT, errors=1) == NOW + DAY
     assert after_error(quiet, NOW, EXACT, errors=9) == NOW + DAY
+
+
+def test_a_source_never_reached_is_tried_hourly_then_backs_off() -> None:
+    never = source(items_per_week=0.0, last_success_at=None)
+    assert interval_for(never, LIMITS) == HOUR
+    waits = [after_error(never, NOW, EXACT, errors=n) - NOW for n in (1, 2, 3, 5, 6, 20)]
+    assert waits == [HOUR, 2 * HOUR, 4 * HOUR, 16 * HOUR, DAY, DAY]
 
 
 def test_an_override_longer_than_the_cap_is_kept_while_failing() -> None:

@@ -30,6 +30,9 @@ WEEK = timedelta(days=7)
 POLLS_PER_ITEM = 2
 MAX_DOUBLINGS = 30
 SHORTEST_OVERRIDE = timedelta(minutes=1)
+# A source never fetched successfully has no known rate: try it hourly (and back off from there)
+# rather than as a dormant feed, so a typo fixed or a server back up is noticed the same day.
+FIRST_CONTACT_INTERVAL = timedelta(hours=1)
 SAME_BYTES: frozenset[PollOutcome] = frozenset({"not_modified", "unchanged"})
 
 
@@ -97,6 +100,8 @@ def interval_for(
     if source.poll_minutes:
         return max(timedelta(minutes=source.poll_minutes), SHORTEST_OVERRIDE)
     rate = max(source.items_per_week, observed_per_week)
+    if rate <= 0 and source.last_success_at is None:
+        return min(max(FIRST_CONTACT_INTERVAL, limits.min_interval), limits.max_interval)
     return publishing_interval(rate, limits)
 
 
