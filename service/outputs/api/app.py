@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from service import __version__
 from service.config import Settings
 from service.outputs.api.health import router as health_router
+from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
@@ -59,6 +60,7 @@ def create_app(
     app.state.clock = clock
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     app.include_router(health_router)
+    install_metrics(app)
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(feedback_router)
