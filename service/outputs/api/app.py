@@ -15,6 +15,7 @@ from service.outputs.api.problems import install_problems
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
 from service.outputs.api.routes_profiles import router as profiles_router
+from service.outputs.api.routes_subscriptions import router as subscriptions_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
@@ -61,4 +62,5 @@ def create_app(
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(feedback_router)
+    app.include_router(subscriptions_router)
     return app
