@@ -1,7 +1,8 @@
 """Values made safe for a document: XML-legal text, inert titles, web URLs, sanitized HTML.
 
 - ``xml_text``: drops the characters XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE/F),
-  which lxml would otherwise refuse and a stricter reader would choke on.
+  which lxml would otherwise refuse, and those it discourages (DEL and the C1 controls, which
+  readers "repair" as Windows-1252: U+0080 would come out as €).
 - ``inert_title``: a title holding something a browser would parse as a tag (``<script``,
   ``</b``, ``<!--``) gets single angle quotes instead (‹script›), so it stays inert even in a
   reader that renders RSS titles as HTML; other titles are kept exactly.
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 
 import nh3
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TAG_LIKE = re.compile(r"<(?=[A-Za-z/!?])")
 _BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f<>\"\\^`{|}]")
 _ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"map", "area"}
