@@ -51,6 +51,19 @@ def _profile(name: str) -> Profile:
             fail(exc.reason, code=1)
 
 
+def _moment(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"--at: not an ISO 8601 date and time (got {text!r})", code=2)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+AtOpt = Annotated[str | None, typer.Option(help="As of this ISO time (default now).")]
+
+
 def _csv(text: str | None) -> tuple[str, ...] | None:
     return tuple(p.strip() for p in (text or "").split(",") if p.strip()) or None
 
@@ -62,9 +75,10 @@ def opml_cmd(
         typer.Option(help="Only the sources that feed this profile's interests."),
     ] = None,
     output: OutputOpt = None,
+    at: AtOpt = None,
 ) -> None:
     """Every active source as OPML 2.0, by kind and area (or those of one profile)."""
-    now = datetime.now(UTC)
+    now = _moment(at)
     chosen = _profile(profile) if profile else None
     with database().session() as session:
         listing = (
@@ -88,6 +102,7 @@ def feed_cmd(
         int | None, typer.Option(min=1, help="At most this many items first seen per day.")
     ] = None,
     output: OutputOpt = None,
+    at: AtOpt = None,
 ) -> None:
     """A profile's ranked feed as RSS 2.0, Atom or JSON Feed 1.1 (the subscription feed)."""
     if fmt not in FEED_FORMATS:
@@ -103,7 +118,7 @@ def feed_cmd(
             lens=lens,
             secret=cfg.secret_key_bytes(),
             base_url=cfg.base_url,
-            now=datetime.now(UTC),
+            now=_moment(at),
         )
     except StaycurrentError as exc:
         fail(exc.reason, code=1)
