@@ -11,6 +11,7 @@ from typing import Any
 import feedparser
 import pytest
 from feedcheck import (
+    ATOM,
     ITUNES,
     atom_problems,
     duration_seconds,
@@ -24,7 +25,14 @@ from hypothesis import strategies as st
 
 from service.ingest.jsonfeed import read_json_feed
 from service.outputs.syndication.content import entry_html, time_phrase
-from service.outputs.syndication.document import Channel, Enclosure, Entry, FeedDocument, Link
+from service.outputs.syndication.document import (
+    Action,
+    Channel,
+    Enclosure,
+    Entry,
+    FeedDocument,
+    Link,
+)
 from service.outputs.syndication.formats import FEED_FORMATS
 from service.outputs.syndication.rss import clock_duration
 from service.outputs.syndication.safe import inert_title, web_url, xml_text
@@ -57,8 +65,8 @@ def make_entry(number: int = 1, **changes: Any) -> Entry:
         topics=("Machine translation", "Natural language processing"),
         covered_by=(Link("How we used MoE", "https://blog.example.org/moe"),),
         actions=(
-            Link("Like", "https://feeds.example.org/v1/feedback/like-token"),
-            Link("Hide", "https://feeds.example.org/v1/feedback/hide-token"),
+            Action("like", "Like", "https://feeds.example.org/v1/feedback/like-token"),
+            Action("hide", "Hide", "https://feeds.example.org/v1/feedback/hide-token"),
         ),
     )
     return replace(entry, **changes)
@@ -137,7 +145,10 @@ def test_the_json_feed_is_read_back_by_a_json_feed_reader() -> None:
     assert feed.entries[1].enclosures[0].url == "https://cdn.example.org/2.mp3"
     extension = json.loads(body)["items"][0]["_staycurrent"]
     assert extension["kind"] == "paper" and extension["why"].startswith("Matches")
-    assert set(extension["feedback"]) == {"Like", "Hide"}
+    assert extension["feedback"] == {
+        "like": "https://feeds.example.org/v1/feedback/like-token",
+        "hide": "https://feeds.example.org/v1/feedback/hide-token",
+    }
 
 
 def test_atom_entries_carry_published_and_updated_as_the_source_gave_them() -> None:
@@ -231,7 +242,7 @@ def _hostile_entries() -> tuple[Entry, ...]:
             summary_html=HOSTILE_HTML,
             url="javascript:alert(1)",
             covered_by=(Link("<b onmouseover=alert(1)>x</b>", "javascript:alert(7)"),),
-            actions=(Link("Like", "javascript:alert(8)"),),
+            actions=(Action("like", "Like", "javascript:alert(8)"),),
             why="<script>alert(9)</script>",
         ),
         make_episode(
@@ -313,11 +324,13 @@ def test_any_text_makes_a_valid_feed_that_keeps_the_title(
         1, title=shown, summary=xml_text(summary), summary_html=summary, authors=(author,)
     )
     document = make_document((entry,))
-    for fmt in XML_FORMATS:
-        parsed = feedparser.parse(render(fmt, document))
+    for fmt, title_path in (("rss", "channel/item/title"), ("atom", f"{ATOM}entry/{ATOM}title")):
+        body = render(fmt, document)
+        parsed = feedparser.parse(body)
         assert parsed.bozo == 0, (fmt, parsed.get("bozo_exception"))
-        assert " ".join(parsed.entries[0].title.split()) == " ".join(shown.split())
-        assert hostile_problems(render(fmt, document), fmt) == []
+        # exact, read with lxml (feedparser "repairs" text that looks double-encoded: Â¡ -> ¡)
+        assert xml_tree(body).findtext(title_path) == shown
+        assert hostile_problems(body, fmt) == []
     feed = json.loads(render("json", document))
     assert feed["items"][0]["title"] == shown
     assert json_feed_problems(render("json", document)) == []

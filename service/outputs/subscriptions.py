@@ -28,7 +28,14 @@ from sqlmodel import Session, col, select
 from service import __version__
 from service.outputs.feed import FeedOptions, preferences_for
 from service.outputs.links import feedback_url
-from service.outputs.syndication.document import Channel, Enclosure, Entry, FeedDocument, Link
+from service.outputs.syndication.document import (
+    Action,
+    Channel,
+    Enclosure,
+    Entry,
+    FeedDocument,
+    Link,
+)
 from service.outputs.syndication.lens import Lens, subscription_url, throttle
 from service.outputs.syndication.safe import inert_title, web_url, xml_text
 from service.rank.loader import CandidateQuery, load_pool
@@ -139,9 +146,10 @@ class _Signer:
     profile_id: int
     day: datetime
 
-    def actions(self, item_id: int) -> tuple[Link, ...]:
+    def actions(self, item_id: int) -> tuple[Action, ...]:
         return tuple(
-            Link(
+            Action(
+                signal,
                 label,
                 feedback_url(
                     self.base_url,

@@ -9,7 +9,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import builder as E
 
-from service.outputs.syndication.document import Entry, Link
+from service.outputs.syndication.document import Action, Entry, Link
 from service.outputs.syndication.safe import clean_html, web_url, xml_text
 
 _VERBS = {"podcast": "listen", "video": "watch"}
@@ -30,7 +30,7 @@ def _summary(entry: Entry) -> etree._Element:
     return E.DIV(E.P(xml_text(entry.summary))) if entry.summary else E.DIV()
 
 
-def _links(links: tuple[Link, ...]) -> list[etree._Element | str]:
+def _links(links: tuple[Link, ...] | tuple[Action, ...]) -> list[etree._Element | str]:
     parts: list[etree._Element | str] = []
     for link in links:
         url = web_url(link.url)

@@ -22,6 +22,15 @@ class Link:
 
 
 @dataclass(frozen=True, slots=True)
+class Action:
+    """A signed one-click feedback link: ``signal`` is like, dislike, hide or save."""
+
+    signal: str
+    text: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Enclosure:
     """A media file to download or play: a podcast episode's audio."""
 
@@ -48,7 +57,7 @@ class Entry:
     why: str  # one sentence: why it is in this feed
     topics: tuple[str, ...] = ()  # labels of its topics, strongest first
     covered_by: tuple[Link, ...] = ()  # posts and podcasts that discuss it
-    actions: tuple[Link, ...] = ()  # signed one-click feedback links
+    actions: tuple[Action, ...] = ()  # signed one-click feedback links
     enclosure: Enclosure | None = None
     duration_seconds: int | None = None
     episode: int | None = None

@@ -1,7 +1,8 @@
 """JSON Feed 1.1 (https://jsonfeed.org/version/1.1), with a ``_staycurrent`` extension per item.
 
 The extension carries what a JSON client may want beyond the standard fields: the kind, the
-source, minutes to read or listen, the why, and the feedback links by signal.
+source, minutes to read or listen, the why, and the signed feedback links by signal (like,
+dislike, hide, save).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def _extension(entry: Entry) -> dict[str, Any]:
         "source": entry.source,
         "minutes": entry.minutes,
         "why": xml_text(entry.why),
-        "feedback": {link.text: link.url for link in entry.actions if web_url(link.url)},
+        "feedback": {action.signal: action.url for action in entry.actions if web_url(action.url)},
     }
 
 
