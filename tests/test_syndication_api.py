@@ -30,6 +30,7 @@ from sqlmodel import col, select
 
 from service.config import Settings
 from service.ingest.jsonfeed import read_json_feed
+from service.outputs.subscriptions import LENS_TICK
 from service.storage.engine import Database
 from service.storage.models import Item, ItemSource, ItemTag, Source, Tag
 
@@ -137,9 +138,6 @@ def test_entries_say_source_kind_time_why_and_their_links_work(api: Api) -> None
     api.advance(LENS_TICK)
     again = feedparser.parse(_get(api, _feed_url(feed_token)).content)
     assert parsed.entries[0].id not in {e.id for e in again.entries}  # hidden items leave
-
-
-LENS_TICK = timedelta(minutes=15)
 
 
 def test_guids_are_canonical_keys_and_stay_when_the_ranking_moves(api: Api) -> None:
@@ -357,8 +355,24 @@ def test_the_public_opml_lists_every_active_source_by_kind_and_area(api: Api) ->
     assert gone.url not in urls and len(urls) == len(expected) - 1
 
 
+def _robotics_sources(api: Api) -> tuple[set[str], set[str]]:
+    """(sources declaring a robotics topic, sources of a robotics item of the last 7 days)."""
+    since = api.now - timedelta(days=7)
+    with api.db.session() as session:
+        robotics = set(session.exec(select(Tag.slug).where(Tag.area == "robotics")).all())
+        declared = {s.name for s in session.exec(select(Source)).all() if robotics & set(s.topics)}
+        rows = session.exec(
+            select(Source.name, Tag.slug)
+            .join(ItemSource, col(ItemSource.source_id) == col(Source.id))
+            .join(Item, col(Item.id) == col(ItemSource.item_id))
+            .join(ItemTag, col(ItemTag.item_id) == col(Item.id))
+            .join(Tag, col(Tag.id) == col(ItemTag.tag_id))
+            .where(col(Item.published_at) >= since)
+        ).all()
+    return declared, {name for name, slug in rows if slug in robotics}
+
+
 def test_sources_opml_lists_the_sources_of_the_profile(api: Api) -> None:
-    hugging = api.corpus.source_ids["Hugging Face Blog"]
     _, _, feed_token = api.profile(
         "ada",
         interests={"robotics": 1.0},
@@ -368,14 +382,14 @@ def test_sources_opml_lists_the_sources_of_the_profile(api: Api) -> None:
     parsed = listparser.parse(_get(api, f"/v1/subscriptions/{feed_token}/sources.opml").content)
     assert parsed.bozo == 0
     listed = {feed.title for feed in parsed.feeds}
-    assert {"arXiv cs.RO", "BAIR Blog"} <= listed  # declared for robotics
-    assert "Robot Talk" not in listed  # muted
-    assert "Hugging Face Blog" not in listed and hugging  # NLP only, no robotics items
+    declared, recent = _robotics_sources(api)
     with api.db.session() as session:
         kinds = dict(session.exec(select(Source.name, Source.kind)).all())
-    assert "video" not in {kinds[name] for name in listed}  # a kind the profile turned off
-    everything = listparser.parse(_get(api, "/v1/opml").content)
-    assert len(parsed.feeds) < len(everything.feeds)
+    expected = {n for n in declared | recent if kinds[n] != "video"} - {"Robot Talk"}
+    assert listed == expected
+    assert {"arXiv cs.RO", "BAIR Blog"} <= listed  # declared for robotics
+    assert "Robot Talk" in declared  # but muted
+    assert len(listed) < len(listparser.parse(_get(api, "/v1/opml").content).feeds)
 
 
 def test_every_lens_of_lenses_opml_is_a_working_feed(api: Api) -> None:

@@ -218,7 +218,9 @@ def _entry(ranked: RankedItem, view: ItemView, signer: _Signer) -> Entry:
 
 def _description(profile: Profile, preferences: Preferences, labels: dict[str, str]) -> str:
     interests = ", ".join(labels.get(slug, slug) for slug in preferences.interests) or "all topics"
-    leaning = "deep" if preferences.depth >= 0.5 else "broad"
+    leaning = (
+        "deep" if preferences.depth > 0.6 else "broad" if preferences.depth < 0.4 else "balanced"
+    )
     return (
         f"The ML feed of {profile.name}, ranked by Staycurrent: {interests}; depth "
         f"{preferences.depth:g} ({leaning}), the last {preferences.window_days} days."
