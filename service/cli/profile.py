@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli.common import console, database, fail, print_json
+from service.cli.common import console, database, fail, print_json, settings
 from service.errors import StaycurrentError
 from service.outputs.api.schemas_profiles import ProfileOut
+from service.outputs.subscriptions import subscription_urls
 from service.storage.migrate import upgrade
 from service.storage.models import Profile
 from service.storage.profiles import (
@@ -114,13 +115,25 @@ def create_cmd(
     if as_json:
         profile = ProfileOut.of(created.profile).model_dump(mode="json")
         print_json(
-            {"profile": profile, "api_token": created.api_token, "feed_token": created.feed_token}
+            {
+                "profile": profile,
+                "api_token": created.api_token,
+                "feed_token": created.feed_token,
+                "subscriptions": subscription_urls(settings().base_url, created.feed_token),
+            }
         )
         return
     _show(created.profile)
     console.print("These tokens are shown only now; store them safely:", markup=False)
     console.print(f"  API token:  {created.api_token}", markup=False)
     console.print(f"  feed token: {created.feed_token}", markup=False)
+    _print_subscriptions(created.feed_token)
+
+
+def _print_subscriptions(feed_token: str) -> None:
+    console.print("Subscribe in any reader (these URLs carry the feed token):", markup=False)
+    for label, url in subscription_urls(settings().base_url, feed_token).items():
+        console.print(f"  {label:13} {url}", markup=False)
 
 
 def _find(name: str) -> Profile:
@@ -170,5 +183,7 @@ def rotate_cmd(
     new = rotate_token(database(), profile_id=profile.id, which="api" if which == "api" else "feed")
     if as_json:
         print_json({"profile": profile.name, "token_kind": which, "token": new})
-    else:
-        console.print(f"new {which} token for {profile.name} (shown only now): {new}", markup=False)
+        return
+    console.print(f"new {which} token for {profile.name} (shown only now): {new}", markup=False)
+    if which == "feed":
+        _print_subscriptions(new)

@@ -17,6 +17,7 @@ from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
 from service.outputs.api.routes_health_sources import router as source_health_router
 from service.outputs.api.routes_profiles import router as profiles_router
+from service.outputs.api.routes_subscriptions import router as subscriptions_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
@@ -65,4 +66,5 @@ def create_app(
     app.include_router(profiles_router)
     app.include_router(feedback_router)
     app.include_router(source_health_router)
+    app.include_router(subscriptions_router)
     return app
