@@ -421,3 +421,24 @@ def encoded_documents(draw: st.DrawFn) -> tuple[bytes, str | None]:
         st.sampled_from((None, "application/rss+xml", f"text/xml; charset={encoding}"))
     )
     return text.encode(encoding, "xmlcharrefreplace"), content_type
+
+
+@st.composite
+def broken_documents(draw: st.DrawFn) -> bytes:
+    """A generated document broken the ways real feeds are: a bare ampersand, an undefined
+    entity, a control character, junk after the root, a cut-off end, a stray end tag."""
+    text = draw(FEED_DOCUMENTS).decode()
+    position = draw(st.integers(len(text) // 3, len(text)))
+    damage = draw(
+        st.sampled_from(
+            ("&", "&nbsp;", "&undefined;", "\x01", "</item>", "<", "]]>", "<br>", "&#0;")
+        )
+    )
+    how = draw(st.sampled_from(("insert", "junk", "cut")))
+    if how == "junk":
+        text = f"{text}<script>var a = 1 && 2;</script>"
+    elif how == "cut":
+        text = text[:position]
+    else:
+        text = text[:position] + damage + text[position:]
+    return text.encode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from service.errors import ParseError
 from service.ingest import parse
 from service.ingest.fastparse import Unsupported, read_feed
+from service.ingest.looseparse import read_refused_feed
 from service.ingest.prolog import clean_prolog
 from service.records import ParsedFeed
 
@@ -42,6 +43,18 @@ def both_readers(body: bytes, *, url: str = "", content_type: str | None = None)
     except Unsupported as exc:
         return Readings(None, reference, str(exc))
     return Readings(_outcome(fast_result, body), reference)
+
+
+def loose_readers(
+    body: bytes, *, url: str = "", content_type: str | None = None
+) -> tuple[Outcome | None, Outcome]:
+    """The shortcut's reading of a document expat refuses (None when expat accepts it), and
+    feedparser's own reading."""
+    data = clean_prolog(body).data
+    headers = parse._response_headers(data, content_type, url)
+    reference = _outcome(parse._run_feedparser(data, headers), body)
+    refused = read_refused_feed(data, headers)
+    return (None if refused is None else _outcome(refused, body)), reference
 
 
 def field_differences(fast: Outcome, reference: Outcome) -> list[str]:

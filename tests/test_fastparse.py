@@ -18,13 +18,14 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, corpus_files
-from fastparse_documents import FEED_DOCUMENTS, encoded_documents
-from fastparse_oracle import Readings, both_readers, field_differences
+from fastparse_documents import FEED_DOCUMENTS, broken_documents, encoded_documents
+from fastparse_oracle import Readings, both_readers, field_differences, loose_readers
 from feed_documents import many_items, rss, rss_item
 from feedgen import DAY, Post, arxiv_listing, blog, hours_ago, random_papers
 from hypothesis import given, settings
 
 from service.ingest.fastparse import Unsupported, read_feed
+from service.ingest.looseparse import read_refused_feed
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
 from service.ingest.prolog import clean_prolog
@@ -212,6 +213,44 @@ def test_random_encodings_read_the_same(case: tuple[bytes, str | None]) -> None:
 def test_documents_it_leaves_to_feedparser(document: bytes, reason: str) -> None:
     with pytest.raises(Unsupported, match=reason):
         read_feed(clean_prolog(document).data, {})
+
+
+# --------------------------------------------------------------------------- not well-formed
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "name", sorted(name for name, reason in DECLINED.items() if reason == "not well-formed")
+)
+@pytest.mark.parametrize("url", URLS, ids=("no-url", "url"))
+def test_broken_corpus_file_is_read_loosely_as_feedparser_does(
+    corpus: Path, name: str, url: str
+) -> None:
+    path = next(path for path in CORPUS_XML if path.name == name)
+    shortcut, reference = loose_readers(path.read_bytes(), url=url)
+    assert shortcut is not None  # expat refuses it too
+    assert not field_differences(shortcut, reference)
+
+
+@settings(max_examples=100)
+@given(broken_documents())
+def test_random_broken_documents_are_read_loosely_as_feedparser_does(document: bytes) -> None:
+    for url in URLS:
+        shortcut, reference = loose_readers(document, url=url)
+        if shortcut is not None:  # None: expat accepts it, feedparser's full parse decides
+            differences = field_differences(shortcut, reference)
+            assert not differences, "\n".join(differences[:20])
+
+
+def test_a_document_only_libxml2_refuses_goes_to_feedparser() -> None:
+    """libxml2 stops at 256 levels of nesting, expat does not: feedparser reads it strictly."""
+    nested = "<x>" * 300 + "deep" + "</x>" * 300
+    document = rss(rss_item("Nested", "https://feeds.example.org/n", "d", extra=nested))
+    with pytest.raises(Unsupported) as declined:
+        read_feed(clean_prolog(document).data, {})
+    assert declined.value.malformed
+    assert read_refused_feed(clean_prolog(document).data, {}) is None
+    assert parse_feed(document) == both_readers(document).reference
 
 
 # --------------------------------------------------------------------------- hostile XML

@@ -73,7 +73,7 @@ def read_feed(data: bytes, headers: Mapping[str, str]) -> Any:
     result["headers"].update(headers)
     utf8 = convert_to_utf8(result["headers"], data, result)
     if not result["encoding"]:
-        raise Unsupported("unknown character encoding")
+        raise Unsupported("unknown character encoding", malformed=True)
     doctype_version, utf8, _ = replace_doctype(utf8)
     root, declarations = _parse_xml(utf8)
     content_location = result["headers"].get("content-location", "")
@@ -104,9 +104,9 @@ def _parse_xml(data: bytes) -> tuple[Any, list[tuple[str, str]]]:
     try:
         declarations = [declaration for _, declaration in events]
     except etree.XMLSyntaxError as exc:
-        raise Unsupported(f"not well-formed for libxml2: {exc}") from exc
+        raise Unsupported(f"not well-formed for libxml2: {exc}", malformed=True) from exc
     if any(error.level >= etree.ErrorLevels.ERROR for error in events.error_log):
-        raise Unsupported("libxml2 reported an error it recovered from")
+        raise Unsupported("libxml2 reported an error it recovered from", malformed=True)
     if events.root.getroottree().docinfo.doctype:
         raise Unsupported("a DOCTYPE (clean the prolog first)")
     return events.root, declarations
@@ -158,9 +158,11 @@ class _Reader:
         if key in ROOT_KEYS:
             raise Unsupported(f"a nested <{tag}>")
         state = self.state
+        if not len(element) and not element.attrib:
+            state.leaf(tag, key, resets, element.text)
+            return
         state.start(tag, key, resets, self._attributes(element) if element.attrib else None)
-        if len(element) or element.text:
-            self._content(element)
+        self._content(element)
         state.end(key)
 
     # ------------------------------------------------------------------ namespaces

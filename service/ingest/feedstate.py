@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import re
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -62,7 +63,14 @@ _MEDIA_CATEGORY_SCHEME = "http://search.yahoo.com/mrss/category_schema"
 
 
 class Unsupported(Exception):
-    """The document uses something the fast reader does not model: feedparser must read it."""
+    """The document uses something the fast reader does not model: feedparser must read it.
+
+    ``malformed``: libxml2 refused the bytes (or their encoding is unknown), so feedparser's
+    strict parser will most likely refuse them too."""
+
+    def __init__(self, reason: str, *, malformed: bool = False) -> None:
+        super().__init__(reason)
+        self.malformed = malformed
 
 
 @lru_cache(maxsize=4096)
@@ -151,6 +159,7 @@ class FeedState:
         self.entry_depths: list[dict[str, int]] = []  # property depths, beside ``entries``
         self.atom = False  # the version is Atom (set once the namespaces are known)
         self.fixed_bases: set[str] = set()  # bases an element without xml:base leaves as they are
+        self.tag_counts: dict[int, tuple[list[Any], Counter[tuple[Any, Any, Any]]]] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -188,6 +197,39 @@ class FeedState:
         except AttributeError:  # feedparser treats these as unknown elements too
             self._start_unknown(key, attrs)
 
+    def leaf(self, tag: str, key: str, resets: int, text: str | None) -> None:
+        """An element without attributes or child elements, and its text: ``start``, the text
+        and ``end`` in one call. Where the base URI is one an element leaves as it is, the
+        base stack need not be touched."""
+        if self.baseuri not in self.fixed_bases:
+            self.start(tag, key, resets, None)
+            if text and self.stack:
+                self.stack[-1][2].append(text)
+            self.end(key)
+            return
+        self.depth += 1
+        if self.incontent:
+            raise Unsupported("an element inside content")
+        if resets:
+            if resets & RESETS_TEXTINPUT:
+                self.intextinput = 0
+            if resets & RESETS_IMAGE:
+                self.inimage = 0
+        handler = START.get(key)
+        if handler is None:
+            if key in FEEDPARSER_STARTS:
+                raise Unsupported(f"<{tag}> has a feedparser start handler that is not ported")
+            self.stack.append([key, 1, []])
+        else:
+            try:
+                handler(self, {})
+            except AttributeError:
+                self._start_unknown(key, {})
+        if text and self.stack:
+            self.stack[-1][2].append(text)
+        self._close(key)
+        self.depth -= 1
+
     def _start_unknown(self, key: str, attrs: dict[str, str]) -> None:
         if attrs:
             self.context()[key] = attrs
@@ -195,6 +237,14 @@ class FeedState:
             self.stack.append([key, 1, []])
 
     def end(self, key: str) -> None:
+        self._close(key)
+        basestack = self.basestack
+        basestack.pop()
+        if basestack and basestack[-1]:
+            self.baseuri = basestack[-1]
+        self.depth -= 1
+
+    def _close(self, key: str) -> None:
         handler = END.get(key)
         if handler is None:
             if key in FEEDPARSER_ENDS:
@@ -207,11 +257,6 @@ class FeedState:
                 self.pop(key)
         if self.incontent:
             raise Unsupported("an element inside content")
-        basestack = self.basestack
-        basestack.pop()
-        if basestack and basestack[-1]:
-            self.baseuri = basestack[-1]
-        self.depth -= 1
 
     # ------------------------------------------------------------------ stack
 
@@ -383,9 +428,29 @@ class FeedState:
         tags = self.context().setdefault("tags", [])
         if not term and not scheme and not label:
             return
-        value = Record(term=term, scheme=scheme, label=label)
-        if value not in tags:
-            tags.append(value)
+        seen = self._tag_counts(tags)
+        key = (term, scheme, label)
+        if not seen[key]:  # feedparser: ``if value not in tags`` (a linear scan per tag)
+            tags.append(Record(term=term, scheme=scheme, label=label))
+            seen[key] += 1
+
+    def name_last_tag(self, tags: list[Any], term: str) -> None:
+        """Give the last tag (which had no term) its term, as ``<category>`` text does."""
+        seen = self._tag_counts(tags)
+        last = tags[-1]
+        seen[(last["term"], last["scheme"], last["label"])] -= 1
+        last["term"] = term
+        seen[(term, last["scheme"], last["label"])] += 1
+
+    def _tag_counts(self, tags: list[Any]) -> Counter[tuple[Any, Any, Any]]:
+        """How many times each (term, scheme, label) is in ``tags``, kept beside the list."""
+        if not isinstance(tags, list):
+            raise Unsupported("tags that are not a list")
+        pinned = self.tag_counts.get(id(tags))
+        if pinned is None or pinned[0] is not tags:
+            counts = Counter((tag["term"], tag["scheme"], tag["label"]) for tag in tags)
+            pinned = self.tag_counts[id(tags)] = (tags, counts)  # the list pinned: ids stay
+        return pinned[1]
 
 
 Handler = Callable[[FeedState, dict[str, str]], None]
@@ -876,7 +941,7 @@ def _end_category(state: FeedState) -> None:
         return
     tags = state.context()["tags"]
     if value and len(tags) and not tags[-1]["term"]:
-        tags[-1]["term"] = value
+        state.name_last_tag(tags, value)
     else:
         state.add_tag(value, None, None)
 

@@ -27,12 +27,14 @@ import time
 import xml.sax
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import feedparser
 
 from service.errors import ParseError
 from service.ingest.fastparse import Unsupported, read_feed
+from service.ingest.looseparse import read_refused_feed
 from service.ingest.jsonfeed import looks_like_json, read_json_feed
 from service.ingest.prolog import CleanDocument, clean_prolog
 from service.records import ParsedEnclosure, ParsedEntry, ParsedFeed
@@ -78,11 +80,15 @@ def _response_headers(data: bytes, content_type: str | None, url: str) -> dict[s
 
 
 def _read(data: bytes, headers: dict[str, str]) -> Any:
-    """feedparser's result: from the fast reader when it models the document, else feedparser's."""
+    """feedparser's result: from the fast reader when it models the document; for a document
+    that is not well-formed, feedparser's loose reading without its doomed strict pass; else
+    feedparser's own."""
     try:
         return read_feed(data, headers)
-    except Unsupported:
-        pass
+    except Unsupported as declined:
+        refused = read_refused_feed(data, headers) if declined.malformed else None
+        if refused is not None:
+            return refused
     except Exception:  # a flaw in the fast reader must never cost a feed: feedparser decides
         log.exception("the fast feed reader failed; feedparser reads the document instead")
     return _run_feedparser(data, headers)
@@ -285,6 +291,7 @@ def _date_of(entry: Any, field: str) -> tuple[str | None, datetime | None]:
     return raw, (struct_to_utc(parsed) if isinstance(parsed, time.struct_time) else None)
 
 
+@lru_cache(maxsize=4096)
 def struct_to_utc(value: time.struct_time) -> datetime | None:
     """feedparser's UTC ``struct_time`` as an aware datetime; None if it is not a real date."""
     try:
