@@ -107,23 +107,24 @@ def normalize_entry(
     if not (title or url or summary_text):
         return "no title, link or text"
     published, updated = _dates(entry, feed.updated, ctx.fetched_at)
-    fields = dict(
-        canonical_key=canonical_key(info, url, title, summary_text),
-        kind=kind,
-        title=title or truncate(summary_text, 100) or str(url),
-        url=url,
-        summary_text=summary_text,
-        summary_html=summary_html,
-        published_at=published,
-        updated_at=updated,
-        guid=entry.guid,
-        authors=_authors(entry, paper=info is not None),
-        arxiv=info,
-        podcast=podcast,
-        reading_minutes=_minutes(kind, entry),
-        mentions=() if kind == "paper" else _mentions(entry),
-        terms=tuple(truncate(t, TERM_LIMIT) for t in entry.terms[:MAX_TERMS]),
-    )
+    fields = {
+        "canonical_key": canonical_key(info, url, title, summary_text),
+        "kind": kind,
+        "title": title or truncate(summary_text, 100) or str(url),
+        "url": url,
+        "summary_text": summary_text,
+        "summary_html": summary_html,
+        "published_at": published,
+        "updated_at": updated,
+        "guid": entry.guid,
+        "authors": _authors(entry, paper=info is not None),
+        "arxiv": info,
+        "podcast": podcast,
+        "reading_minutes": _minutes(kind, entry),
+        "mentions": () if kind == "paper" else _mentions(entry),
+        "terms": tuple(truncate(t, TERM_LIMIT) for t in entry.terms[:MAX_TERMS]),
+    }
+    # Built once: the hash is taken over the same values content_hash(item) would read.
     digest = _digest(tuple(fields[name] for name in _HASHED_FIELDS))
     return NormalizedItem(**fields, content_hash=digest)  # type: ignore[arg-type]
 

@@ -34,8 +34,8 @@ import feedparser
 
 from service.errors import ParseError
 from service.ingest.fastparse import Unsupported, read_feed
-from service.ingest.looseparse import read_refused_feed
 from service.ingest.jsonfeed import looks_like_json, read_json_feed
+from service.ingest.looseparse import read_refused_feed
 from service.ingest.prolog import CleanDocument, clean_prolog
 from service.records import ParsedEnclosure, ParsedEntry, ParsedFeed
 

@@ -1,0 +1,80 @@
+"""The shortcuts normalize takes for speed decide exactly as the long way does.
+
+- the stored content hash is ``content_hash`` of the stored item (built in one construction);
+- a link with a control character is refused (a regular expression instead of a scan);
+- an entry is a video only when its link's host is YouTube's (a substring pre-check first);
+- an entry's xml:base is resolved against the feed URL once per feed (memoized).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from feed_documents import context
+from feedgen import Post, arxiv_listing, blog, random_papers
+
+from service.ingest.normalize import content_hash, decide_kind, normalize_entry, normalize_feed
+from service.ingest.parse import parse_feed
+from service.ingest.urls import absolute_url, canonical_url
+from service.records import ParsedEntry, SourceContext
+
+CONTROL_CHARACTERS = [chr(code) for code in range(32)] + ["\x7f"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        arxiv_listing("cs.LG", random_papers(20)),
+        blog(
+            "B",
+            "https://b.example/",
+            [
+                Post(f"g{n}", f"Post {n}", f"https://b.example/{n}", duration="3:00")
+                for n in range(5)
+            ],
+        ),
+    ],
+    ids=("arxiv", "blog"),
+)
+def test_stored_hash_is_the_hash_of_the_stored_item(body: bytes) -> None:
+    items = normalize_feed(parse_feed(body), context()).items
+    assert items
+    for item in items:
+        assert item.content_hash == content_hash(item)
+
+
+@pytest.mark.parametrize("character", CONTROL_CHARACTERS, ids=lambda c: f"U+{ord(c):04X}")
+def test_links_with_a_control_character_are_refused(character: str) -> None:
+    link = f"https://example.org/a{character}b"
+    assert canonical_url(link) is None
+    assert absolute_url(link) is None
+    assert canonical_url("https://example.org/ab") == "https://example.org/ab"
+
+
+@pytest.mark.parametrize(
+    ("link", "kind"),
+    [
+        ("https://www.youtube.com/watch?v=abc", "video"),
+        ("HTTPS://WWW.YOUTUBE.COM/watch?v=abc", "video"),
+        ("https://youtu.be/abc", "video"),
+        ("https://m.youtube.com/watch?v=abc", "video"),
+        ("https://example.org/youtube.com/watch", "post"),
+        ("https://notyoutube.com/watch", "post"),
+        ("https://example.org/post", "post"),
+        (None, "post"),
+    ],
+)
+def test_videos_are_recognised_by_the_host_of_their_link(link: str | None, kind: str) -> None:
+    entry = ParsedEntry(title="t", link=link)
+    assert decide_kind(entry, "post", None, None) == kind
+
+
+def test_xml_base_is_resolved_against_each_feed_url() -> None:
+    entry = ParsedEntry(title="t", link="post", base="/dir/")
+    fetched = datetime(2026, 5, 1, tzinfo=UTC)
+    for host in ("a.example", "b.example"):
+        ctx = SourceContext(feed_url=f"https://{host}/feed.xml", kind="post", fetched_at=fetched)
+        item = normalize_entry(entry, ctx)
+        assert not isinstance(item, str)
+        assert item.url == f"https://{host}/dir/post"
