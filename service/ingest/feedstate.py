@@ -54,6 +54,8 @@ _EMAIL = re.compile(
     r"""([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?"""
 )
 _KEYMAP: dict[str, str | list[str]] = FeedParserDict.keymap
+# The key FeedParserDict stores each remapped key under (the first of a list).
+_STORED_AS = {key: value[0] if isinstance(value, list) else value for key, value in _KEYMAP.items()}
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _UNSTORED = frozenset({"category", "tags", "itunes_keywords"})
 RESETS_TEXTINPUT = 1
@@ -119,12 +121,10 @@ class Record(dict[str, Any]):
     __slots__ = ()
 
     def __setitem__(self, key: str, value: Any) -> None:
-        mapped = _KEYMAP.get(key, key)
-        dict.__setitem__(self, mapped[0] if isinstance(mapped, list) else mapped, value)
+        dict.__setitem__(self, _STORED_AS.get(key, key), value)
 
     def setdefault(self, key: str, default: Any = None) -> Any:
-        mapped = _KEYMAP.get(key, key)
-        return dict.setdefault(self, mapped[0] if isinstance(mapped, list) else mapped, default)
+        return dict.setdefault(self, _STORED_AS.get(key, key), default)
 
 
 def enforce_href(attrs: dict[str, str]) -> dict[str, str]:
@@ -303,7 +303,8 @@ class FeedState:
             entry[element].append(self._detail(output))
         elif element == "link":
             if not self.inimage:
-                output = _ENTITY_IN_LINK.sub(r"&\g<1>", output.replace("&amp;", "&"))
+                if "&" in output:
+                    output = _ENTITY_IN_LINK.sub(r"&\g<1>", output.replace("&amp;", "&"))
                 entry[element] = output
                 if output:
                     entry["links"][-1]["href"] = output
@@ -324,7 +325,8 @@ class FeedState:
             element = "subtitle"
         context[element] = output
         if element == "link":
-            output = _ENTITY_IN_LINK.sub(r"&\g<1>", output)
+            if "&" in output:
+                output = _ENTITY_IN_LINK.sub(r"&\g<1>", output)
             context[element] = output
             context["links"][-1]["href"] = output
         elif self.incontent:
