@@ -1,7 +1,7 @@
 """A fast reader for well-formed RSS 0.9x/1.0/2.0 and Atom 1.0: lxml in, feedparser's result out.
 
     data --convert_to_utf8 (feedparser's)--> UTF-8 --lxml, safe parser--> tree
-         --walk, in document order--> FeedState (feedparser's handlers, re-implemented)
+         --walk, in document order--> FeedState + feedhandlers (feedparser's handlers, ported)
          --> the FeedParserDict feedparser.parse would return, for every key parse reads
 
 feedparser reads a document with expat through a SAX handler whose Python code runs for every
@@ -35,6 +35,7 @@ from feedparser.urls import make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 from lxml import etree
 
+from service.ingest.feedhandlers import END, START
 from service.ingest.feedstate import RESETS_IMAGE, RESETS_TEXTINPUT, FeedState, Unsupported
 
 __all__ = ["Unsupported", "read_feed"]
@@ -118,7 +119,7 @@ class _Reader:
     def __init__(self, declarations: list[tuple[str, str]], root: Any, baseuri: str) -> None:
         self.namespaces_in_use: dict[str, str] = {}
         self.namespacemap: dict[str | None, str] = {}
-        self.state = FeedState(baseuri, self.namespacemap)
+        self.state = FeedState(baseuri, self.namespacemap, START, END)
         self._bound: dict[str, str] = {}
         self._names: dict[str, tuple[str, str, int]] = {}
         root_count = len(root.nsmap)

@@ -1,7 +1,14 @@
 """Parse: the bytes of a feed document -> ``ParsedFeed`` (typed, still raw), or ``ParseError``.
 
-    body --clean_prolog--> XML without DOCTYPE/ENTITY --feedparser--> ParsedFeed
+    body --clean_prolog--> XML without DOCTYPE/ENTITY --+-- fastparse.read_feed ---+--> ParsedFeed
+                                                        +-- looseparse (refused) --+
+                                                        +-- feedparser.parse ------+
     body (JSON) ---------------------------------------read_json_feed--> ParsedFeed
+
+All three XML readers give feedparser's result (a ``FeedParserDict``, the keys read here): the
+fast lxml reader for the well-formed RSS / RDF / Atom documents it models; for a document that is
+not well-formed, feedparser's own loose parser without its doomed strict pass; anything else goes
+to ``feedparser.parse``. ``_feed_from`` turns that result into the records.
 
 - feedparser only ever receives a byte stream (``io.BytesIO``): handed ``bytes`` it first tries
   ``open(body)``, so a body that names a local file would be read from disk.
@@ -12,9 +19,6 @@
 - A bozo feed that still yields entries is accepted with ``ParsedFeed.warning`` set; one that
   yields nothing raises ``ParseError`` whose reason says why, unless it is a valid empty feed (an
   arXiv listing on a weekend, an API query without results).
-
-A faster reader for well-formed documents can slot in before feedparser in ``parse_feed``, as long
-as it gives the same ``ParsedFeed`` on the corpus.
 """
 
 from __future__ import annotations
