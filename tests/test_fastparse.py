@@ -22,9 +22,12 @@ from fastparse_documents import FEED_DOCUMENTS, broken_documents, encoded_docume
 from fastparse_oracle import Readings, both_readers, field_differences, loose_readers
 from feed_documents import many_items, rss, rss_item
 from feedgen import DAY, Post, arxiv_listing, blog, hours_ago, random_papers
+from feedparser.urls import _urljoin
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.ingest.fastparse import Unsupported, read_feed
+from service.ingest.feedstate import join_uri
 from service.ingest.looseparse import read_refused_feed
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
@@ -368,3 +371,15 @@ def test_a_doctype_that_reaches_lxml_is_declined_unexpanded() -> None:
     )
     with pytest.raises(Unsupported, match="a DOCTYPE"):
         read_feed(document, {})
+
+
+_URI_PARTS = st.sampled_from(
+    ("https:", "http:", "HTTP:", "ftp:", "javascript:", "//", "///", "/", "a", "b.c", "?q=1", "#f")
+)
+_BASES = st.sampled_from(("", "https://base.example/dir/page", "http://b.example", "file:///x"))
+
+
+@settings(max_examples=300)
+@given(_BASES, st.lists(_URI_PARTS, max_size=6).map("".join))
+def test_join_uri_is_feedparsers_urljoin(base: str, uri: str) -> None:
+    assert join_uri(base, uri) == _urljoin(base, uri)

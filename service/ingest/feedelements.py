@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.urls import make_safe_absolute_uri
 
 from service.ingest.feedstate import (
     HTML_TYPES,
@@ -19,6 +19,7 @@ from service.ingest.feedstate import (
     Handler,
     Record,
     enforce_href,
+    join_uri,
     map_content_type,
     parse_date,
 )
@@ -397,7 +398,7 @@ def start_link(state: FeedState, attrs: dict[str, str]) -> None:
     context = state.context()
     attrs = enforce_href(attrs)
     if "href" in attrs:
-        attrs["href"] = _urljoin(state.baseuri or "", attrs["href"])
+        attrs["href"] = join_uri(state.baseuri or "", attrs["href"])
     expecting_text = in_feed_or_entry(state)
     context.setdefault("links", [])
     if not (state.inentry and state.inimage):
@@ -436,7 +437,7 @@ def start_generator(state: FeedState, attrs: dict[str, str]) -> None:
     if attrs:
         attrs = enforce_href(attrs)
         if "href" in attrs:
-            attrs["href"] = _urljoin(state.baseuri or "", attrs["href"])
+            attrs["href"] = join_uri(state.baseuri or "", attrs["href"])
     state.context()["generator_detail"] = Record(attrs)
     state.push("generator", 1)
 

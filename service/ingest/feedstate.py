@@ -27,12 +27,13 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser.api
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin, make_safe_absolute_uri
+from feedparser.urls import _urifixer, _urljoin, make_safe_absolute_uri
 from feedparser.util import FeedParserDict
 
 HTML_TYPES = frozenset({"application/xhtml+xml", "text/html"})
@@ -57,6 +58,7 @@ _EMAIL = re.compile(
 _KEYMAP: dict[str, str | list[str]] = FeedParserDict.keymap
 # The key FeedParserDict stores each remapped key under (the first of a list).
 _STORED_AS = {key: value[0] if isinstance(value, list) else value for key, value in _KEYMAP.items()}
+_URI_FIXER: re.Pattern[str] = _urifixer
 _C1_CONTROLS = re.compile("[\x80-\x9f]")
 _UNSTORED = frozenset({"category", "tags", "itunes_keywords"})
 RESETS_TEXTINPUT = 1
@@ -78,6 +80,17 @@ class Unsupported(Exception):
 def parse_date(value: str | None) -> Any:
     """feedparser's own date parser (a ``time.struct_time`` in UTC, or None), memoized."""
     return _parse_date(value)
+
+
+def join_uri(base: str, uri: str) -> str:
+    """feedparser's ``urls._urljoin``: extra slashes after ``scheme://`` dropped, then urljoin
+    ('' when it raises). Its regular expression can only change a URI holding ``:///``."""
+    if ":///" in uri:
+        uri = _URI_FIXER.sub(r"\1\3", uri)
+    try:
+        return urljoin(base, uri)
+    except ValueError:
+        return ""
 
 
 @lru_cache(maxsize=1024)
@@ -281,12 +294,13 @@ class FeedState:
         if not expecting_text:
             return output
         if output and element in CAN_BE_RELATIVE_URI and (element != "id" or self.guidislink):
-            output = _urljoin(self.baseuri or "", output)
+            output = join_uri(self.baseuri or "", output)
         params = self.contentparams
         if params:
             if (
                 not self.atom
                 and params.get("type") == "text/plain"
+                and ("<" in output or "&" in output)  # looks_like_html needs a tag or an entity
                 and _FeedParserMixin.looks_like_html(output)
             ):
                 params["type"] = "text/html"
@@ -416,7 +430,7 @@ class FeedState:
         author, email = context.get(key), None
         if not author:
             return
-        match = _EMAIL.search(author)
+        match = _EMAIL.search(author) if "@" in author else None
         if match:
             email = match.group(0)
             author = author.replace(email, "").replace("()", "").replace("<>", "")
