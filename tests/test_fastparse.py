@@ -211,6 +211,8 @@ def test_random_encodings_read_the_same(case: tuple[bytes, str | None]) -> None:
             "bound to two URIs",
         ),
         (b"<rss><channel><rss/></channel></rss>", "a nested <rss>"),
+        (b'<rss xmlns=""><channel/></rss>', "undeclared with an empty URI"),
+        (b"<rss><channel><item><\xc3\xa9l\xc3\xa9ment/></item></channel></rss>", "non-ASCII"),
     ],
 )
 def test_documents_it_leaves_to_feedparser(document: bytes, reason: str) -> None:

@@ -110,6 +110,8 @@ def _parse_xml(data: bytes) -> tuple[Any, list[tuple[str, str]]]:
         raise Unsupported("libxml2 reported an error it recovered from", malformed=True)
     if events.root.getroottree().docinfo.doctype:
         raise Unsupported("a DOCTYPE (clean the prolog first)")
+    if any(not uri for _, uri in declarations):  # xmlns="": not in nsmap, so not countable
+        raise Unsupported("a namespace undeclared with an empty URI")
     return events.root, declarations
 
 
