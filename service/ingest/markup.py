@@ -24,7 +24,10 @@ _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f
 _DOUBLE_ESCAPED = re.compile(
     r"&amp;(?=(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});)"
 )
-_URL_ATTRIBUTE = re.compile(r'\b(href|src)="([^"]*)"')
+# href/src values that are not already absolute. A leading \b would make re test every position;
+# the word boundary is checked on each match instead (``_absolute_attribute``).
+_URL_ATTRIBUTE = re.compile(r'(href|src)="(?!https?://|mailto:)([^"]*)"')
+_WORD_CHARACTER = re.compile(r"\w")
 _SAFE_TAGS = frozenset(nh3.ALLOWED_TAGS) - {"map", "area"}
 _SAFE_ATTRIBUTES = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
 _TEXT_ONLY = nh3.Cleaner(tags=set(), strip_comments=True)
@@ -78,9 +81,10 @@ def safe_html(value: str, *, is_html: bool = True, base: str | None = None, limi
 
 
 def _absolute_attribute(match: re.Match[str], base: str | None) -> str:
+    start = match.start()
+    if start and _WORD_CHARACTER.match(match.string, start - 1):
+        return match.group()  # the end of a longer name (imgsrc, xhref): not a link
     name, raw = match.group(1), match.group(2)
-    if raw.startswith(("http://", "https://", "mailto:")):
-        return match.group()
     resolved = canonical_url(html.unescape(raw), base) if base else None
     if resolved is None:
         return f'{name}=""'

@@ -16,6 +16,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 from service.ingest.arxiv import (
     arxiv_info,
@@ -106,24 +107,26 @@ def normalize_entry(
     if not (title or url or summary_text):
         return "no title, link or text"
     published, updated = _dates(entry, feed.updated, ctx.fetched_at)
-    item = NormalizedItem(
-        canonical_key=canonical_key(info, url, title, summary_text),
-        kind=kind,
-        title=title or truncate(summary_text, 100) or str(url),
-        url=url,
-        summary_text=summary_text,
-        summary_html=summary_html,
-        published_at=published,
-        updated_at=updated,
-        guid=entry.guid,
-        authors=_authors(entry, paper=info is not None),
-        arxiv=info,
-        podcast=podcast,
-        reading_minutes=_minutes(kind, entry),
-        mentions=() if kind == "paper" else _mentions(entry),
-        terms=tuple(truncate(t, TERM_LIMIT) for t in entry.terms[:MAX_TERMS]),
-    )
-    return dataclasses.replace(item, content_hash=content_hash(item))
+    fields = {
+        "canonical_key": canonical_key(info, url, title, summary_text),
+        "kind": kind,
+        "title": title or truncate(summary_text, 100) or str(url),
+        "url": url,
+        "summary_text": summary_text,
+        "summary_html": summary_html,
+        "published_at": published,
+        "updated_at": updated,
+        "guid": entry.guid,
+        "authors": _authors(entry, paper=info is not None),
+        "arxiv": info,
+        "podcast": podcast,
+        "reading_minutes": _minutes(kind, entry),
+        "mentions": () if kind == "paper" else _mentions(entry),
+        "terms": tuple(truncate(t, TERM_LIMIT) for t in entry.terms[:MAX_TERMS]),
+    }
+    # Built once: the hash is taken over the same values content_hash(item) would read.
+    digest = _digest(tuple(fields[name] for name in _HASHED_FIELDS))
+    return NormalizedItem(**fields, content_hash=digest)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- decisions
@@ -148,6 +151,8 @@ def decide_kind(
 def _is_youtube(entry: ParsedEntry) -> bool:
     if (entry.guid or "").startswith("yt:video:"):
         return True
+    if "youtu" not in (entry.link or "").lower():
+        return False  # the host is spelled out in the link: no need to parse it
     link = canonical_url(entry.link)
     return link is not None and link.split("/", 3)[2] in _YOUTUBE_HOSTS
 
@@ -167,8 +172,11 @@ def canonical_key(info: ArxivInfo | None, url: str | None, title: str, summary: 
 
 def content_hash(item: NormalizedItem) -> str:
     """sha256 over every stored field that can change (not ``published_at``, not itself)."""
-    values = tuple(getattr(item, name) for name in _HASHED_FIELDS)  # nested records repr whole
-    return hashlib.sha256(repr(values).encode()).hexdigest()
+    return _digest(tuple(getattr(item, name) for name in _HASHED_FIELDS))
+
+
+def _digest(values: tuple[object, ...]) -> str:
+    return hashlib.sha256(repr(values).encode()).hexdigest()  # nested records repr whole
 
 
 # --------------------------------------------------------------------------- fields
@@ -178,8 +186,14 @@ def _entry_base(entry: ParsedEntry, ctx: SourceContext) -> str | None:
     """The URL relative links are resolved against: xml:base (itself resolved) or the feed URL."""
     feed_url = ctx.feed_url or None
     if entry.base:
-        return absolute_url(entry.base, feed_url) or feed_url
+        return _resolved_base(entry.base, feed_url) or feed_url
     return feed_url
+
+
+@lru_cache(maxsize=256)
+def _resolved_base(base: str, feed_url: str | None) -> str | None:
+    """``absolute_url`` of an xml:base, memoized: every entry of a feed usually has the same."""
+    return absolute_url(base, feed_url)
 
 
 def _texts(entry: ParsedEntry, info: ArxivInfo | None, base: str | None) -> tuple[str, str, str]:

@@ -1,7 +1,14 @@
 """Parse: the bytes of a feed document -> ``ParsedFeed`` (typed, still raw), or ``ParseError``.
 
-    body --clean_prolog--> XML without DOCTYPE/ENTITY --feedparser--> ParsedFeed
+    body --clean_prolog--> XML without DOCTYPE/ENTITY --+-- fastparse.read_feed ---+--> ParsedFeed
+                                                        +-- looseparse (refused) --+
+                                                        +-- feedparser.parse ------+
     body (JSON) ---------------------------------------read_json_feed--> ParsedFeed
+
+All three XML readers give feedparser's result (a ``FeedParserDict``, the keys read here): the
+fast lxml reader for the well-formed RSS / RDF / Atom documents it models; for a document that is
+not well-formed, feedparser's own loose parser without its doomed strict pass; anything else goes
+to ``feedparser.parse``. ``_feed_from`` turns that result into the records.
 
 - feedparser only ever receives a byte stream (``io.BytesIO``): handed ``bytes`` it first tries
   ``open(body)``, so a body that names a local file would be read from disk.
@@ -12,26 +19,27 @@
 - A bozo feed that still yields entries is accepted with ``ParsedFeed.warning`` set; one that
   yields nothing raises ``ParseError`` whose reason says why, unless it is a valid empty feed (an
   arXiv listing on a weekend, an API query without results).
-
-A faster reader for well-formed documents can slot in before feedparser in ``parse_feed``, as long
-as it gives the same ``ParsedFeed`` on the corpus.
 """
 
 from __future__ import annotations
 
 import calendar
 import io
+import logging
 import re
 import time
 import xml.sax
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import feedparser
 
 from service.errors import ParseError
+from service.ingest.fastparse import Unsupported, read_feed
 from service.ingest.jsonfeed import looks_like_json, read_json_feed
+from service.ingest.looseparse import read_refused_feed
 from service.ingest.prolog import CleanDocument, clean_prolog
 from service.records import ParsedEnclosure, ParsedEntry, ParsedFeed
 
@@ -49,6 +57,7 @@ _ARXIV_API_ERRORS = ("http://arxiv.org/api/errors", "https://arxiv.org/api/error
 _SKIP_DAYS = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays\s*>", re.S | re.I)
 _DAY = re.compile(rb"<day\b[^>]*>\s*([A-Za-z]+)\s*</day\s*>", re.I)
 _ENCODING_DECLARED = re.compile(rb"^[^>]{0,200}?encoding[ \t\r\n]*=", re.S)
+log = logging.getLogger("staycurrent.parse")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -59,16 +68,37 @@ def parse_feed(body: bytes, *, content_type: str | None = None, url: str = "") -
     if looks_like_json(body, content_type):
         return read_json_feed(body)
     document = clean_prolog(body)
-    result = _run_feedparser(document.data, content_type, url)
-    return _feed_from(result, document)
+    headers = _response_headers(document.data, content_type, url)
+    return _feed_from(_read(document.data, headers), document)
 
 
-def _run_feedparser(data: bytes, content_type: str | None, url: str) -> Any:
+def _response_headers(data: bytes, content_type: str | None, url: str) -> dict[str, str]:
+    """What feedparser is told of the response: a charset (unless the document declares its
+    encoding) and the URL relative links resolve against."""
     headers: dict[str, str] = {}
     if content_type and "charset=" in content_type.lower() and not _ENCODING_DECLARED.match(data):
         headers["content-type"] = content_type
     if url.startswith(("http://", "https://")):
         headers["content-location"] = url
+    return headers
+
+
+def _read(data: bytes, headers: dict[str, str]) -> Any:
+    """feedparser's result: from the fast reader when it models the document; for a document
+    that is not well-formed, feedparser's loose reading without its doomed strict pass; else
+    feedparser's own."""
+    try:
+        return read_feed(data, headers)
+    except Unsupported as declined:
+        refused = read_refused_feed(data, headers) if declined.malformed else None
+        if refused is not None:
+            return refused
+    except Exception:  # a flaw in the fast reader must never cost a feed: feedparser decides
+        log.exception("the fast feed reader failed; feedparser reads the document instead")
+    return _run_feedparser(data, headers)
+
+
+def _run_feedparser(data: bytes, headers: dict[str, str]) -> Any:
     return feedparser.parse(
         io.BytesIO(data),
         response_headers=headers,
@@ -83,7 +113,7 @@ def _feed_from(result: Any, document: CleanDocument) -> ParsedFeed:
     entries = tuple(_entry_from(entry, prefixes) for entry in result.entries)
     if not entries:
         _refuse_empty(result, document)
-    feed = result.feed
+    feed = dict(result.feed)  # plain reads: the keys read here are not remapped by feedparser
     return ParsedFeed(
         title=str(feed.get("title", "")),
         link=feed.get("link") or None,
@@ -173,8 +203,11 @@ def _namespaced(entry: Mapping[str, Any], prefixes: tuple[str, ...], name: str) 
     return None
 
 
-def _entry_from(entry: Mapping[str, Any], prefixes: Mapping[str, tuple[str, ...]]) -> ParsedEntry:
+def _entry_from(item: Mapping[str, Any], prefixes: Mapping[str, tuple[str, ...]]) -> ParsedEntry:
     arxiv, podcast = prefixes.get("arxiv", ()), prefixes.get("podcast", ())
+    enclosures = _enclosure_links(item)
+    # Plain dict reads from here: no key read below is one FeedParserDict remaps.
+    entry = dict(item)
     summary_detail = entry.get("summary_detail") or {}
     content = (entry.get("content") or [{}])[0]
     published_raw, published = _date_of(entry, "published")
@@ -184,7 +217,7 @@ def _entry_from(entry: Mapping[str, Any], prefixes: Mapping[str, tuple[str, ...]
         title=str(entry.get("title", "")),
         title_is_html=(entry.get("title_detail") or {}).get("type") in _HTML_TYPES,
         link=_text(entry.get("link")),
-        links=_unique(_hrefs(entry)),
+        links=_unique(_hrefs(entry, enclosures)),
         base=_text(content.get("base")) or _text(summary_detail.get("base")),
         summary=str(entry.get("summary", "")),
         summary_is_html=summary_detail.get("type", "text/html") != "text/plain",
@@ -196,7 +229,7 @@ def _entry_from(entry: Mapping[str, Any], prefixes: Mapping[str, tuple[str, ...]
         updated=updated,
         updated_raw=updated_raw,
         terms=_unique(str(tag.get("term") or "").strip() for tag in entry.get("tags") or ()),
-        enclosures=_enclosures(entry),
+        enclosures=_enclosures(enclosures),
         itunes_duration=_text(entry.get("itunes_duration")),
         episode=_text(entry.get("itunes_episode")),
         season=_text(entry.get("itunes_season")),
@@ -227,11 +260,25 @@ def _unique(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(value for value in values if value))
 
 
-def _hrefs(entry: Mapping[str, Any]) -> Iterable[str]:
+def _hrefs(entry: Mapping[str, Any], enclosures: list[dict[str, Any]]) -> Iterable[str]:
     for link in entry.get("links") or ():
         yield str(link.get("href") or "").strip()
-    for enclosure in entry.get("enclosures") or ():
+    for enclosure in enclosures:
         yield str(enclosure.get("href") or "").strip()
+
+
+def _enclosure_links(entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``FeedParserDict.get("enclosures")``: the links whose rel is enclosure, without rel (none
+    when a link has no rel at all)."""
+    try:
+        links: list[Any] = dict.__getitem__(entry, "links")  # type: ignore[index]
+        return [
+            {name: value for name, value in link.items() if name != "rel"}
+            for link in links
+            if link["rel"] == "enclosure"
+        ]
+    except KeyError:
+        return []
 
 
 def _authors(entry: Mapping[str, Any]) -> tuple[str, ...]:
@@ -248,6 +295,7 @@ def _date_of(entry: Any, field: str) -> tuple[str | None, datetime | None]:
     return raw, (struct_to_utc(parsed) if isinstance(parsed, time.struct_time) else None)
 
 
+@lru_cache(maxsize=4096)
 def struct_to_utc(value: time.struct_time) -> datetime | None:
     """feedparser's UTC ``struct_time`` as an aware datetime; None if it is not a real date."""
     try:
@@ -256,9 +304,9 @@ def struct_to_utc(value: time.struct_time) -> datetime | None:
         return None
 
 
-def _enclosures(entry: Mapping[str, Any]) -> tuple[ParsedEnclosure, ...]:
+def _enclosures(enclosures: list[dict[str, Any]]) -> tuple[ParsedEnclosure, ...]:
     found: dict[str, ParsedEnclosure] = {}
-    for enclosure in entry.get("enclosures") or ():
+    for enclosure in enclosures:
         href = str(enclosure.get("href") or "").strip()
         if href and href not in found:
             kind = _text(enclosure.get("type"))

@@ -8,6 +8,7 @@ idempotent: a canonical URL is its own canonical form.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urljoin, urlsplit
 
 TRACKING_PARAMETERS = frozenset(
@@ -31,7 +32,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Reserved and unreserved characters, and "%" so existing escapes stay as they are.
 _PATH_SAFE = "/%:@!$&'()*+,;=~-._"
 _QUERY_SAFE = _PATH_SAFE + "?"
-_FORBIDDEN = frozenset(chr(c) for c in range(32)) | {"\x7f"}
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")  # control characters: never in a URL we keep
 
 
 def canonical_url(link: str | None, base: str | None = None) -> str | None:
@@ -48,7 +49,7 @@ def canonical_url(link: str | None, base: str | None = None) -> str | None:
 
 
 def _canonical_absolute(link: str) -> str | None:
-    if any(c in _FORBIDDEN for c in link):
+    if _FORBIDDEN.search(link):
         return None
     try:
         parts = urlsplit(link)
@@ -81,7 +82,7 @@ def is_tracking_parameter(piece: str) -> bool:
 def absolute_url(link: str | None, base: str | None = None) -> str | None:
     """``link`` resolved against ``base`` if it is http(s), otherwise unchanged (no tracking
     removal: enclosure and image URLs are often signed)."""
-    if not link or any(c in _FORBIDDEN for c in link.strip()):
+    if not link or _FORBIDDEN.search(link.strip()):
         return None
     try:
         resolved = urljoin(base.strip(), link.strip()) if base else link.strip()
