@@ -103,16 +103,21 @@ def _parse_xml(data: bytes) -> tuple[Any, list[tuple[str, str]]]:
         collect_ids=False,
     )
     try:
-        declarations = [declaration for _, declaration in events]
+        declarations: list[tuple[str, str]] = [
+            declaration for _, declaration in events if isinstance(declaration, tuple)
+        ]
     except etree.XMLSyntaxError as exc:
         raise Unsupported(f"not well-formed for libxml2: {exc}", malformed=True) from exc
     if any(error.level >= etree.ErrorLevels.ERROR for error in events.error_log):
         raise Unsupported("libxml2 reported an error it recovered from", malformed=True)
-    if events.root.getroottree().docinfo.doctype:
+    root = events.root
+    if root is None:
+        raise Unsupported("no root element", malformed=True)
+    if root.getroottree().docinfo.doctype:
         raise Unsupported("a DOCTYPE (clean the prolog first)")
     if any(not uri for _, uri in declarations):  # xmlns="": not in nsmap, so not countable
         raise Unsupported("a namespace undeclared with an empty URI")
-    return events.root, declarations
+    return root, declarations
 
 
 class _Reader:
