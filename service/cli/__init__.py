@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from service import __version__
-from service.cli import db, feed, ingest, items, profile, settings_cmd, sources
+from service.cli import db, digest, feed, ingest, items, profile, settings_cmd, sources
 from service.cli.common import settings
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(sources.app, name="sources")
 app.add_typer(items.app, name="items")
 app.add_typer(settings_cmd.app, name="settings")
 app.add_typer(profile.app, name="profile")
+app.add_typer(digest.app, name="digest")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
 app.command("feed")(feed.feed_cmd)

@@ -12,6 +12,7 @@ from service import __version__
 from service.config import Settings
 from service.outputs.api.health import router as health_router
 from service.outputs.api.problems import install_problems
+from service.outputs.api.routes_digest import router as digest_router
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
 from service.outputs.api.routes_profiles import router as profiles_router
@@ -61,4 +62,5 @@ def create_app(
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(feedback_router)
+    app.include_router(digest_router)
     return app
