@@ -10,11 +10,12 @@ a podcast or video by its duration; unknown lengths take a default per kind.
 is worth ``1 / log2(r + 2)``, the discount of DCG, so better-ranked items are worth more and the
 rank order is the value order.
 
-**Choice**: the classic modified greedy for a 0/1 knapsack with a cardinality cap. Take items by
-value per minute, best first, skipping any that no longer fit, until ``max_items``; do the same in
-plain rank order; keep whichever carries more value. So the choice never holds less value than
-filling in rank order, never exceeds the budget or the item cap, and (without a binding cap) is
-worth at least half the best possible choice.
+**Choice**: the classic modified greedy for a 0/1 knapsack, with a cap on the item count. Take
+items by value per minute, best first, skipping any that no longer fit, until ``max_items``; do
+the same in plain rank order; keep whichever carries more value (or the single most valuable
+item that fits, if that is worth more still). So the choice never holds less value than filling
+in rank order, never exceeds the budget or the item cap, and (when the cap does not bind) is
+worth at least half of the best possible choice.
 """
 
 from __future__ import annotations
@@ -149,15 +150,19 @@ def fill(order: Sequence[int], minutes: Sequence[int], *, budget: int, max_items
 def choose(
     values: Sequence[float], minutes: Sequence[int], *, budget: int, max_items: int
 ) -> tuple[int, ...]:
-    """The indexes to send, ascending: best of the value-per-minute fill and the rank-order fill."""
+    """The indexes to send, ascending: the best of the value-per-minute and rank-order fills."""
     if len(values) != len(minutes):
         raise ValueError("values and minutes must have the same length")
     if any(m <= 0 for m in minutes):
         raise ValueError("every item must take at least one minute")
     by_density = sorted(range(len(values)), key=lambda i: (-values[i] / minutes[i], i))
-    dense = fill(by_density, minutes, budget=budget, max_items=max_items)
-    in_rank = fill(range(len(values)), minutes, budget=budget, max_items=max_items)
-    best = max(dense, in_rank, key=lambda picked: sum(values[i] for i in picked))
+    by_value = sorted(range(len(values)), key=lambda i: (-values[i], i))
+    candidates = [
+        fill(by_density, minutes, budget=budget, max_items=max_items),
+        fill(range(len(values)), minutes, budget=budget, max_items=max_items),
+        fill(by_value, minutes, budget=budget, max_items=min(1, max_items)),
+    ]
+    best = max(candidates, key=lambda picked: sum(values[i] for i in picked))
     return tuple(sorted(best))
 
 
