@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
+import sqlalchemy as sa
 from corpusgen import GeneratedCorpus, generate_corpus
 from fastapi.testclient import TestClient
 from smtpserver import Received, SMTPServer, smtp_server
@@ -31,7 +32,7 @@ from service.outputs.digest.run import DigestResult, run_due_digests, send_now
 from service.outputs.feed import FeedOptions, build_feed
 from service.storage.deliveries import OUTCOME_UNKNOWN, get_delivery
 from service.storage.engine import Database
-from service.storage.models import Delivery, DeliveryItem, Feedback, Profile
+from service.storage.models import Delivery, DeliveryItem, Feedback, Item, Profile
 from service.storage.profiles import create_profile, get_profile
 
 BASE_URL = "https://feeds.example.org"
@@ -211,6 +212,32 @@ def test_no_item_is_sent_twice(rig: Rig) -> None:
     assert result.outcome == "sent" and result.period == "2026-11-21"
     second = rig.sent_items(ada, "2026-11-21")
     assert second and not first & second
+
+
+def test_hostile_feed_text_arrives_inert(rig: Rig) -> None:
+    rig.profile("ada")
+    with rig.db.write() as session:
+        session.execute(
+            sa.update(Item).values(
+                title=sa.literal('<script>alert("t")</script><img src=x onerror=alert(1)> ')
+                + Item.title,
+                summary_text='<a href="javascript:alert(2)" onclick="x()">read</a> <iframe>',
+                url="javascript:alert(3)",
+                pdf_url=" JaVaScRiPt:alert(4)",
+                enclosure_url="data:text/html,<script>alert(5)</script>",
+            )
+        )
+    rig.run()
+    [received] = rig.inbox("ada")
+    body = received.message.get_body(("html",))
+    assert body is not None
+    document = lxml.html.document_fromstring(body.get_content())
+    assert document.xpath("//script | //img | //iframe") == []
+    for element in document.iter():
+        assert not any(name.lower().startswith("on") for name in element.attrib)
+    hrefs = [a.get("href") for a in document.iter("a")]
+    assert all(h.startswith(("https://", "http://")) for h in hrefs)
+    assert '<script>alert("t")</script>' in document.text_content()  # shown, as text
 
 
 def test_an_empty_period_sends_nothing_unless_a_note_was_asked_for(rig: Rig) -> None:

@@ -139,7 +139,7 @@ STEP = timedelta(minutes=15)
     start=st.sampled_from(STARTS),
 )
 def test_a_worker_ticking_through_dst_sends_each_period_once_on_time(
-    zone: str, hour: int, minute: int, cadence: str, weekday: int, start: date
+    *, zone: str, hour: int, minute: int, cadence: str, weekday: int, start: date
 ) -> None:
     """A worker looks every 15 minutes for 16 days around DST changes; every local date the
     cadence sends on gets exactly one digest, at or just after its local send time."""

@@ -403,11 +403,13 @@ def run_due_digests(
     """Send every due digest (at most ``limit`` this call); the worker calls this every minute.
 
     Returns one result per period this call claimed. Without ``STAYCURRENT_SMTP_HOST`` (and no
-    ``smtp`` given) nothing is sent and the result is empty.
+    ``smtp`` given) nothing is sent and the result is empty; without a secret key it raises
+    ConfigError (the worker passes settings through ``ensure_secret_key``).
     """
     if smtp is None and not settings.smtp_host:
         return []
     smtp = smtp or SMTPConfig.from_settings(settings)
+    settings.secret_key_bytes()  # no key is a configuration error, not a digest to retry
     clock = Clock(now)
     stuck = expire_stuck(db, now=now)
     if stuck:
