@@ -28,9 +28,15 @@ from sqlmodel import select
 
 from service.config import Settings
 from service.outputs.api.app import create_app
-from service.outputs.digest.run import DigestResult, run_due_digests, send_now
+from service.outputs.digest.run import DigestResult, gather, run_due_digests, send_now
 from service.outputs.feed import FeedOptions, build_feed
-from service.storage.deliveries import OUTCOME_UNKNOWN, get_delivery
+from service.storage.deliveries import (
+    OUTCOME_UNKNOWN,
+    begin_sending,
+    claim_delivery,
+    get_delivery,
+    mark_sent,
+)
 from service.storage.engine import Database
 from service.storage.models import Delivery, DeliveryItem, Feedback, Item, Profile
 from service.storage.profiles import create_profile, get_profile
@@ -240,6 +246,40 @@ def test_hostile_feed_text_arrives_inert(rig: Rig) -> None:
     assert '<script>alert("t")</script>' in document.text_content()  # shown, as text
 
 
+def test_items_sent_before_are_skipped_across_feed_pages(rig: Rig) -> None:
+    ada = rig.profile("ada", digest_max_items=20)  # asks for 80 candidates: more than a page
+    two_weeks_ago = rig.corpus.now - timedelta(days=14)
+    secret = rig.settings.secret_key_bytes()
+    options = FeedOptions(window_days=14, limit=100)
+    feed = build_feed(rig.db, profile=ada, options=options, secret=secret, now=rig.now)
+    assert feed.next_cursor is not None and feed.total > 100
+    already = [item.candidate.id for item in feed.items[:90]]
+    claim = claim_delivery(
+        rig.db,
+        profile_id=ada.id or 0,
+        period="2026-11-06",
+        claimant="earlier",
+        now=two_weeks_ago,
+        lease=timedelta(minutes=5),
+    )
+    assert claim is not None
+    begin_sending(
+        rig.db,
+        claim=claim,
+        item_ids=already,
+        minutes=180,
+        message_id="<old@example.org>",
+        now=two_weeks_ago,
+        lease=timedelta(minutes=5),
+    )
+    mark_sent(rig.db, claim=claim, now=two_weeks_ago)
+    found, _topics, _areas = gather(rig.db, ada, secret=secret, now=rig.now)
+    assert len(found) == feed.total - 90
+    assert not {item.candidate.id for item in found} & set(already)
+    ranks = [item.position for item in found]
+    assert ranks == sorted(ranks) and ranks[-1] >= 100  # in rank order, into the second page
+
+
 def test_an_empty_period_sends_nothing_unless_a_note_was_asked_for(rig: Rig) -> None:
     quiet = rig.profile("quiet")
     noted = rig.profile("noted", digest_empty_note=True)
@@ -288,6 +328,17 @@ def test_sending_by_hand_counts_as_the_period(rig: Rig) -> None:
     assert send_now(rig.db, rig.settings, ada, rig.now) is None  # once
     assert rig.run(timedelta(hours=6)) == []  # 18:00 Berlin: the period is already sent
     assert len(rig.inbox("ada")) == 1
+
+
+def test_one_unreadable_schedule_does_not_stop_the_others(rig: Rig) -> None:
+    broken = rig.profile("broken")
+    rig.profile("ada")
+    with rig.db.write() as session:  # a value written behind the checks' back
+        session.execute(
+            sa.update(Profile).where(Profile.id == broken.id).values(timezone="Nowhere/Land")
+        )
+    assert [r.profile for r in rig.run()] == ["ada"]
+    assert rig.inbox("broken") == [] and len(rig.inbox("ada")) == 1
 
 
 def test_two_concurrent_senders_send_each_period_once(rig: Rig) -> None:

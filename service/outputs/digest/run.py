@@ -147,16 +147,14 @@ def gather(
         window_days=window_days(profile.digest_cadence, since, now),
         limit=MAX_LIMIT,
     )
-    wanted = max(4 * profile.digest_max_items, 40)
-    found: list[RankedItem] = []
+    wanted = max(4 * profile.digest_max_items, 40)  # enough choice for the knapsack
     page = build_feed(db, profile=profile, options=options, secret=secret, now=now)
     topics, areas = page.topics, page.metrics.areas_available
-    for _ in range(MAX_FEED_PAGES):
-        found += _unsent(db, profile.id, page.items)
-        if len(found) >= wanted or page.next_cursor is None:
-            break
+    found, pages = _unsent(db, profile.id, page.items), 1
+    while len(found) < wanted and page.next_cursor is not None and pages < MAX_FEED_PAGES:
         options = replace(options, cursor=page.next_cursor)
         page = build_feed(db, profile=profile, options=options, secret=secret, now=now)
+        found, pages = found + _unsent(db, profile.id, page.items), pages + 1
     return found, topics, areas
 
 
@@ -389,7 +387,12 @@ def _due_among(
 
 
 def _due(profile: Profile, now: datetime) -> Period | None:
-    return due_period(DigestSchedule.of(profile), now)
+    try:
+        schedule = DigestSchedule.of(profile)
+    except (ValueError, KeyError) as exc:  # a stored value the checks would now refuse
+        log.warning("digest schedule unreadable: profile=%s: %s", profile.name, exc)
+        return None
+    return due_period(schedule, now)
 
 
 def run_due_digests(
