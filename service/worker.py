@@ -38,11 +38,13 @@ from service.ingest.pipeline import Pipeline
 from service.ingest.politeness import HostLimiter
 from service.ingest.schedule import ScheduleLimits
 from service.ingest.tag import Tagger
+from service.outputs.digest import run_due_digests
 from service.records import PollResult, SourceForUpdate
 from service.storage.claims import claim_due, extend_leases, leased_elsewhere, release_leases
 from service.storage.engine import Database
 from service.storage.hosts import HostLeases, release_host_turns
 from service.storage.models import utcnow
+from service.storage.sources import POLL_LOG_KEPT, prune_poll_log
 
 log = logging.getLogger("staycurrent.worker")
 
@@ -265,16 +267,47 @@ class Job:
     stop: Callable[[], None] | None = None
 
 
+DIGEST_TICK = timedelta(minutes=1)
+HOUSEKEEPING_TICK = timedelta(hours=6)
+
+
+def digest_job(settings: Settings, db: Database) -> Job:
+    """Every minute: send the digests whose local send time has passed (exactly once each)."""
+
+    async def run() -> None:
+        results = await asyncio.to_thread(run_due_digests, db, settings, utcnow())
+        if results:
+            sent = sum(r.outcome == "sent" for r in results)
+            log.info("digests: %d sent of %d due", sent, len(results))
+
+    return Job("digest", DIGEST_TICK, run)
+
+
+def housekeeping_job(db: Database) -> Job:
+    """Keep the poll log bounded (the health and metrics read only its recent rows)."""
+
+    async def run() -> None:
+        removed = await asyncio.to_thread(prune_poll_log, db, utcnow() - POLL_LOG_KEPT)
+        if removed:
+            log.info("housekeeping: %d poll log rows older than %s removed", removed, POLL_LOG_KEPT)
+
+    return Job("housekeeping", HOUSEKEEPING_TICK, run)
+
+
 def worker_jobs(settings: Settings, poller: Poller) -> list[Job]:
-    """Every periodic job of the worker. New jobs (the digest sender) are added here."""
-    return [
+    """Every periodic job of the worker: polling, the digest sender, housekeeping."""
+    jobs = [
         Job(
             "poll",
             timedelta(seconds=settings.poll_tick_seconds),
             poller.run_round,
             stop=poller.stop,
-        )
+        ),
+        housekeeping_job(poller.db),
     ]
+    if settings.smtp_host:
+        jobs.append(digest_job(settings, poller.db))
+    return jobs
 
 
 class Worker:

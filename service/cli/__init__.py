@@ -13,6 +13,7 @@ import typer
 from service import __version__
 from service.cli import (
     db,
+    digest,
     export,
     feed,
     ingest,
@@ -37,6 +38,7 @@ app.add_typer(items.app, name="items")
 app.add_typer(settings_cmd.app, name="settings")
 app.add_typer(profile.app, name="profile")
 app.add_typer(export.app, name="export")
+app.add_typer(digest.app, name="digest")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
 app.command("feed")(feed.feed_cmd)

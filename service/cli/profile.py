@@ -1,4 +1,4 @@
-"""``staycurrent profile``: create, show, list profiles and rotate their tokens."""
+"""``staycurrent profile``: create, change, show, list profiles and rotate their tokens."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from service.storage.profiles import (
     get_profile_by_name,
     list_profiles,
     rotate_token,
+    update_profile,
 )
 
 app = typer.Typer(help="Profiles: interests, the depth dial, tokens.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 def parse_interests(text: str) -> dict[str, float]:
@@ -54,6 +57,20 @@ def _show(profile: Profile) -> None:
     if out.kind_weights:
         weights = ", ".join(f"{k} {v:g}" for k, v in out.kind_weights.items())
         console.print(f"  kind weights: {weights}", markup=False)
+    console.print(f"  digest: {_digest_line(out)}", markup=False)
+
+
+def _digest_line(out: ProfileOut) -> str:
+    state = "on" if out.digest_enabled else "off"
+    when = f"{out.digest_cadence} at {out.digest_time} {out.timezone}"
+    if out.digest_cadence == "weekly":
+        when = f"weekly on {WEEKDAYS[out.digest_weekday]} at {out.digest_time} {out.timezone}"
+    depth = "profile depth" if out.digest_depth is None else f"depth {out.digest_depth:g}"
+    note = ", a note on empty days" if out.digest_empty_note else ""
+    return (
+        f"{state}, to {out.email or 'no address'}, {when}; up to {out.digest_max_items} items "
+        f"in {out.digest_budget_minutes} min, {depth}{note}"
+    )
 
 
 def _changes(
@@ -187,3 +204,111 @@ def rotate_cmd(
     console.print(f"new {which} token for {profile.name} (shown only now): {new}", markup=False)
     if which == "feed":
         _print_subscriptions(new)
+
+
+def parse_weekday(text: str) -> int:
+    """'mon'..'sun' or 'monday'..'sunday' (any case), or 0..6 (0 = Monday)."""
+    key = text.strip().lower()
+    names = {day: n for n, day in enumerate(WEEKDAYS)}
+    names |= {day: n for n, day in enumerate(DAY_NAMES)}
+    names |= {str(n): n for n in range(7)}
+    if key not in names:
+        fail(f"--weekday: a day such as mon or monday, or 0-6 from Monday (got {text!r})", code=2)
+    return names[key]
+
+
+def _digest_depth(text: str) -> float | None:
+    if text.strip().lower() in ("none", "profile", ""):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        fail(f"--digest-depth: a number from 0 to 1, or 'none' (got {text!r})", code=2)
+
+
+def _set_changes(options: dict[str, Any]) -> dict[str, Any]:
+    """The options given, as profile fields (absent options change nothing)."""
+    changes = {k: v for k, v in options.items() if v is not None}
+    if "interests" in changes:
+        changes["interests"] = parse_interests(changes["interests"])
+    if "keywords" in changes:
+        changes["keywords"] = _csv(changes["keywords"])
+    if "digest_weekday" in changes:
+        changes["digest_weekday"] = parse_weekday(changes["digest_weekday"])
+    if "digest_depth" in changes:
+        changes["digest_depth"] = _digest_depth(changes["digest_depth"])
+    return changes
+
+
+@app.command("set")
+def set_cmd(
+    name: Annotated[str, typer.Argument(help="The profile to change.")],
+    *,
+    email: Annotated[str | None, typer.Option(help="Where the digest goes.")] = None,
+    digest: Annotated[
+        bool | None, typer.Option("--digest/--no-digest", help="Turn the email digest on or off.")
+    ] = None,
+    digest_time: Annotated[
+        str | None, typer.Option(help="Local send time, HH:MM (24 h), e.g. 07:30.")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA time zone, e.g. Europe/Berlin.")
+    ] = None,
+    cadence: Annotated[str | None, typer.Option(help="daily, weekdays or weekly.")] = None,
+    weekday: Annotated[
+        str | None, typer.Option(help="For weekly digests: mon..sun (or 0-6 from Monday).")
+    ] = None,
+    max_items: Annotated[int | None, typer.Option(help="At most this many items (1-100).")] = None,
+    budget: Annotated[
+        int | None, typer.Option(help="Reading/listening minutes the digest fits into (5-600).")
+    ] = None,
+    digest_depth: Annotated[
+        str | None, typer.Option(help="Depth for the digest (0-1), or 'none' for the profile's.")
+    ] = None,
+    empty_note: Annotated[
+        bool | None,
+        typer.Option("--empty-note/--no-empty-note", help="Send a short note when nothing is new."),
+    ] = None,
+    interests: Annotated[
+        str | None, typer.Option(help="Replace the interests: 'slug,slug:weight'.")
+    ] = None,
+    depth: Annotated[float | None, typer.Option(min=0, max=1, help="The feed's depth.")] = None,
+    preset: Annotated[str | None, typer.Option(help="researcher, engineer or educator.")] = None,
+    keywords: Annotated[
+        str | None, typer.Option(help="Replace the keywords (comma-separated).")
+    ] = None,
+    window_days: Annotated[int | None, typer.Option(help="How far back the feed looks.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a profile: its digest settings and its feed settings (only the options given)."""
+    changes = _set_changes(
+        {
+            "email": email,
+            "digest_enabled": digest,
+            "digest_time": digest_time,
+            "timezone": timezone,
+            "digest_cadence": cadence,
+            "digest_weekday": weekday,
+            "digest_max_items": max_items,
+            "digest_budget_minutes": budget,
+            "digest_depth": digest_depth,
+            "digest_empty_note": empty_note,
+            "interests": interests,
+            "depth": depth,
+            "preset": preset,
+            "keywords": keywords,
+            "window_days": window_days,
+        }
+    )
+    if not changes:
+        fail("nothing to change: give at least one option (see --help)", code=2)
+    profile = _find(name)
+    assert profile.id is not None
+    try:
+        changed = update_profile(database(), profile_id=profile.id, changes=changes)
+    except StaycurrentError as exc:
+        fail(exc.reason, code=1)
+    if as_json:
+        print_json(ProfileOut.of(changed).model_dump(mode="json"))
+    else:
+        _show(changed)

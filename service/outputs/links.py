@@ -1,8 +1,11 @@
-"""Signed one-click links: act on an item without logging in (feedback now, more later).
+"""Signed one-click links: act without logging in (feedback on an item, leaving the digest).
 
 A feedback link carries the profile id, the item id and the signal, signed with the secret key
 (``service.signing``, purpose ``feedback``) and valid for ``FEEDBACK_LINK_TTL``. Changing any of
 them breaks the signature, so a link can never be bent to another item, profile or signal.
+
+An unsubscribe link (purpose ``unsubscribe``) carries only the profile id and is valid for
+``UNSUBSCRIBE_LINK_TTL``; it turns that profile's digest off (RFC 8058 one-click).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from service.storage.feedback import SIGNALS
 
 FEEDBACK_PURPOSE = "feedback"
 FEEDBACK_LINK_TTL = timedelta(days=30)
+UNSUBSCRIBE_PURPOSE = "unsubscribe"
+UNSUBSCRIBE_LINK_TTL = timedelta(days=365)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +65,24 @@ def read_feedback_token(secret: bytes, token: str, *, now: datetime) -> Feedback
     if not isinstance(profile_id, int) or not isinstance(item_id, int) or signal not in SIGNALS:
         raise SignatureError("the link is malformed")
     return FeedbackClaim(profile_id, item_id, str(signal))
+
+
+def unsubscribe_url(
+    base_url: str,
+    secret: bytes,
+    *,
+    profile_id: int,
+    now: datetime,
+    ttl: timedelta = UNSUBSCRIBE_LINK_TTL,
+) -> str:
+    """The one-click URL that turns a profile's digest off (``List-Unsubscribe``)."""
+    token = sign(secret, UNSUBSCRIBE_PURPOSE, {"pid": profile_id}, expires_at=now + ttl)
+    return f"{base_url.rstrip('/')}/v1/unsubscribe/{token}"
+
+
+def read_unsubscribe_token(secret: bytes, token: str, *, now: datetime) -> int:
+    """The profile id of a genuine, unexpired unsubscribe link; SignatureError otherwise."""
+    profile_id = verify(secret, UNSUBSCRIBE_PURPOSE, token, now=now).get("pid")
+    if not isinstance(profile_id, int):
+        raise SignatureError("the link is malformed")
+    return profile_id

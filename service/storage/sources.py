@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select
 
 from service.errors import ConflictError, NotFoundError
 from service.records import Kind, Level, PollIntent, SourceFacts, SourceForUpdate
+from service.storage.engine import Database
 from service.storage.models import Item, ItemSource, PollLog, Source, utcnow
 
 
@@ -228,3 +229,13 @@ def source_facts(
     rows = session.exec(stmt).all()
     recent = items_dated_since(session, source_ids, now - timedelta(days=7), now)
     return [_facts(row, recent.get(row.id or 0, 0)) for row in rows]
+
+
+POLL_LOG_KEPT = timedelta(days=30)
+
+
+def prune_poll_log(db: Database, before: datetime) -> int:
+    """Delete poll log rows that started before ``before``; return how many."""
+    with db.write() as session:
+        result = session.execute(sa.delete(PollLog).where(col(PollLog.started_at) < before))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -13,6 +13,7 @@ from service.config import Settings
 from service.outputs.api.health import router as health_router
 from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
+from service.outputs.api.routes_digest import router as digest_router
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
 from service.outputs.api.routes_health_sources import router as source_health_router
@@ -67,4 +68,5 @@ def create_app(
     app.include_router(feedback_router)
     app.include_router(source_health_router)
     app.include_router(subscriptions_router)
+    app.include_router(digest_router)
     return app

@@ -53,7 +53,7 @@ log = logging.getLogger("staycurrent.api")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_DOCS = f"{PROJECT_URL}/blob/main/docs/problems.md"
 WWW_AUTHENTICATE = 'Bearer realm="staycurrent"'
-HTML_PAGES = ("/v1/feedback/",)  # one-click pages people open in a browser
+HTML_PAGES = ("/v1/feedback/", "/v1/unsubscribe/")  # one-click pages opened in a browser
 MAX_DETAIL = 2000
 
 

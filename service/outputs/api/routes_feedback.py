@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from service.errors import NotFoundError
 from service.outputs.api.deps import CurrentProfile, DatabaseDep, NowDep, SettingsDep
+from service.outputs.api.pages import HTML_RESPONSE, PAGE_HEADERS, confirm_form, html_page
 from service.outputs.api.problems import problem_responses
 from service.outputs.api.schemas_feed import FeedbackIn, FeedbackOut
 from service.outputs.links import FeedbackClaim, read_feedback_token
@@ -31,12 +32,6 @@ SIGNAL_ACTIONS = {
     "save": ("Save", "saved"),
     "hide": ("Hide", "hid"),
     "read": ("Mark as read", "marked as read"),
-}
-PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
 }
 SignedToken = Annotated[
     str, Path(max_length=2048, description="The signed token of a one-click link.")
@@ -78,41 +73,21 @@ def _claim(db: Database, secret: bytes, token: str, now: datetime) -> tuple[Feed
     return claim, item.title
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        '<meta name=robots content="noindex"><meta name=viewport content="width=device-width">'
-        f"<title>{html.escape(title)}</title></head>"
-        '<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto">'
-        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-
-
-_HTML_RESPONSE = {
-    "content": {"text/html": {"example": "<!doctype html><html>…<form method=post>…</html>"}},
-    "description": "A small HTML page.",
-}
-
-
 @router.get(
     "/{token}",
     summary="Confirm a one-click feedback link",
     description="Shows what the link will record and a button to do it. Opening the link "
     "records **nothing**, so a mail scanner that prefetches it changes nothing.",
     response_class=HTMLResponse,
-    responses={200: _HTML_RESPONSE, **problem_responses(403, 404, 410)},
+    responses={200: HTML_RESPONSE, **problem_responses(403, 404, 410)},
 )
 def confirm_link(
     token: SignedToken, db: DatabaseDep, settings: SettingsDep, now: NowDep
 ) -> HTMLResponse:
     claim, item_title = _claim(db, settings.secret_key_bytes(), token, now)
     button, _done = SIGNAL_ACTIONS[claim.signal]
-    body = (
-        f"<p>{html.escape(item_title)}</p>"
-        '<form method="post"><button type="submit" style="font-size:1.2rem;padding:.5rem 1rem">'
-        f"{html.escape(button)}</button></form>"
-    )
-    return HTMLResponse(_page(f"{button}?", body), headers=PAGE_HEADERS)
+    body = f"<p>{html.escape(item_title)}</p>{confirm_form(button)}"
+    return HTMLResponse(html_page(f"{button}?", body), headers=PAGE_HEADERS)
 
 
 @router.post(
@@ -120,7 +95,7 @@ def confirm_link(
     summary="Record a one-click feedback link",
     description="The confirmation page's button: records the signal the link was signed for.",
     response_class=HTMLResponse,
-    responses={200: _HTML_RESPONSE, **problem_responses(403, 404, 410)},
+    responses={200: HTML_RESPONSE, **problem_responses(403, 404, 410)},
 )
 def record_link(
     token: SignedToken, db: DatabaseDep, settings: SettingsDep, now: NowDep
@@ -131,4 +106,4 @@ def record_link(
     )
     _button, done = SIGNAL_ACTIONS[claim.signal]
     body = f"<p>Done: {html.escape(done)} “{html.escape(item_title)}”.</p>"
-    return HTMLResponse(_page("Thank you", body), headers=PAGE_HEADERS)
+    return HTMLResponse(html_page("Thank you", body), headers=PAGE_HEADERS)
