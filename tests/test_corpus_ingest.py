@@ -19,7 +19,8 @@ from service.ingest.tag import Tagger
 from service.records import SourceForUpdate
 from service.storage.catalog import sync_taxonomy
 from service.storage.engine import Database
-from service.storage.models import Item, ItemSource, ItemTag, Source
+from service.storage.migrate import upgrade
+from service.storage.models import Item, ItemSource, ItemTag, Source, Tag
 from service.storage.sources import add_source, for_update
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,3 +152,46 @@ def test_ml_papers_almost_all_get_an_area(db: Database, pipeline: Pipeline, corp
     assert len(papers) >= 30
     share = sum(p.id in tagged for p in papers) / len(papers)
     assert share >= 0.95, [(p.title, p.arxiv_categories) for p in papers if p.id not in tagged]
+
+
+def _snapshot(db: Database) -> list[tuple[str, str, str | None, tuple[str, ...]]]:
+    with db.session() as s:
+        tags: dict[int, list[str]] = {}
+        for item_id, slug in s.exec(select(ItemTag.item_id, Tag.slug).join(Tag)):
+            tags.setdefault(item_id, []).append(slug)
+        return sorted(
+            (i.canonical_key, i.title, i.arxiv_id, tuple(sorted(tags.get(i.id or 0, []))))
+            for i in s.exec(select(Item))
+        )
+
+
+@pytest.mark.corpus
+def test_parallel_ingest_stores_exactly_what_serial_ingest_stores(
+    sqlite_url: str, tmp_path: Path, corpus: Path
+) -> None:
+    serial, parallel = Database(sqlite_url), Database(f"sqlite:///{tmp_path / 'parallel.db'}")
+    upgrade(parallel)  # the serial database comes migrated from the template
+    outcomes = {}
+    for db in (serial, parallel):
+        with db.write() as s:
+            sync_taxonomy(s, CATALOG.taxonomy)
+        pipeline = Pipeline(db=db, tagger=Tagger(CATALOG.taxonomy))
+        documents = [(_source(db, path), path.read_bytes()) for path in corpus_files()]
+        if db is serial:
+            results: list[object] = []
+            for source, body in documents:
+                try:
+                    results.append(pipeline.ingest_bytes(source, body).outcome)
+                except ParseError as exc:
+                    results.append(exc.reason)
+        else:
+            results = [
+                r.reason if isinstance(r, ParseError) else r.outcome
+                for r in pipeline.ingest_many(documents)
+            ]
+        outcomes[db is serial] = results
+    assert outcomes[True] == outcomes[False]
+    assert _snapshot(parallel) == _snapshot(serial)
+    assert len(_snapshot(serial)) > 1000
+    serial.dispose()
+    parallel.dispose()

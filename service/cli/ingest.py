@@ -12,7 +12,8 @@ from rich.table import Table
 
 from service.cli.common import console, database, fail, print_json, settings
 from service.cli.runtime import build_pipeline, catalog
-from service.errors import NotFoundError, StaycurrentError
+from service.errors import NotFoundError, ParseError, StaycurrentError
+from service.ingest.pipeline import Pipeline
 from service.records import KINDS, PollResult, SourceForUpdate
 from service.storage.migrate import upgrade
 from service.storage.sources import add_source, find_source, for_update
@@ -114,6 +115,25 @@ def _ingest_source(name: str, kind: str) -> SourceForUpdate:
         return for_update(row)
 
 
+def _ingest_one(
+    pipeline: Pipeline, source: SourceForUpdate, body: bytes
+) -> PollResult | ParseError:
+    try:
+        return pipeline.ingest_bytes(source, body)
+    except ParseError as exc:
+        return exc
+
+
+def _row(path: Path, status: str, new: int, updated: int, error: str | None) -> dict[str, object]:
+    return {
+        "file": str(path),
+        "status": status,
+        "items_new": new,
+        "items_updated": updated,
+        "error": error,
+    }
+
+
 def ingest(
     paths: Annotated[
         list[Path], typer.Argument(help="Feed files to ingest.", exists=True, dir_okay=False)
@@ -130,27 +150,18 @@ def ingest(
     upgrade(database())
     target = _ingest_source(source, kind)
     pipeline = build_pipeline(None)
+    documents = [(target, path.read_bytes()) for path in paths]
+    if len(documents) > 1:
+        results = pipeline.ingest_many(documents)  # parsed in parallel, stored in order
+    else:
+        results = [_ingest_one(pipeline, *documents[0])]
     refused = 0
-    for path in paths:
-        try:
-            result = pipeline.ingest_bytes(target, path.read_bytes())
-            target = _ingest_source(source, kind)  # the stored content hash moved on
-            row = {
-                "file": str(path),
-                "status": "ingested",
-                "items_new": result.items_new,
-                "items_updated": result.items_updated,
-                "error": None,
-            }
-        except StaycurrentError as exc:
+    for path, result in zip(paths, results, strict=True):
+        if isinstance(result, StaycurrentError):
             refused += 1
-            row = {
-                "file": str(path),
-                "status": "refused",
-                "items_new": 0,
-                "items_updated": 0,
-                "error": exc.reason,
-            }
+            row = _row(path, "refused", 0, 0, result.reason)
+        else:
+            row = _row(path, "ingested", result.items_new, result.items_updated, None)
         if as_json:
             print_json(row)
         elif row["status"] == "ingested":

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import multiprocessing
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -82,6 +83,41 @@ def observed_per_week(items: Sequence[ItemWithTags], now: datetime) -> float:
     return recent / (RATE_WINDOW / timedelta(days=7))
 
 
+def process_document(
+    body: bytes,
+    source: SourceForUpdate,
+    fetched_at: datetime,
+    tagger: Tagger,
+    *,
+    content_type: str | None = None,
+) -> Processed:
+    """parse | normalize | tag for one document. Raises ParseError for bytes that are not a feed."""
+    feed = parse_feed(body, content_type=content_type, url=source.url)
+    context = SourceContext(
+        feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
+    )
+    normalized = normalize_feed(feed, context)
+    tagged = tuple(
+        ItemWithTags(item, tagger.tag(item, source_topics=source.topics))
+        for item in normalized.items
+    )
+    return Processed(feed, tagged, normalized.skipped)
+
+
+# Each process of an ingest pool compiles its own tagger once (regexes do not travel well).
+_pool_tagger: Tagger | None = None
+
+
+def _start_pool_worker(tagger: Tagger) -> None:
+    global _pool_tagger  # noqa: PLW0603 - per-process state of a pool worker, set once
+    _pool_tagger = tagger
+
+
+def _process_in_pool(body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
+    assert _pool_tagger is not None, "the pool initializer did not run"
+    return process_document(body, source, fetched_at, _pool_tagger)
+
+
 class Pipeline:
     """Polls sources and ingests bytes; the only place that calls fetch, parse, tag and storage."""
 
@@ -119,16 +155,7 @@ class Pipeline:
         content_type: str | None = None,
     ) -> Processed:
         """parse | normalize | tag. Raises ParseError for bytes that are not a feed."""
-        feed = parse_feed(body, content_type=content_type, url=source.url)
-        context = SourceContext(
-            feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
-        )
-        normalized = normalize_feed(feed, context)
-        tagged = tuple(
-            ItemWithTags(item, self.tagger.tag(item, source_topics=source.topics))
-            for item in normalized.items
-        )
-        return Processed(feed, tagged, normalized.skipped)
+        return process_document(body, source, fetched_at, self.tagger, content_type=content_type)
 
     # ------------------------------------------------------------------ decisions
 
@@ -364,13 +391,16 @@ class Pipeline:
     def ingest_bytes(self, source: SourceForUpdate, body: bytes) -> PollResult:
         """Ingest a local document into ``source`` (its poll schedule is left alone)."""
         started = self.clock()
-        digest = body_hash(body)
-        if digest == source.content_hash:
+        if body_hash(body) == source.content_hash:
             return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
-        processed = self.process(body, source, started)
+        return self._store_local(source, body, self.process(body, source, started), started)
+
+    def _store_local(
+        self, source: SourceForUpdate, body: bytes, processed: Processed, started: datetime
+    ) -> PollResult:
         with self.db.write() as session:
             counts = store_items(session, source_id=source.id, items=processed.items, now=started)
-            record_content_hash(session, source.id, digest)
+            record_content_hash(session, source.id, body_hash(body))
         return PollResult(
             source.id,
             source.name,
@@ -379,3 +409,46 @@ class Pipeline:
             items_updated=counts.updated,
             reason=processed.feed.warning,
         )
+
+    def ingest_many(
+        self, documents: Sequence[tuple[SourceForUpdate, bytes]], *, processes: int = 2
+    ) -> list[PollResult | ParseError]:
+        """Ingest many local documents: parsed in a pool of processes, stored here in order.
+
+        While this process stores one document, the pool parses the next ones, so parsing uses
+        the other cores and storage (one writer) never waits for it. A document that is not a
+        feed gives its ParseError in the results; the others go on.
+        """
+        started = self.clock()
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=context,
+            initializer=_start_pool_worker,
+            initargs=(self.tagger,),
+        ) as pool:
+            futures = [
+                None
+                if body_hash(body) == source.content_hash
+                else pool.submit(_process_in_pool, body, source, started)
+                for source, body in documents
+            ]
+            return [
+                self._collect(source, body, future, started)
+                for (source, body), future in zip(documents, futures, strict=True)
+            ]
+
+    def _collect(
+        self,
+        source: SourceForUpdate,
+        body: bytes,
+        future: Future[Processed] | None,
+        started: datetime,
+    ) -> PollResult | ParseError:
+        if future is None:
+            return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
+        try:
+            processed = future.result()
+        except ParseError as exc:
+            return exc
+        return self._store_local(source, body, processed, started)
