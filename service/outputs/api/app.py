@@ -10,11 +10,14 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.config import Settings
+from service.ingest.netguard import Resolver, system_resolver
 from service.outputs.api.health import router as health_router
 from service.outputs.api.problems import install_problems
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
+from service.outputs.api.routes_items import router as items_router
 from service.outputs.api.routes_profiles import router as profiles_router
+from service.outputs.api.routes_sources import router as sources_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
@@ -37,8 +40,9 @@ def create_app(
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    resolver: Resolver = system_resolver,
 ) -> FastAPI:
-    """Build the API. ``db`` and ``clock`` may be given (tests); otherwise from the settings."""
+    """Build the API. ``db``, ``clock`` and ``resolver`` may be given (tests); else defaults."""
     database = db or Database(settings.database_url)
 
     @asynccontextmanager
@@ -56,9 +60,12 @@ def create_app(
     app.state.settings = settings
     app.state.db = database
     app.state.clock = clock
+    app.state.resolver = resolver  # DNS for vetting and probing feed URLs (tests replace it)
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     app.include_router(health_router)
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(feedback_router)
+    app.include_router(items_router)
+    app.include_router(sources_router)
     return app

@@ -7,11 +7,11 @@ are checked once, in ``service.storage.profiles``, for the API and the CLI alike
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.storage.models import Profile
+from service.storage.models import MAX_ROW_ID, Profile
 
 Preset = Literal["researcher", "engineer", "educator"]
 KindName = Literal["paper", "podcast", "post", "video"]
@@ -45,7 +45,9 @@ class ProfileFields(BaseModel):
         None, description="0 to 2 per kind; 0 leaves a kind out.", examples=[{"podcast": 0.5}]
     )
     window_days: int | None = Field(None, ge=1, le=90, description="How far back the feed looks.")
-    muted_sources: list[int] | None = Field(None, max_length=500)
+    muted_sources: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None = Field(
+        None, max_length=500
+    )
     email: str | None = Field(None, max_length=320)
     digest_enabled: bool | None = None
     digest_time: str | None = Field(None, max_length=5, examples=["07:00"])
