@@ -78,7 +78,8 @@ def list_items(
         Query(max_length=32, pattern=ARXIV_CATEGORY_PATTERN, examples=["cs.CL"]),
     ] = None,
     since: Annotated[
-        UTCDateTime | None, Query(description="Published at or after.", examples=["2026-11-01"])
+        UTCDateTime | None,
+        Query(description="Published at or after.", examples=["2026-11-01T00:00:00Z"]),
     ] = None,
     until: Annotated[UTCDateTime | None, Query(description="Published before.")] = None,
     q: Annotated[

@@ -16,6 +16,7 @@ from service.storage.models import MAX_ROW_ID, Profile
 Preset = Literal["researcher", "engineer", "educator"]
 KindName = Literal["paper", "podcast", "post", "video"]
 Cadence = Literal["daily", "weekdays", "weekly"]
+NULLABLE_FIELDS = frozenset({"email", "digest_depth"})
 
 
 class ProfileFields(BaseModel):
@@ -60,8 +61,10 @@ class ProfileFields(BaseModel):
     digest_empty_note: bool | None = None
 
     def changes(self) -> dict[str, Any]:
-        """Only the fields the request set (an explicit null clears a nullable field)."""
-        return self.model_dump(exclude_unset=True)
+        """Only the fields the request set; an explicit null clears a nullable field (email,
+        digest_depth) and leaves any other field unchanged."""
+        values = self.model_dump(exclude_unset=True)
+        return {k: v for k, v in values.items() if v is not None or k in NULLABLE_FIELDS}
 
 
 class ProfileCreate(ProfileFields):
