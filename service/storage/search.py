@@ -7,9 +7,10 @@ Nothing in the ingest path has to remember it.
 
 User text never reaches either query language as syntax. ``parse_query`` reads a small
 web-search syntax — words, ``"quoted phrases"``, ``-excluded`` words, ``or`` — keeping only word
-characters of each term; the result is rebuilt as an FTS5 expression of quoted phrases (SQLite) or
-as clean ``websearch_to_tsquery`` input (PostgreSQL). The last bare word also matches as a prefix
-(``transf`` finds "transformer"). A query with nothing searchable matches nothing.
+characters of each term; the result is rebuilt as an FTS5 expression of quoted phrases (SQLite),
+or as clean ``websearch_to_tsquery`` input per alternative (PostgreSQL). The last bare word also
+matches as a prefix (``transf`` finds "transformer"). A query with nothing searchable matches
+nothing.
 
 ``search_items`` is the one entry point, in two orders:
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Literal
 
 import sqlalchemy as sa
@@ -143,21 +145,25 @@ def _web_term(term: Term) -> str:
     return '"' + " ".join(term.words) + '"' if len(term.words) > 1 else term.words[0]
 
 
-def websearch_text(query: TextQuery) -> tuple[str, str | None]:
-    """Clean ``websearch_to_tsquery`` input without the prefix word, and that word (or None)."""
-    groups: list[str] = []
+@dataclass(frozen=True, slots=True)
+class WebGroup:
+    """One alternative for PostgreSQL: ``websearch_to_tsquery`` text and a prefix word."""
+
+    text: str
     prefix: str | None = None
-    for group in query.alternatives:
-        words = []
-        for term in group:
-            if term.prefix:
-                prefix = term.words[0]
-            else:
-                words.append(_web_term(term))
-        groups.append(" ".join(words))
-    text = " or ".join(g for g in groups if g)
-    excluded = " ".join("-" + _web_term(t) for t in query.excluded)
-    return " ".join(p for p in (text, excluded) if p), prefix
+
+
+def websearch_groups(query: TextQuery) -> tuple[tuple[WebGroup, ...], str]:
+    """The alternatives as clean ``websearch_to_tsquery`` input (each with its prefix word, if
+    any), and the excluded terms as one more such text (any of them excludes)."""
+    groups = tuple(
+        WebGroup(
+            " ".join(_web_term(t) for t in group if not t.prefix),
+            next((t.words[0] for t in group if t.prefix), None),
+        )
+        for group in query.alternatives
+    )
+    return groups, " or ".join(_web_term(t) for t in query.excluded)
 
 
 # --------------------------------------------------------------------------- SQL
@@ -167,17 +173,23 @@ def _sqlite_match(expression: str) -> sa.ColumnElement[bool]:
     return sa.literal_column("item_fts").op("MATCH")(expression)
 
 
-def _tsquery(query: TextQuery) -> sa.ColumnElement[object]:
-    text, prefix = websearch_text(query)
+def _group_tsquery(group: WebGroup) -> sa.ColumnElement[object]:
     parts: list[sa.ColumnElement[object]] = []
-    if text:
-        parts.append(sa.func.websearch_to_tsquery(TS_CONFIG, text))
-    if prefix is not None:
+    if group.text:
+        parts.append(sa.func.websearch_to_tsquery(TS_CONFIG, group.text))
+    if group.prefix is not None:
         # the word holds only word characters, so ``word:*`` is a valid to_tsquery input
-        parts.append(sa.func.to_tsquery(TS_CONFIG, prefix + ":*"))
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].op("&&")(parts[1])
+        parts.append(sa.func.to_tsquery(TS_CONFIG, group.prefix + ":*"))
+    return reduce(sa.func.tsquery_and, parts)
+
+
+def _tsquery(query: TextQuery) -> sa.ColumnElement[object]:
+    groups, excluded = websearch_groups(query)
+    wanted = reduce(sa.func.tsquery_or, [_group_tsquery(g) for g in groups])
+    if not excluded:
+        return wanted
+    unwanted = sa.func.tsquery_not(sa.func.websearch_to_tsquery(TS_CONFIG, excluded))
+    return sa.func.tsquery_and(wanted, unwanted)
 
 
 def text_match(session: Session, query: TextQuery) -> sa.ColumnElement[bool]:
@@ -214,13 +226,20 @@ def _window(session: Session, query: TextQuery, f: ItemFilter, size: int) -> lis
 
 
 def _scores(session: Session, query: TextQuery, ids: Sequence[int]) -> dict[int, float]:
-    """Relevance of each of ``ids`` that still matches (higher is better)."""
+    """Relevance of each of ``ids`` that still matches (higher is better).
+
+    On SQLite the ids are reached through a rowid range (which FTS5 walks cheaply) and kept by a
+    membership test it cannot use as an index (``rowid + 0``): asked for ``rowid IN (...)`` it
+    would run the whole MATCH once per id, seconds for a common term.
+    """
     if not ids:
         return {}
     if _is_sqlite(session):
         bm25 = sa.func.bm25(sa.literal_column("item_fts"), *BM25_WEIGHTS)
         stmt = sa.select(_FTS.c.rowid, -bm25).where(
-            _sqlite_match(str(fts5_expression(query))), _FTS.c.rowid.in_(ids)
+            _sqlite_match(str(fts5_expression(query))),
+            _FTS.c.rowid.between(min(ids), max(ids)),
+            (_FTS.c.rowid + 0).in_(ids),
         )
     else:
         tsquery = _tsquery(query)
