@@ -85,7 +85,8 @@ async def vet_feed_address(
     except TimeoutError as exc:
         raise ConnectError(f"could not resolve {parsed.host}: no answer in time") from exc
     except (OSError, UnicodeError) as exc:
-        raise ConnectError(f"could not resolve {parsed.host}: {exc}") from exc
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConnectError(f"could not resolve {parsed.host}: {why.lower()}") from exc
     if not addresses:
         raise ConnectError(f"could not resolve {parsed.host}: no addresses")
     guard.check(parsed.host, addresses)

@@ -175,14 +175,14 @@ def item_counts(session: Session, source_ids: Iterable[int]) -> dict[int, int]:
 
 
 def _clash(session: Session, *, name: str, url: str, other_than: int | None = None) -> None:
-    by_name = select(Source).where(func.lower(Source.name) == name.lower())
-    for source in session.exec(by_name):
-        if source.id != other_than:
-            raise ConflictError(f"name: a source is already named {source.name!r}")
     key = url_key(url)
     for source_id, existing in session.exec(select(Source.id, Source.url)):
         if source_id != other_than and url_key(existing) == key:
             raise ConflictError(f"url: source {source_id} already polls this feed")
+    by_name = select(Source).where(func.lower(Source.name) == name.lower())
+    for source in session.exec(by_name):
+        if source.id != other_than:
+            raise ConflictError(f"name: a source is already named {source.name!r}")
 
 
 @dataclass(frozen=True, slots=True)
