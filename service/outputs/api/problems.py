@@ -148,13 +148,20 @@ def _problem_content() -> dict[str, Any]:
     return {PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF)}}
 
 
+def _is_problem(response: dict[str, Any]) -> bool:
+    """A response documented as a problem, as FastAPI's validation error, or with no body yet
+    (not one with a model of its own, such as /readyz's 503)."""
+    refs = [m.get("schema", {}).get("$ref", "") for m in response.get("content", {}).values()]
+    return all(r == "" or r.endswith(("/Problem", "/HTTPValidationError")) for r in refs)
+
+
 def _document_problems(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    if "requestBody" in operation:
-        for status in _BODY_STATUSES:
-            responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
+    statuses = _BODY_STATUSES if "requestBody" in operation else (422,)  # 422: unknown parameter
+    for status in statuses:
+        responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
     for code, response in responses.items():
-        if code.startswith(("4", "5")):
+        if code.startswith(("4", "5")) and _is_problem(response):
             response["content"] = _problem_content()
             if code == "422":
                 response["description"] = "Invalid input: every bad field, by path"
@@ -162,8 +169,9 @@ def _document_problems(operation: dict[str, Any]) -> None:
 
 def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Say what the API really sends: every error response is a problem+json ``Problem``
-    (FastAPI documents validation errors as its own JSON shape), and every operation with a
-    body can answer 400 (unreadable), 413 (too large) and 422 (invalid)."""
+    (FastAPI documents validation errors as its own JSON shape); every operation can answer 422
+    (an unknown query parameter, at least), and one with a body 400 (unreadable) and 413 (too
+    large) as well."""
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             _document_problems(operation)
