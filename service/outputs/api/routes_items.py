@@ -68,7 +68,12 @@ def list_items(
     kind: Annotated[Kind | None, Query(description="Only this kind.")] = None,
     topic: Annotated[
         str | None,
-        Query(max_length=64, pattern=SLUG_PATTERN, description="A topic slug.", examples=["rlhf"]),
+        Query(
+            max_length=64,
+            pattern=SLUG_PATTERN,
+            description="A topic slug.",
+            examples=["post-training"],
+        ),
     ] = None,
     source: Annotated[
         int | None, Query(ge=1, le=MAX_ROW_ID, description="Only items seen in this source id.")

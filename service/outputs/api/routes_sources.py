@@ -44,7 +44,7 @@ ADMIN_ONLY = "Needs `Authorization: Bearer <STAYCURRENT_ADMIN_TOKEN>`."
 OPML_MEDIA_TYPES = ("text/x-opml", "application/xml", "text/xml")
 OPML_UPLOAD_EXAMPLE = (
     '<?xml version="1.0"?>\n<opml version="2.0"><head><title>My feeds</title></head><body>\n'
-    '  <outline text="rlhf"><outline text="Interconnects" type="rss"\n'
+    '  <outline text="post-training"><outline text="Interconnects" type="rss"\n'
     '    xmlUrl="https://www.interconnects.ai/feed"/></outline>\n</body></opml>'
 )
 _OPML_BODY: dict[str, Any] = {

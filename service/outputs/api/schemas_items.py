@@ -26,9 +26,9 @@ ITEM_EXAMPLE: dict[str, Any] = {
     "sources": [{"id": 3, "name": "arXiv cs.CL", "kind": "paper", "level": "research"}],
     "tags": [
         {
-            "slug": "machine-translation",
+            "slug": "multilingual",
             "area": "llm-nlp",
-            "label": "Machine translation",
+            "label": "Multilingual NLP & translation",
             "score": 0.97,
             "origin": "category",
         }
@@ -105,14 +105,14 @@ class TopicCounts(BaseModel):
 
 
 class SubtopicOut(BaseModel):
-    slug: str = Field(examples=["machine-translation"])
-    label: str = Field(examples=["Machine translation"])
+    slug: str = Field(examples=["multilingual"])
+    label: str = Field(examples=["Multilingual NLP & translation"])
     items: TopicCounts
 
 
 class AreaOut(BaseModel):
     slug: str = Field(examples=["llm-nlp"])
-    label: str = Field(examples=["Language models and NLP"])
+    label: str = Field(examples=["Language models & NLP"])
     items: TopicCounts = Field(description="Distinct items of the area and all its subtopics.")
     subtopics: list[SubtopicOut]
 
@@ -128,12 +128,12 @@ class TopicsResponse(BaseModel):
                     "areas": [
                         {
                             "slug": "llm-nlp",
-                            "label": "Language models and NLP",
+                            "label": "Language models & NLP",
                             "items": {"last_7_days": 412, "last_30_days": 1630},
                             "subtopics": [
                                 {
-                                    "slug": "machine-translation",
-                                    "label": "Machine translation",
+                                    "slug": "multilingual",
+                                    "label": "Multilingual NLP & translation",
                                     "items": {"last_7_days": 18, "last_30_days": 77},
                                 }
                             ],

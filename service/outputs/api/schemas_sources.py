@@ -36,7 +36,7 @@ SOURCE_EXAMPLE: dict[str, Any] = {
     "url": "https://www.interconnects.ai/feed",
     "kind": "post",
     "level": "practitioner",
-    "topics": ["llm-nlp", "rlhf"],
+    "topics": ["llm-nlp", "post-training"],
     "poll_minutes": None,
     "weight": 1.0,
     "site_url": "https://www.interconnects.ai",
@@ -160,7 +160,9 @@ class SourceCreate(SourceFields):
 class SourcePatch(SourceFields):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"weight": 1.5, "topics": ["rlhf"], "active": True}]},
+        json_schema_extra={
+            "examples": [{"weight": 1.5, "topics": ["post-training"], "active": True}]
+        },
     )
 
     active: bool | None = Field(None, description="false deactivates (same as DELETE).")
