@@ -14,11 +14,10 @@ from typing import Any
 import listparser
 import pytest
 from apikit import ADMIN, Api, make_api
+from clikit import cli_on
 from feedserver import FeedServer, Route
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from service.cli import app as cli
 from service.config import Settings
 from service.ingest.netguard import NetGuard
 from service.outputs import opml_import
@@ -78,33 +77,25 @@ def test_every_corpus_file_imports(api: Api, corpus: Path, path: Path) -> None:
 
 @pytest.mark.corpus
 def test_the_cli_imports_every_corpus_file(
-    db: Database,
-    make_settings: Callable[..., Settings],
-    corpus: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    db: Database, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_settings()  # a clean environment in a temporary directory
-    monkeypatch.setenv("STAYCURRENT_DATABASE_URL", db.url)
-    monkeypatch.setenv("STAYCURRENT_SECRET_KEY", "k" * 40)
-    from service.cli import common
-
-    common.settings.cache_clear()
-    common.database.cache_clear()
-    runner = CliRunner()
-    try:
+    with cli_on(db.url, tmp_path, monkeypatch) as cli:
         for path in corpus_opml():
-            result = runner.invoke(cli, ["sources", "import", str(path), "--json"])
+            result = cli("sources", "import", str(path), "--json")
             assert result.exit_code == 0, result.output
             report = json.loads(result.stdout)
             assert report["invalid"] == 0
             assert {o["url"] for o in report["outlines"]} == {
                 f.url for f in listparser.parse(path.read_bytes()).feeds
             }
-        text = runner.invoke(cli, ["sources", "import", str(corpus_opml()[0])])
+        text = cli("sources", "import", str(corpus_opml()[0]))
         assert text.exit_code == 0 and "0 added" in text.stdout
-    finally:
-        common.settings.cache_clear()
-        common.database.cache_clear()
+        missing = cli("sources", "import", str(tmp_path / "nope.opml"))
+        assert missing.exit_code == 1 and "cannot read" in missing.output
+        html = tmp_path / "page.opml"
+        html.write_bytes(b"<html><body/></html>")
+        refused = cli("sources", "import", str(html))
+        assert refused.exit_code == 1 and "not an OPML document" in refused.output
 
 
 # --------------------------------------------------------------------------- outlines

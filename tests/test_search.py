@@ -3,6 +3,7 @@ and search over items ingested through the pipeline, on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from clikit import cli_on
 from feedgen import Paper, arxiv_listing
 from hypothesis import given
 from hypothesis import strategies as st
@@ -254,3 +256,19 @@ def test_relevance_ranks_only_the_newest_window_of_matches(
     shown = [v.item.id for v in first.items + second.items]
     assert sorted(shown) == newest_ids  # the window, each item once
     assert first.more and not second.more
+
+
+def test_the_cli_searches_too(
+    db: Database,
+    ingest: tuple[Pipeline, SourceForUpdate],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline, source = ingest
+    pipeline.ingest_bytes(source, arxiv_listing("cs.LG", PAPERS))
+    with cli_on(db.url, tmp_path, monkeypatch) as cli:
+        result = cli("items", "list", "--query", "liskov", "--json")
+        assert result.exit_code == 0, result.output
+        [item] = json.loads(result.stdout)
+        assert item["title"] == "Diffusion Models Without Noise Schedules"
+        assert item["authors"] == ["Barbara Liskov"] and "arxiv" in item
