@@ -322,3 +322,13 @@ def test_topic_counts_move_with_the_clock(api: Api) -> None:
     after = api.client.get("/v1/topics").json()
     assert sum(a["items"]["last_30_days"] for a in before["areas"]) > 0
     assert sum(a["items"]["last_30_days"] for a in after["areas"]) == 0
+
+
+@pytest.mark.parametrize(
+    "q", ['"', "*", "NEAR", "AND", ":", "NEAR(a b)", "title:x", "a OR", "-", "'", "\\", "%", "\x00"]
+)
+def test_search_text_is_never_syntax(api: Api, q: str) -> None:
+    for order in ("relevance", "newest"):
+        response = api.client.get("/v1/items", params={"q": q, "order": order})
+        assert response.status_code == 200, response.text
+        assert response.json()["order"] == order

@@ -160,6 +160,10 @@ def test_a_source_is_added_with_its_fields(api: Api) -> None:
 def test_defaults_name_from_the_url_and_kind_post(api: Api) -> None:
     source = _post(api, url=f"https://{PUBLIC}/blog/rss/").json()["source"]
     assert source["name"] == f"{PUBLIC}/blog/rss/" and source["kind"] == "post"
+    with api.db.write() as s:
+        s.add(Source(name=f"{PUBLIC}/other.xml", url="https://elsewhere.example/feed", kind="post"))
+    second = _post(api, url=f"http://{PUBLIC}/other.xml").json()["source"]
+    assert second["name"] == f"{PUBLIC}/other.xml ({PUBLIC})"
 
 
 @pytest.mark.parametrize(

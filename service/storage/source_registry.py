@@ -195,12 +195,14 @@ class NewSource:
     origin: str = "api"
     site_url: str | None = None
     feed_title: str | None = None
+    name_given: bool = True  # False: a default name, made unique rather than refused
 
 
 def create_source(db: Database, new: NewSource) -> Source:
-    """Insert a source (ConflictError when its name or feed URL is taken)."""
+    """Insert a source (ConflictError when its feed URL, or the name it was given, is taken)."""
     with db.write() as session:
-        values = checked_changes(session, {"kind": "post", **new.changes, "name": new.name})
+        name = new.name if new.name_given else _free_default(session, new)
+        values = checked_changes(session, {"kind": "post", **new.changes, "name": name})
         _clash(session, name=values["name"], url=new.url)
         source = Source(
             url=new.url,
@@ -212,6 +214,11 @@ def create_source(db: Database, new: NewSource) -> Source:
         session.add(source)
         session.flush()
         return source
+
+
+def _free_default(session: Session, new: NewSource) -> str:
+    taken = {name.lower() for name in session.exec(select(Source.name))}
+    return _free_name(check_name(new.name), new.url, taken)
 
 
 def update_source(db: Database, source_id: int, changes: Mapping[str, object]) -> Source:

@@ -150,6 +150,7 @@ def _new_source(body: SourceCreate, url: str, report: ProbeReport | None) -> New
         origin="api",
         site_url=site if site and len(site) <= 2048 and site.isprintable() else None,
         feed_title=title or None,
+        name_given=body.name is not None,
     )
 
 
@@ -161,7 +162,8 @@ def _new_source(body: SourceCreate, url: str, report: ProbeReport | None) -> New
     "internal address (unless STAYCURRENT_ALLOW_PRIVATE_NETWORKS). `probe: true` fetches and "
     "parses the feed once and reports its title, entry count and a guess at its kind — or the "
     "reason it could not be read; the source is added either way, and no item is stored by the "
-    "probe. `name` defaults to the feed's title, `kind` to the guess (else post). Topics are "
+    "probe. `name` defaults to the feed's title (made unique with the host if taken), `kind` to "
+    "the guess (else post). Topics are "
     f"taxonomy slugs. {ADMIN_ONLY}",
     status_code=status.HTTP_201_CREATED,
     response_model=SourceCreated,
