@@ -25,9 +25,11 @@ DESCRIPTION = """
 Staycurrent ranks arXiv papers, ML blogs and podcasts into a personal **stay current** feed, with a
 depth↔breadth dial: researchers go deep into a few topics, educators go broad across every area.
 
-Authenticate with `Authorization: Bearer <token>`: a profile's API token for `/v1/feed`,
-`/v1/profiles/me` and `/v1/feedback`; `STAYCURRENT_ADMIN_TOKEN` for admin operations. Errors are
-`application/problem+json` (RFC 9457).
+Items (with full-text search), topics and sources are open to read. Authenticate with
+`Authorization: Bearer <token>`: a profile's API token for `/v1/feed`, `/v1/profiles/me` and
+`/v1/feedback`; `STAYCURRENT_ADMIN_TOKEN` for admin operations (creating profiles, adding,
+changing, deactivating and importing sources). Errors are `application/problem+json`
+(RFC 9457); a query parameter an endpoint does not take is an error too, not ignored.
 """
 MAX_BODY_BYTES = 1024 * 1024  # request bodies larger than this are refused with 413
 
