@@ -17,6 +17,7 @@ from corpusgen import generate_corpus
 from sqlmodel import select
 
 from service.config import Settings
+from service.outputs.links import feedback_url
 from service.storage.engine import Database
 from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag
 
@@ -332,3 +333,28 @@ def test_search_text_is_never_syntax(api: Api, q: str) -> None:
         response = api.client.get("/v1/items", params={"q": q, "order": order})
         assert response.status_code == 200, response.text
         assert response.json()["order"] == order
+
+
+def test_tracking_parameters_are_ignored_but_typos_are_not(api: Api) -> None:
+    tracked = api.client.get("/v1/items", params={"utm_source": "newsletter", "fbclid": "x"})
+    assert tracked.status_code == 200
+    typo = api.client.get("/v1/items", params={"topics": "nlp", "limits": 3})
+    assert typo.status_code == 422
+    assert [e["path"] for e in typo.json()["errors"]] == ["query.limits", "query.topics"]
+
+
+def test_a_one_click_link_survives_what_mailers_append(api: Api) -> None:
+    profile, _, _ = api.profile("ada")
+    item_id = _rows(api.db)[0].id
+    url = feedback_url(
+        api.settings.base_url,
+        api.settings.secret_key_bytes(),
+        profile_id=profile["id"],
+        item_id=item_id,
+        signal="save",
+        now=api.now,
+    )
+    path = url.removeprefix(api.settings.base_url)
+    response = api.client.get(path, params={"utm_campaign": "digest", "mc_eid": "x", "ref": "y"})
+    assert response.status_code == 200
+    assert "Save" in response.text
