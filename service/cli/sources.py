@@ -11,8 +11,11 @@ from rich.table import Table
 
 from service.cli.common import console, database, fail, print_json, settings
 from service.config import load_catalog, read_catalog
-from service.errors import ConfigError, NotFoundError
+from service.errors import ConfigError, NotFoundError, StaycurrentError
 from service.ingest.health import SourceHealth, clock_time, describe
+from service.ingest.netguard import NetGuard
+from service.outputs.opml_import import ImportReport, import_opml
+from service.records import KINDS, LEVELS
 from service.storage.catalog import sync_catalog
 from service.storage.migrate import upgrade
 from service.storage.models import utcnow
@@ -124,3 +127,60 @@ def status_cmd(
         console.print("no sources: run `staycurrent sources sync` first")
     else:
         console.print(_health_table(health, now))
+
+
+MAX_OPML_BYTES = 10 * 1024 * 1024
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="An OPML subscription list.")],
+    kind: Annotated[
+        str | None, typer.Option(help=f"The kind of every feed ({', '.join(KINDS)}); else guessed.")
+    ] = None,
+    level: Annotated[str, typer.Option(help=f"The level of every feed ({', '.join(LEVELS)}).")] = (
+        "practitioner"
+    ),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The report as JSON, as the API returns it.")
+    ] = False,
+) -> None:
+    """Add every feed of an OPML file; report each outline: added, duplicate or invalid (why)."""
+    if kind is not None and kind not in KINDS:
+        raise typer.BadParameter(f"must be one of {', '.join(KINDS)}", param_hint="--kind")
+    if level not in LEVELS:
+        raise typer.BadParameter(f"must be one of {', '.join(LEVELS)}", param_hint="--level")
+    body = _read_opml(file)
+    db = database()
+    upgrade(db)
+    guard = NetGuard(allow_all=settings().allow_private_networks)
+    try:
+        report = import_opml(db, body, guard=guard, kind=kind, level=level)
+    except StaycurrentError as exc:
+        fail(f"{file}: {exc.reason}", code=1)
+    if as_json:
+        print_json(report.model_dump(mode="json"))
+        return
+    _print_report(file, report)
+
+
+def _read_opml(file: Path) -> bytes:
+    try:
+        if file.stat().st_size > MAX_OPML_BYTES:
+            fail(f"{file}: larger than {MAX_OPML_BYTES // (1024 * 1024)} MiB", code=1)
+        return file.read_bytes()
+    except OSError as exc:
+        fail(f"{file}: cannot read ({exc.strerror or exc})", code=1)
+
+
+def _print_report(file: Path, report: ImportReport) -> None:
+    for outline in report.outlines:
+        where = f"line {outline.line}" if outline.line else "?"
+        label = outline.name or outline.title or outline.url or "(untitled)"
+        detail = f" — {outline.reason}" if outline.reason else ""
+        topics = f" [{', '.join(outline.topics)}]" if outline.topics else ""
+        console.print(f"{outline.status:9} {where:>9}  {label}{topics}{detail}", markup=False)
+    console.print(
+        f"{file}: {report.added} added, {report.duplicates} duplicate, {report.invalid} invalid",
+        markup=False,
+    )

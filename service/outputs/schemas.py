@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from service.storage.views import ItemRef, ItemView
+from service.storage.views import ItemRef, ItemView, Sighting
 
 
 class TagOut(BaseModel):
@@ -144,4 +145,49 @@ def item_out(view: ItemView) -> ItemOut:
         podcast=_podcast(view),
         covered_by=[_ref(r) for r in view.covered_by],
         mentions=list(view.mentions),
+    )
+
+
+class SightingOut(SourceRefOut):
+    """A source the item was seen in."""
+
+    first_seen: datetime
+    last_seen: datetime
+
+
+class VersionOut(BaseModel):
+    version: int = Field(examples=[2])
+    url: str = Field(examples=["https://arxiv.org/abs/2411.01234v2"])
+
+
+class ItemDetail(ItemOut):
+    """Everything known about an item: ``ItemOut`` plus where and when it was seen, and versions."""
+
+    changed: datetime = Field(description="When its stored content last changed")
+    seen_in: list[SightingOut] = Field(description="Every source it was seen in, earliest first")
+    versions: list[VersionOut] = Field(description="arXiv versions v1 … vN (empty for others)")
+
+
+def item_detail(view: ItemView, seen: Sequence[Sighting]) -> ItemDetail:
+    base = item_out(view)
+    i = view.item
+    versions = [
+        VersionOut(version=n, url=f"https://arxiv.org/abs/{i.arxiv_id}v{n}")
+        for n in range(1, (i.arxiv_version or 0) + 1)
+    ]
+    return ItemDetail(
+        **base.model_dump(),
+        changed=i.changed_at,
+        seen_in=[
+            SightingOut(
+                id=s.source.id,
+                name=s.source.name,
+                kind=s.source.kind,
+                level=s.source.level,
+                first_seen=s.first_seen_at,
+                last_seen=s.last_seen_at,
+            )
+            for s in seen
+        ],
+        versions=versions if i.arxiv_id else [],
     )

@@ -15,6 +15,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+MAX_ROW_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger id names no row
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

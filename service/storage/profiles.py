@@ -26,10 +26,11 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from service.config import SLUG_RE
 from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.records import KINDS
 from service.storage.engine import Database
-from service.storage.models import Profile, Source, Tag, utcnow
+from service.storage.models import MAX_ROW_ID, Profile, Source, Tag, utcnow
 
 TokenKind = Literal["api", "feed"]
 TOKEN_KINDS: tuple[TokenKind, ...] = ("api", "feed")
@@ -42,6 +43,7 @@ MAX_AUTHORS = 100
 MAX_WEIGHT = 5.0
 MAX_KIND_WEIGHT = 2.0
 MAX_TOKEN_CHARS = 256
+MAX_SLUG_CHARS = 64
 DIGEST_CADENCES = ("daily", "weekdays", "weekly")
 _NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -123,6 +125,9 @@ def check_topics(session: Session, field: str, slugs: Iterable[str]) -> None:
     wanted = list(dict.fromkeys(slugs))
     if not wanted:
         return
+    for slug in wanted:
+        if not isinstance(slug, str) or not SLUG_RE.match(slug) or len(slug) > MAX_SLUG_CHARS:
+            raise InvalidInputError(f"{field}: {slug!r} is not a topic slug (a-z, 0-9 and dashes)")
     found = set(session.exec(select(Tag.slug).where(col(Tag.slug).in_(wanted))).all())
     for slug in wanted:
         if slug not in found:
@@ -184,6 +189,9 @@ def _check_muted(session: Session, value: object) -> list[int]:
     ):
         raise _fail("muted_sources", "must be a list of source ids", value)
     ids = list(dict.fromkeys(value))
+    for source_id in ids:
+        if not 1 <= source_id <= MAX_ROW_ID:
+            raise InvalidInputError(f"muted_sources: no source has id {source_id}")
     found = set(session.exec(select(Source.id).where(col(Source.id).in_(ids))).all())
     for source_id in ids:
         if source_id not in found:

@@ -12,7 +12,6 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Source, Tag
 
@@ -74,46 +73,93 @@ class ItemFilter:
 Cursor = tuple[datetime, int]  # (published_at, id) of the last item of the previous page
 
 
-def _filtered(stmt: SelectOfScalar[Item], f: ItemFilter) -> SelectOfScalar[Item]:
+def item_conditions(f: ItemFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE conditions of a filter, for any statement that selects from ``item``."""
+    conditions: list[sa.ColumnElement[bool]] = []
     if f.kind:
-        stmt = stmt.where(col(Item.kind) == f.kind)
+        conditions.append(col(Item.kind) == f.kind)
     if f.since:
-        stmt = stmt.where(col(Item.published_at) >= f.since)
+        conditions.append(col(Item.published_at) >= f.since)
     if f.until:
-        stmt = stmt.where(col(Item.published_at) < f.until)
+        conditions.append(col(Item.published_at) < f.until)
     if f.source_id is not None:
         seen = select(ItemSource.item_id).where(ItemSource.source_id == f.source_id)
-        stmt = stmt.where(col(Item.id).in_(seen))
+        conditions.append(col(Item.id).in_(seen))
     if f.topic:
         tags = select(Tag.id).where(sa.or_(col(Tag.slug) == f.topic, col(Tag.parent) == f.topic))
         tagged = select(ItemTag.item_id).where(col(ItemTag.tag_id).in_(tags))
-        stmt = stmt.where(col(Item.id).in_(tagged))
+        conditions.append(col(Item.id).in_(tagged))
     if f.arxiv_category:
         # categories live in a JSON list; a LIKE on its text is portable and exact with quotes
-        stmt = stmt.where(
-            sa.cast(col(Item.arxiv_categories), sa.Text).like(f'%"{f.arxiv_category}"%')
-        )
+        pattern = '%"' + _like_escaped(f.arxiv_category) + '"%'
+        conditions.append(sa.cast(col(Item.arxiv_categories), sa.Text).like(pattern, escape="\\"))
     if f.covered is not None:
         linked = sa.exists().where(col(ItemLink.arxiv_id) == col(Item.arxiv_id))
-        stmt = stmt.where(col(Item.arxiv_id).is_not(None), linked if f.covered else ~linked)
-    return stmt
+        conditions += [col(Item.arxiv_id).is_not(None), linked if f.covered else ~linked]
+    return conditions
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def older_than(after: Cursor) -> sa.ColumnElement[bool]:
+    """Items after ``after`` in newest-first order (the keyset condition)."""
+    published, item_id = after
+    return sa.or_(
+        col(Item.published_at) < published,
+        sa.and_(col(Item.published_at) == published, col(Item.id) < item_id),
+    )
+
+
+NEWEST_FIRST = (col(Item.published_at).desc(), col(Item.id).desc())
 
 
 def list_items(
-    session: Session, f: ItemFilter, *, limit: int = 20, after: Cursor | None = None
+    session: Session,
+    f: ItemFilter,
+    *,
+    limit: int = 20,
+    after: Cursor | None = None,
+    extra: Sequence[sa.ColumnElement[bool]] = (),
 ) -> list[ItemView]:
-    """Newest first, ``limit`` items after ``after`` (keyset)."""
-    stmt = _filtered(select(Item), f)
+    """Newest first, ``limit`` items after ``after`` (keyset); ``extra`` narrows further."""
+    stmt = select(Item).where(*item_conditions(f), *extra)
     if after is not None:
-        published, item_id = after
-        stmt = stmt.where(
-            sa.or_(
-                col(Item.published_at) < published,
-                sa.and_(col(Item.published_at) == published, col(Item.id) < item_id),
-            )
-        )
-    stmt = stmt.order_by(col(Item.published_at).desc(), col(Item.id).desc()).limit(limit)
+        stmt = stmt.where(older_than(after))
+    stmt = stmt.order_by(*NEWEST_FIRST).limit(limit)
     return views(session, list(session.exec(stmt)))
+
+
+def items_by_id(session: Session, ids: Sequence[int]) -> list[ItemView]:
+    """The views of ``ids``, in the order given (ids that do not exist are left out)."""
+    if not ids:
+        return []
+    found = {i.id: i for i in session.exec(select(Item).where(col(Item.id).in_(ids)))}
+    return views(session, [found[i] for i in ids if i in found])
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """An item seen in a source: since when, and when last."""
+
+    source: SourceRef
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+def sightings(session: Session, item_id: int) -> list[Sighting]:
+    """Every source the item was seen in, the earliest first."""
+    stmt = (
+        select(ItemSource, Source)
+        .join(Source, col(Source.id) == ItemSource.source_id)
+        .where(ItemSource.item_id == item_id)
+        .order_by(col(ItemSource.first_seen_at), col(Source.id))
+    )
+    return [
+        Sighting(SourceRef(s.id or 0, s.name, s.kind, s.level), i.first_seen_at, i.last_seen_at)
+        for i, s in session.exec(stmt)
+    ]
 
 
 def get_item(session: Session, item_id: int) -> ItemView | None:

@@ -6,18 +6,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from service import __version__
 from service.config import Settings
+from service.ingest.netguard import Resolver, system_resolver
 from service.outputs.api.health import router as health_router
 from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
+from service.outputs.api.query_guard import refuse_unknown_query
 from service.outputs.api.routes_digest import router as digest_router
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
 from service.outputs.api.routes_health_sources import router as source_health_router
+from service.outputs.api.routes_items import router as items_router
 from service.outputs.api.routes_profiles import router as profiles_router
+from service.outputs.api.routes_sources import router as sources_router
 from service.outputs.api.routes_subscriptions import router as subscriptions_router
 from service.storage.engine import Database
 
@@ -25,9 +29,11 @@ DESCRIPTION = """
 Staycurrent ranks arXiv papers, ML blogs and podcasts into a personal **stay current** feed, with a
 depth↔breadth dial: researchers go deep into a few topics, educators go broad across every area.
 
-Authenticate with `Authorization: Bearer <token>`: a profile's API token for `/v1/feed`,
-`/v1/profiles/me` and `/v1/feedback`; `STAYCURRENT_ADMIN_TOKEN` for admin operations. Errors are
-`application/problem+json` (RFC 9457).
+Items (with full-text search), topics and sources are open to read. Authenticate with
+`Authorization: Bearer <token>`: a profile's API token for `/v1/feed`, `/v1/profiles/me` and
+`/v1/feedback`; `STAYCURRENT_ADMIN_TOKEN` for admin operations (creating profiles, adding,
+changing, deactivating and importing sources). Errors are `application/problem+json`
+(RFC 9457); a query parameter an endpoint does not take is an error too, not ignored.
 """
 MAX_BODY_BYTES = 1024 * 1024  # request bodies larger than this are refused with 413
 
@@ -41,8 +47,9 @@ def create_app(
     *,
     db: Database | None = None,
     clock: Callable[[], datetime] = utc_now,
+    resolver: Resolver = system_resolver,
 ) -> FastAPI:
-    """Build the API. ``db`` and ``clock`` may be given (tests); otherwise from the settings."""
+    """Build the API. ``db``, ``clock`` and ``resolver`` may be given (tests); else defaults."""
     database = db or Database(settings.database_url)
 
     @asynccontextmanager
@@ -56,10 +63,12 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.settings = settings
     app.state.db = database
     app.state.clock = clock
+    app.state.resolver = resolver  # DNS for vetting and probing feed URLs (tests replace it)
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     app.include_router(health_router)
     install_metrics(app)
@@ -69,4 +78,6 @@ def create_app(
     app.include_router(source_health_router)
     app.include_router(subscriptions_router)
     app.include_router(digest_router)
+    app.include_router(items_router)
+    app.include_router(sources_router)
     return app

@@ -55,6 +55,7 @@ PROBLEM_DOCS = f"{PROJECT_URL}/blob/main/docs/problems.md"
 WWW_AUTHENTICATE = 'Bearer realm="staycurrent"'
 HTML_PAGES = ("/v1/feedback/", "/v1/unsubscribe/")  # one-click pages opened in a browser
 MAX_DETAIL = 2000
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +136,50 @@ class Problem(BaseModel):
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the problem statuses an endpoint can answer with."""
     return {
-        status: {
-            "model": Problem,
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {}},
-        }
-        for status in statuses
+        status: {"model": Problem, "description": HTTPStatus(status).phrase} for status in statuses
     }
+
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_BODY_STATUSES = (400, 413, 422)  # unreadable body, too large, invalid
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_MEDIA_TYPE: {"schema": dict(_PROBLEM_REF)}}
+
+
+def _is_problem(response: dict[str, Any]) -> bool:
+    """A response documented as a problem, as FastAPI's validation error, or with no body yet
+    (not one with a model of its own, such as /readyz's 503)."""
+    refs = [m.get("schema", {}).get("$ref", "") for m in response.get("content", {}).values()]
+    return all(r == "" or r.endswith(("/Problem", "/HTTPValidationError")) for r in refs)
+
+
+def _document_problems(operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    statuses = _BODY_STATUSES if "requestBody" in operation else (422,)  # 422: unknown parameter
+    for status in statuses:
+        responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
+    for code, response in responses.items():
+        if code.startswith(("4", "5")) and _is_problem(response):
+            response["content"] = _problem_content()
+            if code == "422":
+                response["description"] = "Invalid input: every bad field, by path"
+
+
+def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Say what the API really sends: every error response is a problem+json ``Problem``
+    (FastAPI documents validation errors as its own JSON shape); every operation can answer 422
+    (an unknown query parameter, at least), and one with a body 400 (unreadable) and 413 (too
+    large) as well."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            _document_problems(operation)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("Problem", Problem.model_json_schema(ref_template=REF_TEMPLATE))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
 
 
 def kind_of(error: StaycurrentError) -> ProblemKind:
@@ -336,3 +374,11 @@ def install_problems(app: FastAPI, *, max_body_bytes: int) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(ProblemGuard)
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problem_openapi(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

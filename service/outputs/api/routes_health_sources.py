@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from service.errors import NotFoundError
 from service.ingest.health import SourceHealth, describe
-from service.storage.engine import Database
-from service.storage.models import utcnow
+from service.outputs.api.deps import NowDep, SessionDep
+from service.outputs.api.params import SourceId
+from service.outputs.api.problems import problem_responses
 from service.storage.sources import source_facts
 
 router = APIRouter(tags=["sources"])
@@ -56,15 +58,14 @@ class SourceHealthOut(BaseModel):
 @router.get(
     "/v1/sources/{source_id}/health",
     summary="A source's polling health, in words",
+    description="Last attempt and success, HTTP status, errors in a row, the reason as a "
+    "sentence, the next poll and the items of the last 7 days. Open to read.",
     response_model=SourceHealthOut,
-    responses={404: {"description": "No source with this id"}},
+    responses=problem_responses(404, 422),
 )
-def source_health(source_id: int, request: Request) -> SourceHealthOut:
+def source_health(source_id: SourceId, session: SessionDep, now: NowDep) -> SourceHealthOut:
     """Last attempt and success, HTTP status, errors in a row, the reason, the next poll."""
-    db: Database = request.app.state.db
-    now = utcnow()
-    with db.session() as session:
-        facts = source_facts(session, now, [source_id])
+    facts = source_facts(session, now, [source_id])
     if not facts:
-        raise HTTPException(status_code=404, detail=f"no source with id {source_id}")
+        raise NotFoundError(f"no source with id {source_id}")
     return SourceHealthOut.from_health(describe(facts[0], now))

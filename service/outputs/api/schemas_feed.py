@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.outputs.feed import FeedPage
 from service.rank.loader import CoveringItem
 from service.rank.model import Candidate, FeedMetrics, RankedItem, TopicIndex
+from service.storage.models import MAX_ROW_ID
 
 SUMMARY_CHARS = 600
 SignalName = Literal["like", "dislike", "save", "hide", "read"]
@@ -281,7 +282,7 @@ def feed_response(page: FeedPage) -> FeedResponse:
 
 
 class FeedbackIn(BaseModel):
-    item_id: int = Field(ge=1, examples=[1234])
+    item_id: int = Field(ge=1, le=MAX_ROW_ID, examples=[1234])
     signal: SignalName = Field(examples=["like"])
 
 

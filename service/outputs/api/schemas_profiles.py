@@ -7,15 +7,16 @@ are checked once, in ``service.storage.profiles``, for the API and the CLI alike
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.storage.models import Profile
+from service.storage.models import MAX_ROW_ID, Profile
 
 Preset = Literal["researcher", "engineer", "educator"]
 KindName = Literal["paper", "podcast", "post", "video"]
 Cadence = Literal["daily", "weekdays", "weekly"]
+NULLABLE_FIELDS = frozenset({"email", "digest_depth"})
 
 
 class ProfileFields(BaseModel):
@@ -45,7 +46,9 @@ class ProfileFields(BaseModel):
         None, description="0 to 2 per kind; 0 leaves a kind out.", examples=[{"podcast": 0.5}]
     )
     window_days: int | None = Field(None, ge=1, le=90, description="How far back the feed looks.")
-    muted_sources: list[int] | None = Field(None, max_length=500)
+    muted_sources: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None = Field(
+        None, max_length=500
+    )
     email: str | None = Field(None, max_length=320)
     digest_enabled: bool | None = None
     digest_time: str | None = Field(None, max_length=5, examples=["07:00"])
@@ -58,8 +61,10 @@ class ProfileFields(BaseModel):
     digest_empty_note: bool | None = None
 
     def changes(self) -> dict[str, Any]:
-        """Only the fields the request set (an explicit null clears a nullable field)."""
-        return self.model_dump(exclude_unset=True)
+        """Only the fields the request set; an explicit null clears a nullable field (email,
+        digest_depth) and leaves any other field unchanged."""
+        values = self.model_dump(exclude_unset=True)
+        return {k: v for k, v in values.items() if v is not None or k in NULLABLE_FIELDS}
 
 
 class ProfileCreate(ProfileFields):
