@@ -63,14 +63,29 @@ def _spec() -> dict[str, Any]:
     return create_app(settings_).openapi()
 
 
+_UNCONSTRAINING = {"type", "title", "description", "examples", "example"}
+
+
+def _can_be_invalid(operation: dict[str, Any]) -> bool:
+    """A body, or a parameter whose schema constrains it: only then does invalid data exist
+    (a bare string path parameter such as a token accepts every string)."""
+    if operation.get("requestBody"):
+        return True
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        if schema.get("type") != "string" or set(schema) - _UNCONSTRAINING:
+            return True
+    return False
+
+
 def _cases() -> list[tuple[str, str, GenerationMode]]:
     """Every (method, path) the API documents, read from its own OpenAPI document; with invalid
-    data too where the operation takes any (parameters or a body)."""
+    data too where the operation has any to give."""
     cases = []
     for path, operations in _spec()["paths"].items():
         for method, operation in operations.items():
             cases.append((method.upper(), path, GenerationMode.POSITIVE))
-            if operation.get("parameters") or operation.get("requestBody"):
+            if _can_be_invalid(operation):
                 cases.append((method.upper(), path, GenerationMode.NEGATIVE))
     return sorted(cases)
 
