@@ -80,5 +80,6 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler._staycurrent = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings become log records, in the same format
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtpd", "mail.log"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
