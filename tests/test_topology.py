@@ -14,6 +14,7 @@ probe while the round runs, and each digest arrives exactly once with its delive
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +69,22 @@ def empty_postgres(postgres_server_url: str) -> Iterator[str]:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+@pytest.fixture
+def launched() -> Iterator[list[Running]]:
+    """Processes a test starts; whatever still runs at the end (a failed test) is stopped."""
+    processes: list[Running] = []
+    yield processes
+    for running in processes:
+        if running.process.poll() is None:
+            running.process.terminate()  # the API's supervisor stops its uvicorn workers
+    for running in processes:
+        try:
+            running.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            running.process.kill()
+            running.process.wait()
 
 
 def service_argv(service: str) -> list[str]:
@@ -208,7 +225,7 @@ def stop_all(processes: list[Running]) -> list[int]:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_the_compose_topology_polls_each_source_once_serves_throughout_mails_each_digest_once(
-    empty_postgres: str, tmp_path: Path
+    empty_postgres: str, tmp_path: Path, launched: list[Running]
 ) -> None:
     port = free_port()
     with FeedServer.running(hosts=HOSTS) as server, smtp_server() as smtp:
@@ -223,6 +240,7 @@ def test_the_compose_topology_polls_each_source_once_serves_throughout_mails_eac
         token = seed(db, server)
 
         api = start(service_argv("api"), env["api"], tmp_path, "api")
+        launched.append(api)
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(f"{base}/readyz"), "the API to be ready", timeout=30)
         replicas = COMPOSE["services"]["worker"]["deploy"]["replicas"]
@@ -231,6 +249,7 @@ def test_the_compose_topology_polls_each_source_once_serves_throughout_mails_eac
                 start(service_argv("worker"), env["worker"], tmp_path, f"worker{n}")
                 for n in range(replicas)
             ]
+            launched.extend(workers)
             wait_until(lambda: lease_holders(db) == replicas, "every worker to hold leases", 60)
             server.open_gate("round")
             wait_until(lambda: count(db, PollLog.id) == SOURCES, "every source polled", 60)
