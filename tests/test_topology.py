@@ -14,7 +14,6 @@ probe while the round runs, and each digest arrives exactly once with its delive
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -36,10 +35,9 @@ from deployfiles import (
 )
 from feedgen import Post, blog
 from feedserver import FeedServer, Route
+from processkit import answers, free_port, json_lines, stop_leftovers
 from smtpserver import SMTPServer, smtp_server
 from sqlmodel import col, func, select
-from test_request_log import json_lines
-from test_worker_processes import free_port
 from workerprocs import ROOT, SECRET, Running, cli_env, start, wait_until
 
 from service.storage.engine import Database
@@ -76,15 +74,7 @@ def launched() -> Iterator[list[Running]]:
     """Processes a test starts; whatever still runs at the end (a failed test) is stopped."""
     processes: list[Running] = []
     yield processes
-    for running in processes:
-        if running.process.poll() is None:
-            running.process.terminate()  # the API's supervisor stops its uvicorn workers
-    for running in processes:
-        try:
-            running.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            running.process.kill()
-            running.process.wait()
+    stop_leftovers(processes)
 
 
 def service_argv(service: str) -> list[str]:
@@ -242,7 +232,7 @@ def test_the_compose_topology_polls_each_source_once_serves_throughout_mails_eac
         api = start(service_argv("api"), env["api"], tmp_path, "api")
         launched.append(api)
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{base}/readyz"), "the API to be ready", timeout=30)
+        wait_until(lambda: answers(f"{base}/readyz"), "the API to be ready", timeout=30)
         replicas = COMPOSE["services"]["worker"]["deploy"]["replicas"]
         with Prober(base, token) as prober:
             workers = [
@@ -285,10 +275,3 @@ def test_the_compose_topology_polls_each_source_once_serves_throughout_mails_eac
     assert sorted(r["profile"] for r in sent) == [f"reader{i}" for i in range(PROFILES)]
     assert all(r["items"] > 0 and r["period"] for r in sent)
     db.dispose()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
