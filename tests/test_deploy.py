@@ -46,6 +46,7 @@ from typer.testing import CliRunner
 
 from service.cli import app
 from service.config import Settings
+from service.storage.engine import Database
 
 COMPOSE = load_compose()
 SERVICES = COMPOSE["services"]
@@ -102,6 +103,18 @@ def test_the_api_runs_several_uvicorn_workers_and_two_workers_poll() -> None:
     assert SERVICES["worker"]["command"] == ["worker"]
     assert SERVICES["worker"]["deploy"]["replicas"] == 2
     assert SERVICES["worker"]["healthcheck"] == {"disable": True}  # no HTTP in a worker
+
+
+def test_postgres_accepts_every_connection_our_processes_may_open() -> None:
+    engine = Database("postgresql+psycopg://staycurrent:x@postgres/staycurrent").engine
+    per_process = engine.pool.size() + engine.pool._max_overflow  # type: ignore[attr-defined]
+    engine.dispose()
+    api = SERVICES["api"]["command"]
+    processes = int(api[api.index("--workers") + 1]) + 1  # uvicorn workers and their supervisor
+    processes += SERVICES["worker"]["deploy"]["replicas"] + 1  # workers, and migrate or a CLI
+    command = SERVICES["postgres"]["command"]
+    limit = int(command[command.index("-c") + 1].removeprefix("max_connections="))
+    assert processes * per_process <= limit
 
 
 def test_mailpit_is_where_digests_go_by_default() -> None:
