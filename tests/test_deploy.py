@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -171,6 +172,40 @@ def test_a_command_parse_refuses_what_the_cli_refuses() -> None:
         parsed_command(["upgrade"])
     assert parsed_command(["api", "--workers", "4"]).params["workers"] == 4
     assert parsed_command(["db", "upgrade"]).info_name == "staycurrent db upgrade"
+
+
+GUIDE = ROOT / "docs" / "deploy.md"
+_VALUED_OPTIONS = {"-v", "--volume", "-e", "--env", "-w", "--workdir", "--entrypoint", "-u"}
+
+
+def guide_runs() -> list[tuple[str, list[str]]]:
+    """Every ``docker compose run ... SERVICE [ARGS]`` in the operations guide."""
+    found = []
+    for span in re.findall(r"docker compose run [^`\n#]*", GUIDE.read_text()):
+        rest = shlex.split(span)[3:]
+        while rest and rest[0].startswith("-"):
+            if rest.pop(0) in _VALUED_OPTIONS:
+                rest.pop(0)
+        service, *args = rest
+        found.append((service, args))
+    return found
+
+
+@pytest.mark.parametrize(("service", "args"), guide_runs())
+def test_every_compose_run_in_the_guide_is_a_service_and_a_command(
+    service: str, args: list[str]
+) -> None:
+    assert service in OURS
+    parsed_command(args or SERVICES[service]["command"])
+
+
+def test_every_staycurrent_command_in_the_guide_exists() -> None:
+    spans = re.findall(r"`(staycurrent [^`]+)`", GUIDE.read_text())
+    assert len(guide_runs()) >= 4 and spans
+    for span in spans:
+        words = [w for w in span.split()[1:] if re.fullmatch(r"[a-z][a-z-]*", w)]
+        result = CliRunner().invoke(app, [*words[:2], "--help"])
+        assert result.exit_code == 0, f"{span}: {result.output}"
 
 
 # --------------------------------------------------------------------------- configuration
