@@ -95,7 +95,7 @@ def test_redact_hides_credentials_and_keeps_route_placeholders(text: str, shown:
 @given(token=TOKEN_CHARS, prefix=st.sampled_from(["subscriptions", "feedback", "unsubscribe"]))
 def test_no_token_survives_in_a_path_that_matched_no_route(token: str, prefix: str) -> None:
     shown = shown_path(None, {}, f"/v1/{prefix}/{token}/whatever")
-    assert token not in shown and shown == f"/v1/{prefix}/***/whatever"
+    assert shown == f"/v1/{prefix}/***/whatever"  # the token, whatever it is, is gone
 
 
 @pytest.mark.parametrize(
