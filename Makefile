@@ -5,13 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 
-.PHONY: help venv run test lint typecheck pytest bench soak lock docs clean
+.PHONY: help venv run test lint typecheck pytest bench soak lock docs image clean
 
 help:
 	@echo "make run    - set up .venv, migrate, sync feeds.yaml, serve API + poller on SQLite (http://127.0.0.1:8000)"
 	@echo "make test   - set up .venv with dev tools; ruff, ruff format --check, mypy, lint-imports, pytest"
 	@echo "make bench  - run the benchmarks in bench/ and write bench/results/latest.{json,md}"
 	@echo "make soak   - worker and API under load (SOAK_SECONDS, default 600)"
+	@echo "make lock   - rewrite requirements.lock (the image's exact runtime versions)"
+	@echo "make image  - docker build -t staycurrent:latest . (docker compose up -d --build does it too)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11")'
@@ -51,12 +53,18 @@ soak: venv
 docs: venv
 	$(BIN)/staycurrent settings reference --write README.md
 
-# requirements.lock: the exact runtime versions, resolved in a clean venv (the Docker image uses it).
+# requirements.lock: the exact runtime versions, resolved in a clean venv (the Docker image uses it),
+# with the image's Python (3.11) so that environment markers resolve as they will in the image.
 lock:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "make lock resolves for the image (python:3.11-slim): set PYTHON=python3.11")'
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet .
 	.lock-venv/bin/python -m pip freeze --exclude staycurrent > requirements.lock
 	rm -rf .lock-venv
+
+# The image of docker-compose.yml (Docker is needed; `docker compose up -d --build` builds it too).
+image:
+	docker build -t staycurrent:latest .
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache

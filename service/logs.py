@@ -13,8 +13,9 @@ from typing import Any
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)((?:token|password|secret|key|sig)=)[^&\s\"']+"),
-    re.compile(r"(/v1/subscriptions/)[^/\s]+"),
-    re.compile(r"(/v1/(?:feedback|unsubscribe)/)[^/\s?]+"),
+    # a token in a path; a route template's placeholder (``{token}``) is no secret and stays
+    re.compile(r"(/v1/subscriptions/)(?!\{\w+\}(?:/|\s|$))[^/\s]+"),
+    re.compile(r"(/v1/(?:feedback|unsubscribe)/)(?!\{\w+\}(?:/|\s|\?|$))[^/\s?]+"),
     re.compile(r"(postgres(?:ql)?(?:\+psycopg)?://[^:/@\s]+:)[^@\s]+(@)"),
 )
 _SECRET_FIELDS = {"token", "password", "secret", "secret_key", "admin_token", "authorization"}
@@ -80,5 +81,9 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
     handler._staycurrent = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)  # warnings become log records, in the same format
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "aiosmtpd", "mail.log"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # A poll round longer than a tick is normal (the next tick is skipped, by design): APScheduler
+    # would warn about it at every tick. Job failures are logged by the worker itself.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)

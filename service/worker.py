@@ -23,6 +23,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -69,6 +70,19 @@ class RoundReport:
     held_elsewhere: tuple[tuple[str, str], ...] = ()  # (source name, lease owner)
 
 
+def log_round(owner: str, results: Sequence[PollResult], seconds: float) -> None:
+    """One line per round of polling, its figures as fields (for JSON logs)."""
+    fields = {
+        "worker": owner,
+        "sources": len(results),
+        "items_new": sum(r.items_new for r in results),
+        "errors": sum(r.outcome in ("error", "gone") for r in results),
+        "not_modified": sum(r.outcome == "not_modified" for r in results),
+        "seconds": round(seconds, 3),
+    }
+    log.info("poll round done", extra=fields)
+
+
 class Poller:
     """Claims sources with leases and runs the pipeline on them, one batch at a time."""
 
@@ -100,6 +114,7 @@ class Poller:
 
     async def run_round(self) -> RoundReport:
         """Poll every due source, a batch at a time, until none is due (or stopping)."""
+        started = time.monotonic()
         results: list[PollResult] = []
         tried: list[int] = []
         while not self.stopping:
@@ -111,13 +126,7 @@ class Poller:
             if len(batch) < self.batch_size:
                 break
         if results:
-            log.info(
-                "polled %d sources: %d new items, %d with errors",
-                len(results),
-                sum(r.items_new for r in results),
-                sum(r.outcome in ("error", "gone") for r in results),
-                extra={"worker": self.owner},
-            )
+            log_round(self.owner, results, time.monotonic() - started)
         return RoundReport(tuple(results))
 
     async def poll_now(
@@ -268,6 +277,7 @@ class Job:
 
 
 DIGEST_TICK = timedelta(minutes=1)
+OUTCOMES = ("sent", "retry", "failed", "skipped")
 HOUSEKEEPING_TICK = timedelta(hours=6)
 
 
@@ -277,8 +287,11 @@ def digest_job(settings: Settings, db: Database) -> Job:
     async def run() -> None:
         results = await asyncio.to_thread(run_due_digests, db, settings, utcnow())
         if results:
-            sent = sum(r.outcome == "sent" for r in results)
-            log.info("digests: %d sent of %d due", sent, len(results))
+            fields = {
+                "due": len(results),
+                **{outcome: sum(r.outcome == outcome for r in results) for outcome in OUTCOMES},
+            }
+            log.info("digests due", extra=fields)
 
     return Job("digest", DIGEST_TICK, run)
 

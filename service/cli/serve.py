@@ -28,6 +28,10 @@ from service.storage.migrate import upgrade
 
 log = logging.getLogger("staycurrent.serve")
 
+# uvicorn keeps its own logging out of the way: its records go through ours (text or JSON, see
+# service.logs), warnings and errors only; each request is logged once, by RequestLog.
+UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "log_level": "warning", "access_log": False}
+
 
 def api_factory() -> object:
     """uvicorn's factory for multi-worker ``staycurrent api``: each worker builds its own app."""
@@ -75,7 +79,8 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
             host=cfg.host,
             port=cfg.port,
             workers=workers,
-            log_level="warning",
+            timeout_graceful_shutdown=5,
+            **UVICORN_LOGGING,
         )
         return
     app = create_app(cfg, db=db)
@@ -86,5 +91,5 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
     # On SIGTERM: open requests get a moment, then the poller its grace; all within ~10 s.
     drain = 1 if with_poller else 5
     uvicorn.run(
-        app, host=cfg.host, port=cfg.port, log_level="warning", timeout_graceful_shutdown=drain
+        app, host=cfg.host, port=cfg.port, timeout_graceful_shutdown=drain, **UVICORN_LOGGING
     )

@@ -263,10 +263,18 @@ def _on_failure(
         reason = error.reason if permanent else f"gave up after {claim.attempts} attempts: "
         reason = reason if permanent else reason + error.reason
         mark_failed(db, claim=claim, reason=reason)
-        log.warning("digest failed: profile=%s period=%s: %s", profile.name, claim.period, reason)
+        log.warning(
+            "digest failed: %s",
+            reason,
+            extra={"profile": profile.name, "period": claim.period, "attempts": claim.attempts},
+        )
         return _result(claim, profile, "failed", digest=digest, reason=reason)
     mark_retry(db, claim=claim, reason=error.reason, retry_at=again)
-    log.info("digest deferred: profile=%s period=%s: %s", profile.name, claim.period, error.reason)
+    log.info(
+        "digest deferred: %s",
+        error.reason,
+        extra={"profile": profile.name, "period": claim.period, "attempts": claim.attempts},
+    )
     return _result(claim, profile, "retry", digest=digest, reason=error.reason, retry=again)
 
 
@@ -293,7 +301,13 @@ def _transmit(
         return _on_failure(db, claim, profile, error, digest=digest, now=clock())
     mark_sent(db, claim=claim, now=clock())
     log.info(
-        "digest sent: profile=%s period=%s items=%d", profile.name, claim.period, digest.item_count
+        "digest sent",
+        extra={
+            "profile": profile.name,
+            "period": claim.period,
+            "items": digest.item_count,
+            "minutes": digest.minutes,
+        },
     )
     return _result(claim, profile, "sent", digest=digest, message_id=message_id)
 
