@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import typer
@@ -14,6 +15,8 @@ from service.config import Settings, ensure_secret_key, load_settings
 from service.errors import StaycurrentError
 from service.logs import configure_logging
 from service.storage.engine import Database
+from service.storage.models import Profile
+from service.storage.profiles import get_profile_by_name
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -39,6 +42,26 @@ def settings() -> Settings:
 @functools.cache
 def database() -> Database:
     return Database(settings().database_url)
+
+
+def moment(text: str | None, option: str = "--at") -> datetime:
+    """An ISO 8601 time given on the command line (naive means UTC), or now."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        fail(f"{option}: not an ISO 8601 date and time (got {text!r})", code=2)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def profile_named(name: str) -> Profile:
+    """The profile called ``name``, or exit 1 saying there is none."""
+    with database().session() as session:
+        try:
+            return get_profile_by_name(session, name)
+        except StaycurrentError as exc:
+            fail(exc.reason, code=1)
 
 
 def print_json(value: Any) -> None:

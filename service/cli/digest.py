@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli.common import console, database, fail, print_json, settings
+from service.cli.common import console, database, fail, moment, print_json, profile_named, settings
 from service.errors import StaycurrentError
 from service.outputs.digest.run import (
     ComposedDigest,
@@ -20,7 +20,6 @@ from service.outputs.digest.run import (
 from service.outputs.digest.schedule import DigestSchedule, manual_period, next_period
 from service.storage.deliveries import get_delivery, recent_deliveries
 from service.storage.models import Profile
-from service.storage.profiles import get_profile_by_name
 
 app = typer.Typer(help="The email digest: preview, send, run, history.", no_args_is_help=True)
 
@@ -29,24 +28,6 @@ AtOpt = Annotated[
     str | None, typer.Option("--at", help="Act as of this ISO 8601 time (default now).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _when(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"--at: not an ISO 8601 date and time (got {text!r})", code=2)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _profile(name: str) -> Profile:
-    with database().session() as session:
-        try:
-            return get_profile_by_name(session, name)
-        except StaycurrentError as exc:
-            fail(exc.reason, code=1)
 
 
 def _summary(composed: ComposedDigest) -> None:
@@ -64,9 +45,9 @@ def _summary(composed: ComposedDigest) -> None:
 
 
 def _compose(name: str, at: str | None) -> ComposedDigest:
-    profile = _profile(name)
+    profile = profile_named(name)
     try:
-        return preview(database(), settings(), profile, _when(at))
+        return preview(database(), settings(), profile, moment(at))
     except StaycurrentError as exc:
         fail(exc.reason, code=1)
 
@@ -115,7 +96,7 @@ def send_cmd(
     if dry_run:
         _summary(_compose(profile, at))
         return
-    chosen, now = _profile(profile), _when(at)
+    chosen, now = profile_named(profile), moment(at)
     try:
         result = send_now(database(), settings(), chosen, now)
     except StaycurrentError as exc:
@@ -146,7 +127,7 @@ def run_cmd(at: AtOpt = None, as_json: JsonOpt = False) -> None:
     if not cfg.smtp_host:
         fail("STAYCURRENT_SMTP_HOST: not set, so no digest can be sent", code=2)
     try:
-        results = run_due_digests(database(), cfg, _when(at))
+        results = run_due_digests(database(), cfg, moment(at))
     except StaycurrentError as exc:
         fail(exc.reason, code=1)
     if as_json:
@@ -169,7 +150,7 @@ def history_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """A profile's recent deliveries and when the next digest is due."""
-    chosen = _profile(profile)
+    chosen = profile_named(profile)
     assert chosen.id is not None
     with database().session() as session:
         rows = recent_deliveries(session, profile_id=chosen.id, limit=limit)

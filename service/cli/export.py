@@ -8,21 +8,18 @@ with ``staycurrent profile rotate NAME --token feed`` to see the URLs again).
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from service.cli.common import console, database, fail, settings
+from service.cli.common import console, database, fail, moment, profile_named, settings
 from service.errors import StaycurrentError
 from service.outputs.outlines import catalog_outline, profile_sources_outline
 from service.outputs.subscriptions import lens_feed
 from service.outputs.syndication.formats import FEED_FORMATS
 from service.outputs.syndication.lens import DEFAULT_LIMIT, MAX_LIMIT, lens_of
 from service.outputs.syndication.opml import render_opml
-from service.storage.models import Profile
-from service.storage.profiles import get_profile_by_name
 
 app = typer.Typer(help="Export OPML and feeds (RSS, Atom, JSON Feed).", no_args_is_help=True)
 
@@ -43,24 +40,6 @@ def _write(document: bytes, output: Path | None) -> None:
     console.print(f"wrote {len(document)} bytes to {output}", markup=False)
 
 
-def _profile(name: str) -> Profile:
-    with database().session() as session:
-        try:
-            return get_profile_by_name(session, name)
-        except StaycurrentError as exc:
-            fail(exc.reason, code=1)
-
-
-def _moment(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"--at: not an ISO 8601 date and time (got {text!r})", code=2)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 AtOpt = Annotated[str | None, typer.Option(help="As of this ISO time (default now).")]
 
 
@@ -78,8 +57,8 @@ def opml_cmd(
     at: AtOpt = None,
 ) -> None:
     """Every active source as OPML 2.0, by kind and area (or those of one profile)."""
-    now = _moment(at)
-    chosen = _profile(profile) if profile else None
+    now = moment(at)
+    chosen = profile_named(profile) if profile else None
     with database().session() as session:
         listing = (
             profile_sources_outline(session, chosen, now=now)
@@ -114,11 +93,11 @@ def feed_cmd(
     try:
         feed = lens_feed(
             database(),
-            profile=_profile(profile),
+            profile=profile_named(profile),
             lens=lens,
             secret=cfg.secret_key_bytes(),
             base_url=cfg.base_url,
-            now=_moment(at),
+            now=moment(at),
         )
     except StaycurrentError as exc:
         fail(exc.reason, code=1)

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from service.cli.common import console, database, fail, print_json, settings
+from service.cli.common import console, database, fail, moment, print_json, profile_named, settings
 from service.errors import StaycurrentError
 from service.outputs.api.schemas_feed import feed_response
 from service.outputs.feed import DEFAULT_LIMIT, MAX_LIMIT, FeedOptions, FeedPage, build_feed
 from service.outputs.feed import dial_report as measure_dial
 from service.rank.model import FeedMetrics
 from service.storage.models import Profile
-from service.storage.profiles import get_profile_by_name
-
-
-def _when(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        fail(f"--at: not an ISO 8601 date and time (got {text!r})", code=2)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _profile(name: str) -> Profile:
-    with database().session() as session:
-        try:
-            return get_profile_by_name(session, name)
-        except StaycurrentError as exc:
-            fail(exc.reason, code=1)
 
 
 def _csv(text: str | None) -> tuple[str, ...] | None:
@@ -101,7 +82,7 @@ def feed_cmd(
         include_read=include_read,
         limit=limit,
     )
-    chosen, now = _profile(profile), _when(at)
+    chosen, now = profile_named(profile), moment(at)
     try:
         if dial:
             _print_dial(options, chosen, now, as_json)

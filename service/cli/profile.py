@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from service.cli.common import console, database, fail, print_json, settings
+from service.cli.common import console, database, fail, print_json, profile_named, settings
 from service.errors import StaycurrentError
 from service.outputs.api.schemas_profiles import ProfileOut
 from service.outputs.subscriptions import subscription_urls
@@ -15,7 +15,6 @@ from service.storage.models import Profile
 from service.storage.profiles import (
     TOKEN_KINDS,
     create_profile,
-    get_profile_by_name,
     list_profiles,
     rotate_token,
     update_profile,
@@ -153,18 +152,10 @@ def _print_subscriptions(feed_token: str) -> None:
         console.print(f"  {label:13} {url}", markup=False)
 
 
-def _find(name: str) -> Profile:
-    with database().session() as session:
-        try:
-            return get_profile_by_name(session, name)
-        except StaycurrentError as exc:
-            fail(exc.reason, code=1)
-
-
 @app.command("show")
 def show_cmd(name: Annotated[str, typer.Argument()], as_json: JsonOpt = False) -> None:
     """Show one profile (never its tokens)."""
-    profile = _find(name)
+    profile = profile_named(name)
     if as_json:
         print_json(ProfileOut.of(profile).model_dump(mode="json"))
     else:
@@ -195,7 +186,7 @@ def rotate_cmd(
     """Replace a profile's API (or feed) token; the old one stops working at once."""
     if which not in TOKEN_KINDS:
         fail(f"--token: must be one of {', '.join(TOKEN_KINDS)} (got {which!r})", code=2)
-    profile = _find(name)
+    profile = profile_named(name)
     assert profile.id is not None
     new = rotate_token(database(), profile_id=profile.id, which="api" if which == "api" else "feed")
     if as_json:
@@ -302,7 +293,7 @@ def set_cmd(
     )
     if not changes:
         fail("nothing to change: give at least one option (see --help)", code=2)
-    profile = _find(name)
+    profile = profile_named(name)
     assert profile.id is not None
     try:
         changed = update_profile(database(), profile_id=profile.id, changes=changes)
