@@ -37,7 +37,7 @@ from service.storage.engine import Database
 from service.storage.sources import add_source
 
 MAX_BODY = 256 * 1024  # the body cap of a mix run: bombs and oversize bodies pass it
-LIMITS = FetchLimits(timeout=1.0, deadline=1.5, max_body=MAX_BODY, max_redirects=4)
+LIMITS = FetchLimits(timeout=0.8, deadline=1.2, max_body=MAX_BODY, max_redirects=3)
 NEW_PER_ROUND = 2
 WINDOW = 4  # items in each round's document: two new, two from the round before
 RETRY_AT = "Wed, 21 Oct 2099 07:28:00 GMT"
@@ -187,7 +187,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "slow drip",
         feed_served(drip=0.05, drip_bytes=4),
-        "timed out after 1.5 s",
+        "timed out after 1.2 s",
     ),
     Fault(
         "truncated body",
@@ -221,7 +221,7 @@ FAULTS: tuple[Fault, ...] = (
         "not a feed: JSON that is not UTF-8",
     ),
     Fault("redirect loop", redirect_loop, "redirect loop back to"),
-    Fault("too many redirects", redirect_chain, "redirected more than 4 times"),
+    Fault("too many redirects", redirect_chain, "redirected more than 3 times"),
     Fault(
         "redirect to loopback",
         redirected_to(lambda p: p.url("/inside", p.private_host)),

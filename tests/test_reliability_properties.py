@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
 from typing import Any
 
+import pytest
 from feedcheck import markup_problems
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import col, select
 
+from service.ingest.markup import printable
 from service.ingest.normalize import FUTURE_TOLERANCE, normalize_feed
 from service.ingest.parse import parse_feed
 from service.ingest.urls import canonical_url, is_tracking_parameter
@@ -172,6 +174,21 @@ def check_item(item: NormalizedItem) -> None:
         assert canonical_url(item.url) == item.url
         query = item.url.partition("?")[2]
         assert not any(is_tracking_parameter(piece) for piece in query.split("&") if piece)
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("T\x00wo", "Two"),
+        ("a\x01\x08b\x0b\x0c\x0e\x1fc\x7f", "abc"),
+        ("tab\tnew\nline\rreturn", "tab\tnew\nline\rreturn"),
+        ("lone \ud800 surrogate \udfff", "lone  surrogate "),
+        ("non\ufffe-\uffffcharacters", "non-characters"),
+        ("Café ☕ \u0085 \u200b 数据 \U0001f600", "Café ☕ \u0085 \u200b 数据 \U0001f600"),
+    ],
+)
+def test_printable_drops_only_what_storage_or_xml_refuse(text: str, kept: str) -> None:
+    assert printable(text) == kept
 
 
 @given(feeds, contexts)

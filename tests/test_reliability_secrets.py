@@ -235,7 +235,6 @@ def test_no_secret_reaches_the_output_of_real_processes(postgres_url: str, tmp_p
     port = free_port()
     book = base_book(SECRET)
     book.add("database password", DB_PASSWORD)
-    outputs: list[str] = []
     with smtp_server(login=(SMTP_USER, SMTP_PASSWORD)) as smtp:
         env = cli_env(
             with_password(postgres_url, DB_PASSWORD),
@@ -251,29 +250,26 @@ def test_no_secret_reaches_the_output_of_real_processes(postgres_url: str, tmp_p
             log_level="DEBUG",
             data_dir=tmp_path / "data",
         )
+        unreachable = env | {
+            "STAYCURRENT_DATABASE_URL": with_password(postgres_url, DB_PASSWORD, 1)
+        }
         serving = start(["serve"], env, tmp_path, "serve")
+        beside = [  # meanwhile: the settings shown, and a database that cannot be reached
+            start(["settings", "show"], env, tmp_path, "show"),
+            start(["db", "upgrade"], unreachable, tmp_path, "unreachable"),
+        ]
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), "the API to answer")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
             got = exercise(client, book, secret=SECRET.encode(), now=corpus.now)
         serving.process.send_signal(signal.SIGTERM)
         assert serving.finish(timeout=20) == 0, serving.output()
-        outputs.append(serving.output())
-        sent = start(
-            ["digest", "send", "--profile", "bob", "--at", corpus.now.isoformat()],
-            env,
-            tmp_path,
-            "send",
-        )
+        at = corpus.now.isoformat()
+        sent = start(["digest", "send", "--profile", "bob", "--at", at], env, tmp_path, "send")
         assert sent.finish() == 0, sent.output()
         delivered = len(smtp.messages)
-    outputs.append(sent.output())
-    shown = start(["settings", "show"], env, tmp_path, "show")
-    assert shown.finish() == 0
-    outputs.append(shown.output())
-    unreachable = env | {"STAYCURRENT_DATABASE_URL": with_password(postgres_url, DB_PASSWORD, 1)}
-    failing = start(["db", "upgrade"], unreachable, tmp_path, "unreachable")
-    assert failing.finish() != 0
-    outputs.append(failing.output())
+    shown, failing = beside
+    assert (shown.finish(), failing.finish() != 0) == (0, True)
+    outputs = [process.output() for process in (serving, sent, shown, failing)]
 
     assert got == EXPECTED
     assert delivered == 1
