@@ -294,3 +294,39 @@ def test_storing_any_batch_twice_changes_nothing_the_second_time(
         again = store_items(s, source_id=sid, items=batch, now=FETCHED_AT + timedelta(hours=1))
     assert (again.new, again.updated) == (0, 0)
     assert snapshot(db) == before
+
+
+def test_a_guid_two_entries_share_rewrites_nothing_on_the_next_poll(db: Database) -> None:
+    """Feeds repeat guids; the property above found two entries under one guid flip-flopping."""
+
+    def post(url: str, title: str) -> ItemWithTags:
+        return ItemWithTags(
+            NormalizedItem(
+                canonical_key=f"url:{url}",
+                kind="post",
+                title=title,
+                url=url,
+                summary_text=title,
+                summary_html=f"<p>{title}</p>",
+                published_at=FETCHED_AT,
+                guid="https://blog.example/",  # the site's URL as every entry's guid
+                content_hash=title,
+            )
+        )
+
+    batch = [post("https://blog.example/1", "One"), post("https://blog.example/2", "Two")]
+    sid = source_id(db, "shared-guids")
+    counts = []
+    for hours in range(3):
+        with db.write() as s:
+            stored = store_items(
+                s, source_id=sid, items=batch, now=FETCHED_AT + timedelta(hours=hours)
+            )
+        counts.append((stored.new, stored.updated, stored.unchanged))
+    assert counts == [(2, 0, 0), (0, 0, 2), (0, 0, 2)]
+    with db.session() as s:
+        titles = {row.url: (row.title, row.changed_at) for row in s.exec(select(Item))}
+    assert titles == {
+        "https://blog.example/1": ("One", FETCHED_AT),
+        "https://blog.example/2": ("Two", FETCHED_AT),
+    }
