@@ -1,11 +1,11 @@
 """One bad feed never hurts the others: 1,000 polls over faulty and healthy sources, nothing lost.
 
-100 sources on the fault-injecting feed server (``faultfeeds``): one per fault of ``FAULTS``
+100 sources on the fault-injecting feed server (``faultfeeds``): two per fault of ``FAULTS``
 (error statuses, resets, hangs, drips, truncation, non-feeds, broken encodings, redirect loops,
 redirects to private addresses with the SSRF guard on, 410, gzip bomb, oversize bodies, and the
-faults to tolerate), the rest healthy, with new items every round. Ten rounds through the real
-``Poller`` (claims, leases) and ``Pipeline``, with a clock that moves eight days a round so every
-source is due each time; on SQLite and on PostgreSQL.
+faults to tolerate), the other 20 healthy; every feed that serves items has new ones each round.
+Ten rounds through the real ``Poller`` (claims, leases) and ``Pipeline``, with a clock that moves
+eight days a round so every source is due each time; on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_a_thousand_polls_over_faulty_and_healthy_sources_lose_nothing(
 ) -> None:
     caplog.set_level(logging.WARNING)
     with FeedServer.running(hosts=(PRIVATE, *PUBLIC)) as server:
-        mix = FeedMix(server, PUBLIC, PRIVATE, healthy=SOURCES - len(FAULTS))
+        mix = FeedMix(server, PUBLIC, PRIVATE, copies=2, healthy=SOURCES - 2 * len(FAULTS))
         by_id = mix.add_to(db)
         reports = asyncio.run(poll_rounds(db, mix, ROUNDS))
         reached_inside = server.seen(host=PRIVATE)
