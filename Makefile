@@ -46,8 +46,9 @@ test: lint typecheck pytest
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+SOAK_SECONDS ?= 600
 soak: venv
-	$(BIN)/pytest -m soak --run-soak tests/test_soak.py
+	STAYCURRENT_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest -s tests/test_soak.py
 
 # The README's settings table is generated from the Settings class.
 docs: venv

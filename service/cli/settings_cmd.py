@@ -7,9 +7,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import SecretStr
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from service.cli.common import console, settings
 from service.config import ENV_PREFIX, Settings
+from service.logs import redact
 
 app = typer.Typer(help="Settings: the effective values and the reference.", no_args_is_help=True)
 
@@ -18,6 +21,14 @@ def _shown(value: Any) -> str:
     if isinstance(value, SecretStr):
         return "(set)"
     return "(unset)" if value is None else str(value)
+
+
+def without_password(url: str) -> str:
+    """A database URL as shown to people: its password, if any, as ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return redact(url)
 
 
 def reference_table() -> str:
@@ -61,4 +72,7 @@ def show_cmd() -> None:
     """Validate the settings and print the effective values (secrets shown as "(set)")."""
     current = settings()
     for name in Settings.model_fields:
-        console.print(f"{ENV_PREFIX}{name.upper()}={_shown(getattr(current, name))}", markup=False)
+        shown = _shown(getattr(current, name))
+        if name == "database_url":
+            shown = without_password(shown)
+        console.print(f"{ENV_PREFIX}{name.upper()}={shown}", markup=False)

@@ -38,7 +38,15 @@ _SAFE = nh3.Cleaner(
     link_rel="noopener noreferrer nofollow",
     strip_comments=True,
 )
+# What storage or XML refuse: NUL and the other C0 controls (tab and newlines stay), DEL, lone
+# surrogates (a JSON Feed may escape one), U+FFFE and U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 ELLIPSIS = "…"
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters PostgreSQL, UTF-8 or XML 1.0 refuse (see above)."""
+    return _UNPRINTABLE.sub("", text) if _UNPRINTABLE.search(text) else text
 
 
 def plain_text(value: str, *, is_html: bool = True, limit: int | None = None) -> str:
@@ -55,7 +63,7 @@ def plain_text(value: str, *, is_html: bool = True, limit: int | None = None) ->
     text = html.unescape(text)
     if _ENTITY.search(text):
         text = html.unescape(text)
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return truncate(text, limit) if limit is not None else text
 
 
@@ -75,8 +83,8 @@ def safe_html(value: str, *, is_html: bool = True, base: str | None = None, limi
     if not value:
         return ""
     if not is_html:
-        return f"<p>{html.escape(truncate(' '.join(value.split()), limit))}</p>"
-    cleaned = _SAFE.clean(_DOUBLE_ESCAPED.sub("&", value[:limit])).strip()
+        return f"<p>{html.escape(truncate(' '.join(printable(value).split()), limit))}</p>"
+    cleaned = printable(_SAFE.clean(_DOUBLE_ESCAPED.sub("&", value[:limit]))).strip()
     return _URL_ATTRIBUTE.sub(lambda match: _absolute_attribute(match, base), cleaned)
 
 

@@ -25,7 +25,7 @@ from service.ingest.arxiv import (
     strip_listing_prefix,
     strip_old_title_suffix,
 )
-from service.ingest.markup import plain_text, safe_html, strip_tags, truncate
+from service.ingest.markup import plain_text, printable, safe_html, strip_tags, truncate
 from service.ingest.podcast import media_enclosure, parse_duration, podcast_info
 from service.ingest.urls import absolute_url, canonical_url
 from service.records import (
@@ -57,6 +57,7 @@ _HASHED_FIELDS = tuple(
     for field in dataclasses.fields(NormalizedItem)
     if field.name not in {"content_hash", "published_at"}
 )
+_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(ParsedEntry))
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 
 
@@ -88,6 +89,7 @@ def normalize_entry(
     ``feed`` lends its image to episodes without one and its date to entries without any.
     """
     feed = feed or ParsedFeed()
+    entry = printable_entry(entry)
     base = _entry_base(entry, ctx)
     enclosure = media_enclosure(entry)
     info = arxiv_info(entry)
@@ -98,7 +100,7 @@ def normalize_entry(
     podcast = None
     if enclosure is not None and kind in ("podcast", "video"):
         enclosure_url = absolute_url(enclosure.url, base)
-        image = absolute_url(entry.image or feed.image, base)
+        image = absolute_url(entry.image or printable(feed.image or ""), base)
         if enclosure_url:
             podcast = podcast_info(entry, enclosure, enclosure_url=enclosure_url, image=image)
     url = info.abs_url if info else canonical_url(entry.link, base)
@@ -127,6 +129,35 @@ def normalize_entry(
     # Built once: the hash is taken over the same values content_hash(item) would read.
     digest = _digest(tuple(fields[name] for name in _HASHED_FIELDS))
     return NormalizedItem(**fields, content_hash=digest)  # type: ignore[arg-type]
+
+
+def printable_entry(entry: ParsedEntry) -> ParsedEntry:
+    """``entry`` with ``printable`` applied to every string it holds: feeds do carry NULs,
+    control characters and (JSON Feeds) lone surrogates, which PostgreSQL or UTF-8 refuse."""
+    changes = {
+        name: cleaned
+        for name, value in _entry_fields(entry)
+        if (cleaned := _printable_value(value)) is not value
+    }
+    return dataclasses.replace(entry, **changes) if changes else entry  # type: ignore[arg-type]
+
+
+def _entry_fields(entry: ParsedEntry) -> list[tuple[str, object]]:
+    return [(name, getattr(entry, name)) for name in _ENTRY_FIELDS]
+
+
+def _printable_value(value: object) -> object:
+    """``value`` (a string, a tuple of them, enclosures) made printable; itself when it was."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, tuple):
+        cleaned = tuple(_printable_value(part) for part in value)
+        return value if all(a is b for a, b in zip(cleaned, value, strict=True)) else cleaned
+    if isinstance(value, ParsedEnclosure):
+        url, kind = printable(value.url), printable(value.type) if value.type else value.type
+        unchanged = url is value.url and kind is value.type
+        return value if unchanged else dataclasses.replace(value, url=url, type=kind)
+    return value
 
 
 # --------------------------------------------------------------------------- decisions

@@ -9,7 +9,7 @@ idempotent: a canonical URL is its own canonical form.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMETERS = frozenset(
     {
@@ -32,6 +32,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # Reserved and unreserved characters, and "%" so existing escapes stay as they are.
 _PATH_SAFE = "/%:@!$&'()*+,;=~-._"
 _QUERY_SAFE = _PATH_SAFE + "?"
+_NOT_IN_HOSTS = " /\\?#[]@"
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")  # control characters: never in a URL we keep
 
 
@@ -58,7 +59,7 @@ def _canonical_absolute(link: str) -> str | None:
         return None
     scheme = parts.scheme.lower()
     host = parts.hostname
-    if scheme not in _DEFAULT_PORTS or not host or any(c in host for c in " /\\?#[]@"):
+    if scheme not in _DEFAULT_PORTS or not host or not _usable_host(host):
         return None
     if ":" in host:
         host = f"[{host}]"
@@ -79,9 +80,15 @@ def is_tracking_parameter(piece: str) -> bool:
     return name in TRACKING_PARAMETERS or name.startswith(TRACKING_PREFIXES)
 
 
+def _usable_host(host: str | None) -> bool:
+    """A host name without the characters that cannot be in one (a space, a slash ...)."""
+    return bool(host) and not any(c in (host or "") for c in _NOT_IN_HOSTS)
+
+
 def absolute_url(link: str | None, base: str | None = None) -> str | None:
     """``link`` resolved against ``base`` if it is http(s), otherwise unchanged (no tracking
-    removal: enclosure and image URLs are often signed)."""
+    removal: enclosure and image URLs are often signed) but for the characters a URL may not
+    hold (spaces, quotes, angle brackets, non-ASCII), which are percent-encoded."""
     if not link or _FORBIDDEN.search(link.strip()):
         return None
     try:
@@ -89,6 +96,8 @@ def absolute_url(link: str | None, base: str | None = None) -> str | None:
         parts = urlsplit(resolved)
     except ValueError:
         return None
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not _usable_host(parts.hostname):
         return None
-    return resolved
+    path = quote(parts.path, safe=_PATH_SAFE)
+    query, fragment = (quote(part, safe=_QUERY_SAFE) for part in (parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, parts.netloc, path, query, fragment))

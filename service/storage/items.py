@@ -7,6 +7,7 @@ storing the same paper at once end with one row (the loser merges into the winne
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -257,28 +258,40 @@ def _by_keys(session: Session, keys: Sequence[str]) -> dict[str, Item]:
 
 
 def _by_guids(session: Session, source_id: int, guids: Sequence[str]) -> dict[str, Item]:
-    found: dict[str, Item] = {}
+    """guid -> the one row seen in ``source_id`` under it (a guid two rows share names neither)."""
+    found: dict[str, list[Item]] = {}
     for chunk in _chunks(sorted(set(guids))):
         stmt = (
             select(ItemSource.guid, Item)
             .join(Item, col(Item.id) == ItemSource.item_id)
             .where(ItemSource.source_id == source_id, col(ItemSource.guid).in_(chunk))
         )
-        found.update({guid: row for guid, row in session.exec(_lock(session, stmt)) if guid})
-    return found
+        for guid, row in session.exec(_lock(session, stmt)):
+            if guid:
+                found.setdefault(guid, []).append(row)
+    return {guid: rows[0] for guid, rows in found.items() if len(rows) == 1}
 
 
 def _find_existing(
     session: Session, source_id: int, batch: Sequence[ItemWithTags]
 ) -> dict[str, Item]:
-    """canonical key -> stored row, looking up (source, guid) first, then the canonical key."""
+    """canonical key -> stored row: the row of the entry's (source, guid) when that guid names
+    one entry and one row and the row is no other entry's own, else the row of its key.
+
+    Feeds repeat guids (every entry under the site's URL, say): a guid shared in the batch would
+    send two entries to one row, rewriting it on every poll, so it is not used.
+    """
     guids = [e.item.guid for e in batch if e.item.guid and e.item.arxiv is None]
-    by_guid = _by_guids(session, source_id, guids) if guids else {}
+    unique = [guid for guid, seen in Counter(guids).items() if seen == 1]
+    by_guid = _by_guids(session, source_id, unique) if unique else {}
     by_key = _by_keys(session, [e.item.canonical_key for e in batch])
+    owned = {row.id: key for key, row in by_key.items()}  # rows some entry's own key names
     found: dict[str, Item] = {}
     for entry in batch:
         item = entry.item
         row = by_guid.get(item.guid or "") if item.arxiv is None else None
+        if row is not None and owned.get(row.id, item.canonical_key) != item.canonical_key:
+            row = None
         row = row or by_key.get(item.canonical_key)
         if row is not None:
             found[item.canonical_key] = row
