@@ -155,3 +155,22 @@ def test_the_cli_stops_with_one_line_naming_the_variable(clean_env: Path) -> Non
         "STAYCURRENT_HTTP_TIMEOUT: Input should be a valid number, unable to parse string as a "
         "number (got 'soon')"
     ]
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(clean_env: Path) -> None:
+    env = {
+        **os.environ,
+        "STAYCURRENT_DATABASE_URL": "postgresql://bob:hunter2-secret@127.0.0.1:1/x",
+        "STAYCURRENT_SECRET_KEY": "k" * 40,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "sources", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("database unreachable or refused the request: ")
+    assert "Traceback" not in done.stderr
+    assert "hunter2-secret" not in done.stderr + done.stdout

@@ -6,9 +6,11 @@ Settings are loaded here (once, validated) and passed down; nothing below reads 
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from service import __version__
 from service.cli import (
@@ -24,6 +26,8 @@ from service.cli import (
     worker_cmd,
 )
 from service.cli.common import settings
+from service.errors import StorageError
+from service.logs import redact
 
 app = typer.Typer(
     name="staycurrent",
@@ -81,4 +85,10 @@ def api(
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a database that cannot be reached ends in one line, not a traceback."""
+    try:
+        app()
+    except (OperationalError, StorageError) as exc:
+        reason = exc.reason if isinstance(exc, StorageError) else str(exc.orig).strip()
+        sys.stderr.write(f"database unreachable or refused the request: {redact(reason)}\n")
+        raise SystemExit(1) from None
