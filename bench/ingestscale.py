@@ -84,7 +84,7 @@ def _ingest(
     pipeline = Pipeline(db=db, tagger=Tagger(load_catalog(catalog).taxonomy))
     sources = _add_sources(db, files)
     started = time.perf_counter()
-    results, growth = peak_growth(lambda: pipeline.ingest_many(list(_bodies(sources, files))))
+    results, growth = peak_growth(lambda: pipeline.ingest_many(_bodies(sources, files)))
     seconds = time.perf_counter() - started
     with db.session() as session:
         stored = session.exec(select(func.count()).select_from(Item)).one()

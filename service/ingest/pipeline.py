@@ -13,7 +13,8 @@ import asyncio
 import hashlib
 import logging
 import multiprocessing
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from service.records import (
     PollResult,
     SourceContext,
     SourceForUpdate,
+    pickled_by_fields,
 )
 from service.storage.engine import Database
 from service.storage.items import StoreCounts, store_items
@@ -55,6 +57,7 @@ RATE_WINDOW = timedelta(days=28)
 HostGate = Callable[[str], AbstractAsyncContextManager[None]]
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Processed:
     """What parse, normalize and tag made of one body."""
@@ -114,8 +117,11 @@ def _start_pool_worker(tagger: Tagger) -> None:
 
 
 def _process_in_pool(body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
+    """``process_document`` in a pool worker. The parsed entries stay here: storing needs only
+    the items and the feed's warning, and sending raw entries back would double the pickling."""
     assert _pool_tagger is not None, "the pool initializer did not run"
-    return process_document(body, source, fetched_at, _pool_tagger)
+    processed = process_document(body, source, fetched_at, _pool_tagger)
+    return replace(processed, feed=replace(processed.feed, entries=()))
 
 
 class Pipeline:
@@ -391,16 +397,17 @@ class Pipeline:
     def ingest_bytes(self, source: SourceForUpdate, body: bytes) -> PollResult:
         """Ingest a local document into ``source`` (its poll schedule is left alone)."""
         started = self.clock()
-        if body_hash(body) == source.content_hash:
-            return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
-        return self._store_local(source, body, self.process(body, source, started), started)
+        digest = body_hash(body)
+        if digest == source.content_hash:
+            return _unchanged(source)
+        return self._store_local(source, digest, self.process(body, source, started), started)
 
     def _store_local(
-        self, source: SourceForUpdate, body: bytes, processed: Processed, started: datetime
+        self, source: SourceForUpdate, digest: str, processed: Processed, started: datetime
     ) -> PollResult:
         with self.db.write() as session:
             counts = store_items(session, source_id=source.id, items=processed.items, now=started)
-            record_content_hash(session, source.id, body_hash(body))
+            record_content_hash(session, source.id, digest)
         return PollResult(
             source.id,
             source.name,
@@ -411,44 +418,57 @@ class Pipeline:
         )
 
     def ingest_many(
-        self, documents: Sequence[tuple[SourceForUpdate, bytes]], *, processes: int = 2
+        self,
+        documents: Iterable[tuple[SourceForUpdate, bytes]],
+        *,
+        processes: int = 2,
+        ahead: int | None = None,
     ) -> list[PollResult | ParseError]:
         """Ingest many local documents: parsed in a pool of processes, stored here in order.
 
         While this process stores one document, the pool parses the next ones, so parsing uses
-        the other cores and storage (one writer) never waits for it. A document that is not a
-        feed gives its ParseError in the results; the others go on.
+        the other cores and storage (one writer) never waits for it. At most ``ahead`` documents
+        (default: four per process) are read and parsed ahead of the one being stored, so memory
+        stays bounded however many documents ``documents`` yields. A document that is not a feed
+        gives its ParseError in the results; the others go on. No process starts when every
+        document is unchanged.
         """
         started = self.clock()
-        context = multiprocessing.get_context("fork")
+        window = max(1, ahead if ahead is not None else 4 * processes)
+        results: list[PollResult | ParseError] = []
+        pending: deque[tuple[SourceForUpdate, str, Future[Processed] | None]] = deque()
         with ProcessPoolExecutor(
             max_workers=processes,
-            mp_context=context,
+            mp_context=multiprocessing.get_context("fork"),
             initializer=_start_pool_worker,
             initargs=(self.tagger,),
         ) as pool:
-            futures = [
-                None
-                if body_hash(body) == source.content_hash
-                else pool.submit(_process_in_pool, body, source, started)
-                for source, body in documents
-            ]
-            return [
-                self._collect(source, body, future, started)
-                for (source, body), future in zip(documents, futures, strict=True)
-            ]
+            for source, body in documents:
+                digest = body_hash(body)
+                unchanged = digest == source.content_hash
+                future = None if unchanged else pool.submit(_process_in_pool, body, source, started)
+                pending.append((source, digest, future))
+                if len(pending) >= window:
+                    results.append(self._collect(*pending.popleft(), started))
+            while pending:
+                results.append(self._collect(*pending.popleft(), started))
+        return results
 
     def _collect(
         self,
         source: SourceForUpdate,
-        body: bytes,
+        digest: str,
         future: Future[Processed] | None,
         started: datetime,
     ) -> PollResult | ParseError:
         if future is None:
-            return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
+            return _unchanged(source)
         try:
             processed = future.result()
         except ParseError as exc:
             return exc
-        return self._store_local(source, body, processed, started)
+        return self._store_local(source, digest, processed, started)
+
+
+def _unchanged(source: SourceForUpdate) -> PollResult:
+    return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
