@@ -4,7 +4,9 @@
 - a link with a control character is refused (a regular expression instead of a scan);
 - an entry is a video only when its link's host is YouTube's (a substring pre-check first);
 - an entry's xml:base is resolved against the feed URL once per feed (memoized);
-- links in sanitized HTML are found without testing a word boundary at every position.
+- links in sanitized HTML are found without testing a word boundary at every position;
+- text without markup skips the HTML cleaner (it would give the text back);
+- an entry's strings are checked for unprintable characters in one scan.
 """
 
 from __future__ import annotations
@@ -21,10 +23,16 @@ from hypothesis import strategies as st
 
 from service.ingest import markup
 from service.ingest.markup import safe_html
-from service.ingest.normalize import content_hash, decide_kind, normalize_entry, normalize_feed
+from service.ingest.normalize import (
+    content_hash,
+    decide_kind,
+    normalize_entry,
+    normalize_feed,
+    printable_entry,
+)
 from service.ingest.parse import parse_feed
 from service.ingest.urls import absolute_url, canonical_url
-from service.records import ParsedEntry, SourceContext
+from service.records import ParsedEnclosure, ParsedEntry, SourceContext
 
 CONTROL_CHARACTERS = [chr(code) for code in range(32)] + ["\x7f"]
 
@@ -129,3 +137,70 @@ def test_link_rewriting_matches_the_previous_expression(
 ) -> None:
     value = "".join(fragments)
     assert safe_html(value, base=base, limit=8_000) == _safe_html_before(value, base, 8_000)
+
+
+# plain_text as it was before it skipped the cleaner for text without markup (the specification).
+def _plain_text_before(value: str, *, is_html: bool, limit: int | None) -> str:
+    if not value:
+        return ""
+    if limit is not None:
+        value = value[: limit * 8]
+    if is_html or "<" in value:
+        value = markup._TEXT_ONLY.clean(markup._BLOCK_TAG.sub(" <", value))
+    text = html.unescape(value)
+    if markup._ENTITY.search(text):
+        text = html.unescape(text)
+    text = " ".join(markup.printable(text).split())
+    return markup.truncate(text, limit) if limit is not None else text
+
+
+_AWKWARD = "\x00\x01\x0b\x0c\x1f\x7f\x85\xa0\u2028\u3000\ufeff\ufffe\ufdd0\r\n\t >\"'=;#é😀\u0301"
+_TEXTS = st.lists(
+    st.one_of(
+        st.sampled_from(_AWKWARD),
+        st.characters(blacklist_categories=("Cs",)),  # normalize drops lone surrogates first
+    ),
+    max_size=40,
+).map("".join)
+_MARKUP = st.sampled_from(("", "", "", "<", "&", "&amp;", "<b>x</b>", "&lt;"))
+
+
+@settings(max_examples=1_000)
+@given(_TEXTS, _MARKUP, st.booleans(), st.sampled_from((None, 5, 2_000)))
+def test_plain_text_skips_the_cleaner_only_where_it_would_change_nothing(
+    text: str, markup_piece: str, is_html: bool, limit: int | None
+) -> None:
+    value = text + markup_piece
+    got = markup.plain_text(value, is_html=is_html, limit=limit)
+    assert got == _plain_text_before(value, is_html=is_html, limit=limit)
+
+
+_ENTRY_TEXTS = st.text(st.sampled_from("ab \n\x00\x1f\x7f\ud800\ufffe"), max_size=8)
+
+
+@settings(max_examples=300)
+@given(
+    _ENTRY_TEXTS,
+    st.lists(_ENTRY_TEXTS, max_size=3),
+    st.one_of(st.none(), _ENTRY_TEXTS),
+    st.lists(st.tuples(_ENTRY_TEXTS, st.one_of(st.none(), _ENTRY_TEXTS)), max_size=2),
+)
+def test_printable_entry_cleans_exactly_what_a_field_by_field_pass_cleans(
+    title: str, authors: list[str], guid: str | None, enclosures: list[tuple[str, str | None]]
+) -> None:
+    entry = ParsedEntry(
+        title=title,
+        authors=tuple(authors),
+        guid=guid,
+        enclosures=tuple(ParsedEnclosure(url, kind) for url, kind in enclosures),
+    )
+    cleaned = printable_entry(entry)
+    assert cleaned.title == markup.printable(title)
+    assert cleaned.authors == tuple(markup.printable(a) for a in authors)
+    assert cleaned.guid == (markup.printable(guid) if guid is not None else None)
+    assert [(e.url, e.type) for e in cleaned.enclosures] == [
+        (markup.printable(url), markup.printable(kind) if kind else kind)
+        for url, kind in enclosures
+    ]
+    if cleaned == entry:
+        assert cleaned is entry  # nothing to clean: the very same record

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 
 import nh3
 
@@ -49,6 +50,11 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub("", text) if _UNPRINTABLE.search(text) else text
 
 
+def all_printable(texts: Iterable[str]) -> bool:
+    """Whether ``printable`` would leave every one of ``texts`` as it is (one scan for all)."""
+    return _UNPRINTABLE.search("\n".join(texts)) is None
+
+
 def plain_text(value: str, *, is_html: bool = True, limit: int | None = None) -> str:
     """``value`` as one line of plain text: tags stripped, entities decoded, spaces collapsed.
 
@@ -59,10 +65,16 @@ def plain_text(value: str, *, is_html: bool = True, limit: int | None = None) ->
         return ""
     if limit is not None:
         value = value[: limit * 8]  # markup and entities never shrink text more than that
-    text = _TEXT_ONLY.clean(_BLOCK_TAG.sub(" <", value)) if is_html or "<" in value else value
-    text = html.unescape(text)
-    if _ENTITY.search(text):
+    if "<" in value or "&" in value or value.startswith("\ufeff"):
+        text = _TEXT_ONLY.clean(_BLOCK_TAG.sub(" <", value)) if is_html or "<" in value else value
         text = html.unescape(text)
+        if _ENTITY.search(text):
+            text = html.unescape(text)
+    else:
+        # No tag, no entity: the cleaner would give the text back but for whitespace (collapsed
+        # below) and NUL (dropped by printable), and unescaping would change nothing. A leading
+        # U+FEFF is the one character the HTML parser drops; such text takes the long way.
+        text = value
     text = " ".join(printable(text).split())
     return truncate(text, limit) if limit is not None else text
 

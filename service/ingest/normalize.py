@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import operator
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -25,7 +27,14 @@ from service.ingest.arxiv import (
     strip_listing_prefix,
     strip_old_title_suffix,
 )
-from service.ingest.markup import plain_text, printable, safe_html, strip_tags, truncate
+from service.ingest.markup import (
+    all_printable,
+    plain_text,
+    printable,
+    safe_html,
+    strip_tags,
+    truncate,
+)
 from service.ingest.podcast import media_enclosure, parse_duration, podcast_info
 from service.ingest.urls import absolute_url, canonical_url
 from service.records import (
@@ -58,6 +67,7 @@ _HASHED_FIELDS = tuple(
     if field.name not in {"content_hash", "published_at"}
 )
 _ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(ParsedEntry))
+_ENTRY_VALUES = operator.attrgetter(*_ENTRY_FIELDS)
 _AUTHOR_SEPARATOR = re.compile(r"\s*,\s*|\s+and\s+")
 
 
@@ -134,16 +144,28 @@ def normalize_entry(
 def printable_entry(entry: ParsedEntry) -> ParsedEntry:
     """``entry`` with ``printable`` applied to every string it holds: feeds do carry NULs,
     control characters and (JSON Feeds) lone surrogates, which PostgreSQL or UTF-8 refuse."""
+    values = _ENTRY_VALUES(entry)
+    if all_printable(_strings_in(values)):
+        return entry  # the common case: one scan over every string of the entry
     changes = {
         name: cleaned
-        for name, value in _entry_fields(entry)
+        for name, value in zip(_ENTRY_FIELDS, values, strict=True)
         if (cleaned := _printable_value(value)) is not value
     }
     return dataclasses.replace(entry, **changes) if changes else entry  # type: ignore[arg-type]
 
 
-def _entry_fields(entry: ParsedEntry) -> list[tuple[str, object]]:
-    return [(name, getattr(entry, name)) for name in _ENTRY_FIELDS]
+def _strings_in(values: Iterable[object]) -> Iterator[str]:
+    """Every string ``_printable_value`` would clean in ``values``."""
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, tuple):
+            yield from _strings_in(value)
+        elif isinstance(value, ParsedEnclosure):
+            yield value.url
+            if value.type:
+                yield value.type
 
 
 def _printable_value(value: object) -> object:

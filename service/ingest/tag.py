@@ -30,6 +30,7 @@ SUMMARY_KEYWORD_SCORE = 0.5
 SUMMARY_REPEAT_BONUS = 0.05
 SUMMARY_KEYWORD_CAP = 0.65
 SOURCE_SCORE = 0.3
+MATCHED_MEMORY = 10_000  # spellings of keywords remembered by a Tagger
 _ORIGIN_RANK: dict[TagOrigin, int] = {"category": 3, "keyword": 2, "source": 1}
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*")
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -53,6 +54,7 @@ class Tagger:
         self._categories: dict[str, list[str]] = {}
         self._words: dict[str, list[str]] = {}
         self._acronyms: dict[str, list[str]] = {}
+        self._matched: dict[str, list[str]] = {}
         for topic in taxonomy.topics:
             self._index(topic)
         self._pattern = _compile(self._words, self._acronyms)
@@ -113,6 +115,15 @@ class Tagger:
         return counts
 
     def _slugs_for(self, matched: str) -> list[str]:
+        """The slugs of the keyword ``matched`` spells (remembered: the same few recur)."""
+        slugs = self._matched.get(matched)
+        if slugs is None:
+            if len(self._matched) >= MATCHED_MEMORY:
+                self._matched.clear()
+            slugs = self._matched[matched] = self._lookup(matched)
+        return slugs
+
+    def _lookup(self, matched: str) -> list[str]:
         if matched in self._acronyms:
             return self._acronyms[matched]
         if matched.endswith("s") and matched[:-1] in self._acronyms:
