@@ -7,8 +7,9 @@ storing the same paper at once end with one row (the loser merges into the winne
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -36,11 +37,49 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start : start + CHUNK]
 
 
-def _insert(session: Session, model: type[SQLModel]) -> Any:
+def _insert(dialect: str, model: type[SQLModel]) -> Any:
     """A dialect INSERT (for ON CONFLICT) on the model's Core table: no ORM bulk overhead."""
-    dialect = session.get_bind().dialect.name
     table = SQLModel.metadata.tables[str(model.__tablename__)]
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+@dataclass(frozen=True)
+class _Writes:
+    """The INSERT statements of one dialect, built once (building one costs more than running
+    it for a small feed)."""
+
+    items: Any  # new items, skipping keys another writer inserted first; returns id and key
+    sightings: Any  # item seen in a source: insert, or move last_seen_at and guid
+    tags: Any  # a tag of an item: insert, or take the new score and origin
+    links: Any  # a paper an item mentions
+
+
+@functools.cache
+def _writes(dialect: str) -> _Writes:
+    items = _insert(dialect, Item)
+    sightings = _insert(dialect, ItemSource)
+    tags = _insert(dialect, ItemTag)
+    return _Writes(
+        items=items.on_conflict_do_nothing().returning(
+            items.table.c.id, items.table.c.canonical_key
+        ),
+        sightings=sightings.on_conflict_do_update(
+            index_elements=["item_id", "source_id"],
+            set_={
+                "last_seen_at": sightings.excluded.last_seen_at,
+                "guid": sightings.excluded.guid,
+            },
+        ),
+        tags=tags.on_conflict_do_update(
+            index_elements=["item_id", "tag_id"],
+            set_={"score": tags.excluded.score, "origin": tags.excluded.origin},
+        ),
+        links=_insert(dialect, ItemLink).on_conflict_do_nothing(),
+    )
+
+
+def _writes_for(session: Session) -> _Writes:
+    return _writes(session.get_bind().dialect.name)
 
 
 def _execute(session: Session, stmt: Any, rows: Sequence[dict[str, Any]]) -> Any:
@@ -308,11 +347,8 @@ def tag_ids(session: Session) -> dict[str, int]:
 def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
     """Insert rows, skipping any another writer inserted first; canonical key -> new id."""
     inserted: dict[str, int] = {}
+    stmt = _writes_for(session).items
     for chunk in _chunks(rows):
-        insert = _insert(session, Item)
-        stmt = insert.on_conflict_do_nothing().returning(
-            insert.table.c.id, insert.table.c.canonical_key
-        )
         inserted.update({key: item_id for item_id, key in _execute(session, stmt, chunk)})
     return inserted
 
@@ -332,24 +368,26 @@ def _upsert_sightings(
         }
         for item_id, guid in sightings
     ]
+    stmt = _writes_for(session).sightings
     for chunk in _chunks(rows):
-        stmt = _insert(session, ItemSource)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["item_id", "source_id"],
-            set_={"last_seen_at": stmt.excluded.last_seen_at, "guid": stmt.excluded.guid},
-        )
         _execute(session, stmt, chunk)
 
 
 def _store_tags(
-    session: Session, wanted: dict[int, tuple[TagAssignment, ...]], slugs: dict[str, int]
+    session: Session,
+    wanted: dict[int, tuple[TagAssignment, ...]],
+    slugs: dict[str, int],
+    new_items: Collection[int] = (),
 ) -> None:
-    """Merge tags into each item's stored tags: a tag keeps its best score and its origin."""
+    """Merge tags into each item's stored tags: a tag keeps its best score and its origin.
+
+    ``new_items`` were inserted in this transaction, so they have no stored tags to read.
+    """
     if not wanted:
         return
     stored: dict[int, list[TagAssignment]] = {}
     id_to_slug = {v: k for k, v in slugs.items()}
-    for chunk in _chunks(list(wanted)):
+    for chunk in _chunks([item_id for item_id in wanted if item_id not in new_items]):
         stmt = select(ItemTag).where(col(ItemTag.item_id).in_(chunk))
         for row in session.exec(stmt):
             slug = id_to_slug.get(row.tag_id)
@@ -372,19 +410,16 @@ def _store_tags(
                         "origin": tag.origin,
                     }
                 )
+    stmt = _writes_for(session).tags
     for chunk in _chunks(rows):
-        stmt = _insert(session, ItemTag)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["item_id", "tag_id"],
-            set_={"score": stmt.excluded.score, "origin": stmt.excluded.origin},
-        )
         _execute(session, stmt, chunk)
 
 
 def _store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
     rows = [{"item_id": i, "arxiv_id": a} for i, a in dict.fromkeys(mentions)]
+    stmt = _writes_for(session).links
     for chunk in _chunks(rows):
-        _execute(session, _insert(session, ItemLink).on_conflict_do_nothing(), chunk)
+        _execute(session, stmt, chunk)
 
 
 def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
@@ -431,7 +466,10 @@ def store_items(
         session, source_id, [(ids[e.item.canonical_key], e.item.guid) for e in batch], now
     )
     _store_tags(
-        session, {ids[e.item.canonical_key]: e.tags for e in batch if e.tags}, tag_ids(session)
+        session,
+        {ids[e.item.canonical_key]: e.tags for e in batch if e.tags},
+        tag_ids(session),
+        new_items=set(inserted.values()),
     )
     _store_mentions(
         session, [(ids[e.item.canonical_key], m) for e in batch for m in e.item.mentions]

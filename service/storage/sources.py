@@ -189,10 +189,9 @@ def _apply_intent(source: Source, intent: PollIntent) -> None:
 
 def record_content_hash(session: Session, source_id: int, content_hash: str) -> None:
     """Remember the hash of the last bytes ingested for a source (local ingest)."""
-    source = session.get(Source, source_id)
-    if source is None:
+    stmt = sa.update(Source).where(col(Source.id) == source_id).values(content_hash=content_hash)
+    if session.connection().execute(stmt).rowcount != 1:
         raise NotFoundError(f"source {source_id} does not exist")
-    source.content_hash = content_hash
 
 
 def _facts(source: Source, items_last_7_days: int) -> SourceFacts:
