@@ -3,29 +3,33 @@
 """The scaling part of the ingest benchmark: N generated entries into a fresh database, measured in
 a process of its own so that its peak resident memory is the ingest's alone.
 
-    bench process --spawn--> ingest process: copy the migrated template, add the sources, then
-                                             Pipeline.ingest_many(files read one at a time)
+    bench process --runs--> python -m bench.ingestscale MANIFEST (the ingest process): copies the
+                            migrated template, adds the sources, then times
+                            Pipeline.ingest_many over the files, read one at a time
                               +--fork--> pool workers (parse | normalize | tag)
     bench process: samples the workers' peak RSS from /proc while the ingest runs
 
-The ingest process reports its own peak RSS (``VmHWM``) and how far it rose during the ingest
-(``memorywatch.peak_growth``).
+The ingest process reports, as one JSON object on standard output, its time, what it stored, its
+own peak RSS (``VmHWM``) and how far that rose during the ingest (``memorywatch.peak_growth``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from memorywatch import memory_fields, peak_growth
 from sqlmodel import func, select
 
 from bench.ingestdocs import GeneratedFile
+from bench.report import ROOT, TESTS
 from service.config import load_catalog
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
@@ -35,7 +39,7 @@ from service.storage.models import Item
 from service.storage.sources import add_source, for_update
 
 MIB = 1024 * 1024
-SAMPLE_SECONDS = 0.1
+SAMPLE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,20 @@ class ScaleRun:
     seconds: float
     peak_rss_mib: float
     rss_growth_mib: float
-    worker_peak_rss_mib: float
+    worker_peak_rss_mib: float | None  # None when the workers ended before a sample
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the ingest process is asked to do."""
+
+    template: str
+    database: str
+    catalog: str
+    files: list[tuple[str, str, str, int]]  # (name, kind, path, entries) of each GeneratedFile
+
+
+# --------------------------------------------------------------------------- the ingest process
 
 
 def _add_sources(db: Database, files: Sequence[GeneratedFile]) -> list[SourceForUpdate]:
@@ -75,23 +92,29 @@ def _bodies(
         yield source, file.path.read_bytes()
 
 
-def _ingest(
-    template: Path, database: Path, catalog: Path, files: Sequence[GeneratedFile], conn: Connection
-) -> None:
-    """The ingest process: set up outside the clock, then time ``ingest_many`` alone."""
-    shutil.copy(template, database)
-    db = Database(f"sqlite:///{database}")
-    pipeline = Pipeline(db=db, tagger=Tagger(load_catalog(catalog).taxonomy))
+def ingest(manifest: Manifest) -> dict[str, float]:
+    """Set up outside the clock, then time ``ingest_many`` alone."""
+    files = [GeneratedFile(n, k, Path(p), e) for n, k, p, e in manifest.files]  # type: ignore[arg-type]
+    shutil.copy(manifest.template, manifest.database)
+    db = Database(f"sqlite:///{manifest.database}")
+    pipeline = Pipeline(db=db, tagger=Tagger(load_catalog(Path(manifest.catalog)).taxonomy))
     sources = _add_sources(db, files)
     started = time.perf_counter()
     results, growth = peak_growth(lambda: pipeline.ingest_many(_bodies(sources, files)))
     seconds = time.perf_counter() - started
     with db.session() as session:
         stored = session.exec(select(func.count()).select_from(Item)).one()
-    refused = sum(isinstance(r, Exception) for r in results)
     db.dispose()
-    conn.send((seconds, stored, refused, memory_fields()["VmHWM"], growth))
-    conn.close()
+    return {
+        "seconds": seconds,
+        "stored": stored,
+        "refused": sum(isinstance(r, Exception) for r in results),
+        "peak": memory_fields()["VmHWM"],
+        "growth": growth,
+    }
+
+
+# --------------------------------------------------------------------------- the bench process
 
 
 def _children(pid: int) -> list[int]:
@@ -102,7 +125,7 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def _worker_peak(pid: int, peaks: dict[int, int]) -> None:
+def _sample_workers(pid: int, peaks: dict[int, int]) -> None:
     for child in _children(pid):
         try:
             peaks[child] = max(peaks.get(child, 0), memory_fields(child)["VmHWM"])
@@ -114,28 +137,45 @@ def run_scale(
     template: Path, database: Path, catalog: Path, files: Sequence[GeneratedFile]
 ) -> ScaleRun:
     """Ingest ``files`` in a fresh process; its time, what it stored, and its memory."""
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(
-        target=_ingest, args=(template, database, catalog, list(files), send), daemon=False
+    manifest = Manifest(
+        str(template),
+        str(database),
+        str(catalog),
+        [(f.name, f.kind, str(f.path), f.entries) for f in files],
     )
-    process.start()
-    send.close()
+    path = database.with_suffix(".manifest.json")
+    path.write_text(json.dumps(asdict(manifest)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT), str(TESTS)))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.ingestscale", str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peaks: dict[int, int] = {}
-    while not receive.poll(SAMPLE_SECONDS):
-        assert process.pid is not None
-        _worker_peak(process.pid, peaks)
-        if not process.is_alive():
-            raise RuntimeError(f"the ingest process ended with exit code {process.exitcode}")
-    seconds, stored, refused, peak, growth = receive.recv()
-    process.join()
+    while process.poll() is None:
+        _sample_workers(process.pid, peaks)
+        time.sleep(SAMPLE_SECONDS)
+    out, err = process.communicate()
+    path.unlink()
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"the ingest process failed ({process.returncode}): {err.strip()[-2000:]}"
+        )
+    found = json.loads(out)
     return ScaleRun(
         entries=sum(f.entries for f in files),
         documents=len(files),
-        stored_items=stored,
-        refused=refused,
-        seconds=seconds,
-        peak_rss_mib=peak / MIB,
-        rss_growth_mib=growth / MIB,
-        worker_peak_rss_mib=max(peaks.values(), default=0) / MIB,
+        stored_items=int(found["stored"]),
+        refused=int(found["refused"]),
+        seconds=float(found["seconds"]),
+        peak_rss_mib=found["peak"] / MIB,
+        rss_growth_mib=found["growth"] / MIB,
+        worker_peak_rss_mib=max(peaks.values()) / MIB if peaks else None,
     )
+
+
+if __name__ == "__main__":
+    print(json.dumps(ingest(Manifest(**json.loads(Path(sys.argv[1]).read_text())))))
