@@ -109,3 +109,18 @@ def test_an_empty_taxonomy_tags_nothing() -> None:
 )
 def test_is_acronym(keyword: str, acronym: bool) -> None:
     assert is_acronym(keyword) is acronym
+
+
+def test_remembered_spellings_give_what_a_fresh_tagger_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("service.ingest.tag.MATCHED_MEMORY", 3)  # forget often
+    tagger = Tagger(TAXONOMY)
+    texts = [
+        "Reinforcement  Learning with RLHF and a reward-model",
+        "LLMs, RAG and retrieval augmented generation",
+        "GANS or GANs? diffusion models and a Vision Transformer in C++",
+    ] * 3
+    for text in texts:
+        assert tagger.tag(item(text, text)) == Tagger(TAXONOMY).tag(item(text, text))
+    assert len(tagger._matched) <= 3

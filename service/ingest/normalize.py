@@ -15,7 +15,7 @@ import hashlib
 import math
 import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -155,17 +155,19 @@ def printable_entry(entry: ParsedEntry) -> ParsedEntry:
     return dataclasses.replace(entry, **changes) if changes else entry  # type: ignore[arg-type]
 
 
-def _strings_in(values: Iterable[object]) -> Iterator[str]:
+def _strings_in(values: Iterable[object]) -> list[str]:
     """Every string ``_printable_value`` would clean in ``values``."""
+    found: list[str] = []
     for value in values:
         if isinstance(value, str):
-            yield value
+            found.append(value)
         elif isinstance(value, tuple):
-            yield from _strings_in(value)
+            found += _strings_in(value)
         elif isinstance(value, ParsedEnclosure):
-            yield value.url
+            found.append(value.url)
             if value.type:
-                yield value.type
+                found.append(value.type)
+    return found
 
 
 def _printable_value(value: object) -> object:

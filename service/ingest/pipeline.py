@@ -428,13 +428,13 @@ class Pipeline:
 
         While this process stores one document, the pool parses the next ones, so parsing uses
         the other cores and storage (one writer) never waits for it. At most ``ahead`` documents
-        (default: four per process) are read and parsed ahead of the one being stored, so memory
+        (default: eight per process) are read and parsed ahead of the one being stored, so memory
         stays bounded however many documents ``documents`` yields. A document that is not a feed
         gives its ParseError in the results; the others go on. No process starts when every
         document is unchanged.
         """
         started = self.clock()
-        window = max(1, ahead if ahead is not None else 4 * processes)
+        window = max(1, ahead if ahead is not None else 8 * processes)
         results: list[PollResult | ParseError] = []
         pending: deque[tuple[SourceForUpdate, str, Future[Processed] | None]] = deque()
         with ProcessPoolExecutor(

@@ -74,8 +74,10 @@ class Tagger:
         """The item's topics, one assignment per slug, best score first."""
         best: dict[str, tuple[float, TagOrigin]] = {}
         for slug, score, origin in self._evidence(item, source_topics):
-            for target in {slug, self._area[slug]}:
-                _keep_best(best, target, score, origin)
+            _keep_best(best, slug, score, origin)
+            area = self._area[slug]
+            if area != slug:
+                _keep_best(best, area, score, origin)
         ordered = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))
         return tuple(
             TagAssignment(slug=slug, area=self._area[slug], score=round(score, 3), origin=origin)

@@ -338,7 +338,8 @@ def _find_existing(
 
 
 def tag_ids(session: Session) -> dict[str, int]:
-    return {slug: tid for slug, tid in session.exec(select(Tag.slug, Tag.id)) if tid is not None}
+    rows = session.connection().execute(select(Tag.slug, Tag.id))  # no ORM: plain rows
+    return {slug: tid for slug, tid in rows if tid is not None}
 
 
 # --------------------------------------------------------------------------- writing
