@@ -150,11 +150,10 @@ def ingest(
     upgrade(database())
     target = _ingest_source(source, kind)
     pipeline = build_pipeline(None)
-    documents = [(target, path.read_bytes()) for path in paths]
-    if len(documents) > 1:
-        results = pipeline.ingest_many(documents)  # parsed in parallel, stored in order
+    if len(paths) > 1:  # parsed in parallel, stored in order; files read as they are needed
+        results = pipeline.ingest_many((target, path.read_bytes()) for path in paths)
     else:
-        results = [_ingest_one(pipeline, *documents[0])]
+        results = [_ingest_one(pipeline, target, paths[0].read_bytes())]
     refused = 0
     for path, result in zip(paths, results, strict=True):
         if isinstance(result, StaycurrentError):
