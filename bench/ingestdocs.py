@@ -62,7 +62,8 @@ class Corpus:
     documents: tuple[Document, ...]
     opml: tuple[str, ...]
     refused: tuple[tuple[str, str], ...]  # (file, the pipeline's reason)
-    too_large_for_tiny: int = 0
+    too_large: int = 0  # files left out for being over max_bytes (tiny runs)
+    max_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def corpus_documents(folder: Path, *, max_bytes: int | None = None) -> Corpus:
             refused.append((name, document))
         else:
             documents.append(document)
-    return Corpus(tuple(documents), tuple(opml), tuple(refused), too_large)
+    return Corpus(tuple(documents), tuple(opml), tuple(refused), too_large, max_bytes)
 
 
 def _document(name: str, kind: Kind, body: bytes) -> Document | str:
