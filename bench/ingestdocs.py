@@ -192,17 +192,29 @@ def _split(total: int, size: int) -> list[int]:
 
 
 def generated_documents(folder: Path, entries: int, *, seed: int = 11) -> list[GeneratedFile]:
-    """Write arXiv listings and blogs totalling ``entries`` entries into ``folder``."""
+    """Write arXiv listings and blogs totalling ``entries`` entries into ``folder``, in the
+    order they are to be ingested: the blogs spread evenly between the listings, so that every
+    stretch of the run has the same mix."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     papers = round(entries * PAPER_SHARE)
-    files: list[GeneratedFile] = []
+    listings: list[GeneratedFile] = []
     for index, (category, listing) in enumerate(_listings(papers, rng)):
         path = folder / f"arxiv-{index:04d}-{category}.xml"
         path.write_bytes(arxiv_listing(category, listing))
-        files.append(GeneratedFile(path.name, "paper", path, len(listing)))
+        listings.append(GeneratedFile(path.name, "paper", path, len(listing)))
+    blogs: list[GeneratedFile] = []
     for index, (site, posts) in enumerate(_blogs(entries - papers, rng)):
         path = folder / f"blog-{index:05d}.xml"
         path.write_bytes(blog(f"Blog {index}", site, posts))
-        files.append(GeneratedFile(path.name, "post", path, len(posts)))
-    return files
+        blogs.append(GeneratedFile(path.name, "post", path, len(posts)))
+    return _interleaved(listings, blogs)
+
+
+def _interleaved(first: list[GeneratedFile], second: list[GeneratedFile]) -> list[GeneratedFile]:
+    """Both lists, in their own orders, the second spread evenly among the first."""
+    if not first or not second:
+        return first + second
+    keyed = [((i + 1) / len(first), 0, f) for i, f in enumerate(first)]
+    keyed += [((i + 1) / len(second), 1, f) for i, f in enumerate(second)]
+    return [f for _, _, f in sorted(keyed, key=lambda k: (k[0], k[1]))]

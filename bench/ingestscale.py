@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -51,6 +52,8 @@ class ScaleRun:
     stored_items: int
     refused: int
     seconds: float
+    cpu_seconds: float  # the ingest process and its pool workers
+    load_average: float  # the machine's 1-minute load average when the ingest ended
     peak_rss_mib: float
     rss_growth_mib: float
     worker_peak_rss_mib: float | None  # None when the workers ended before a sample
@@ -92,6 +95,12 @@ def _bodies(
         yield source, file.path.read_bytes()
 
 
+def _cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
 def ingest(manifest: Manifest) -> dict[str, float]:
     """Set up outside the clock, then time ``ingest_many`` alone."""
     files = [GeneratedFile(n, k, Path(p), e) for n, k, p, e in manifest.files]  # type: ignore[arg-type]
@@ -99,14 +108,15 @@ def ingest(manifest: Manifest) -> dict[str, float]:
     db = Database(f"sqlite:///{manifest.database}")
     pipeline = Pipeline(db=db, tagger=Tagger(load_catalog(Path(manifest.catalog)).taxonomy))
     sources = _add_sources(db, files)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     results, growth = peak_growth(lambda: pipeline.ingest_many(_bodies(sources, files)))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu  # the pool's workers are reaped
     with db.session() as session:
         stored = session.exec(select(func.count()).select_from(Item)).one()
     db.dispose()
     return {
         "seconds": seconds,
+        "cpu": cpu,
         "stored": stored,
         "refused": sum(isinstance(r, Exception) for r in results),
         "peak": memory_fields()["VmHWM"],
@@ -171,6 +181,8 @@ def run_scale(
         stored_items=int(found["stored"]),
         refused=int(found["refused"]),
         seconds=float(found["seconds"]),
+        cpu_seconds=float(found["cpu"]),
+        load_average=os.getloadavg()[0],
         peak_rss_mib=found["peak"] / MIB,
         rss_growth_mib=found["growth"] / MIB,
         worker_peak_rss_mib=max(peaks.values()) / MIB if peaks else None,
