@@ -126,6 +126,17 @@ class Affinity:
 
 
 @dataclass(frozen=True, slots=True)
+class Traits:
+    """What an item's score takes from the item alone (the same for every profile)."""
+
+    technical: float
+    source: float
+    coverage: float
+    area: str | None
+    topics: frozenset[str]  # tag slugs and their areas (negative keywords exclude by topic)
+
+
+@dataclass(frozen=True, slots=True)
 class CandidatePool:
     """What the loader read for one feed: the candidates, the taxonomy and the profile's likes."""
 
@@ -133,6 +144,7 @@ class CandidatePool:
     topics: TopicIndex
     events: tuple[FeedbackEvent, ...] = ()
     truncated: bool = False  # the candidate cap was reached: older items were left out
+    traits: Mapping[int, Traits] = field(default_factory=dict)  # by id; missing = computed
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,11 +188,15 @@ def _apply_intent(source: Source, intent: PollIntent) -> None:
 
 
 def record_content_hash(session: Session, source_id: int, content_hash: str) -> None:
-    """Remember the hash of the last bytes ingested for a source (local ingest)."""
+    """Remember the hash of the last bytes ingested for a source (local ingest).
+
+    ``updated_at`` moves too: ranking's window cache (``rank.loader``) sees by it that items of
+    the source may have changed."""
     source = session.get(Source, source_id)
     if source is None:
         raise NotFoundError(f"source {source_id} does not exist")
     source.content_hash = content_hash
+    source.updated_at = utcnow()
 
 
 def _facts(source: Source, items_last_7_days: int) -> SourceFacts:
