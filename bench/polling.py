@@ -58,6 +58,7 @@ FULL_CONTENT_EVERY = 4  # one blog in four carries whole posts, the others summa
 LISTING_PAPERS = 60
 LISTING_STEP = 35  # consecutive listings share 25 papers (cross-lists)
 WORKER_TIMEOUT = 600.0
+HOST_SEED = 5
 TICK_SECONDS = 0.2  # the worker looks for due sources this often
 
 
@@ -166,6 +167,15 @@ def _vm_hwm(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (all its threads), from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _round_lines(text: str) -> list[dict[str, Any]]:
     found = []
     for line in text.splitlines():
@@ -201,6 +211,7 @@ class WorkerProcess:
                 stderr=err,
             )
         self.hwm_sampled = 0
+        self.cpu = 0.0
         self.max_rss = 0
         self.exit_code: int | None = None
         self._done = threading.Event()
@@ -210,6 +221,7 @@ class WorkerProcess:
     def _sample(self) -> None:
         while not self._done.is_set():
             self.hwm_sampled = max(self.hwm_sampled, _vm_hwm(self.process.pid))
+            self.cpu = max(self.cpu, _cpu_seconds(self.process.pid))
             self._done.wait(0.02)
 
     def log(self) -> str:
@@ -290,14 +302,16 @@ def _hosts(count: int) -> tuple[str, ...]:
 
 
 def _serve(server: FeedServer, bodies: Sequence[bytes], sizes: Sizes) -> list[str]:
-    """One route per source, spread over the hosts; returns the URLs."""
+    """One route per source, as many on each host, in a shuffled order; returns the URLs."""
     hosts = server.hosts
+    spread = [i % len(hosts) for i in range(len(bodies))]
+    random.Random(HOST_SEED).shuffle(spread)  # claimed in id order: hosts come in clusters
     modified = format_datetime(datetime(2026, 11, 24, 5, 0, tzinfo=UTC), usegmt=True)
     return [
         server.route(
             f"/feeds/{i}.xml",
             Route.feed(body, etag=f'"v1-{i}"', last_modified=modified, delay=sizes.delay),
-            host=hosts[i % len(hosts)],
+            host=hosts[spread[i]],
         )
         for i, body in enumerate(bodies)
     ]
@@ -375,6 +389,7 @@ class RoundResult:
     line: dict[str, Any]
     observed_seconds: float  # from the worker's start (round 1) or making all due (round 2)
     hwm_bytes: int  # the worker's VmHWM when the round was done
+    cpu_seconds: float  # CPU time the worker used from the start of the round to its end
     server: ServerRound
 
     @property
@@ -390,12 +405,12 @@ def _poll_round(
 ) -> RoundResult:
     before = len(server.seen())
     t0 = worker.started if number == 1 else time.perf_counter()
+    cpu0 = worker.cpu
     line = worker.wait_round(number)
     observed = time.perf_counter() - t0
-    time.sleep(0.05)  # the VmHWM sampler's next look
-    return RoundResult(
-        name, line, observed, worker.hwm_sampled, _server_round(server, before, paths)
-    )
+    time.sleep(0.05)  # the sampler's next look
+    seen = _server_round(server, before, paths)
+    return RoundResult(name, line, observed, worker.hwm_sampled, worker.cpu - cpu0, seen)
 
 
 def _row(r: RoundResult, ideal: float) -> tuple[Any, ...]:
@@ -409,6 +424,7 @@ def _row(r: RoundResult, ideal: float) -> tuple[Any, ...]:
         r.count("not_modified"),
         r.count("errors"),
         r.server.max_in_flight,
+        round(r.cpu_seconds, 2),
         round(r.hwm_bytes / MIB, 1),
     )
 
@@ -539,6 +555,7 @@ COLUMNS = (
     "304s",
     "errors",
     "max per-host in-flight",
+    "worker CPU s",
     "VmHWM MB",
 )
 
@@ -563,6 +580,7 @@ def _numbers(m: Measured) -> dict[str, float]:
         numbers |= {
             f"round{n}_seconds": round(r.seconds, 3),
             f"round{n}_observed_seconds": round(r.observed_seconds, 3),
+            f"round{n}_worker_cpu_seconds": round(r.cpu_seconds, 3),
             f"round{n}_ratio": round(r.seconds / sizes.ideal_seconds, 3),
             f"round{n}_sources_polled": float(r.count("sources")),
             f"round{n}_fetched": float(r.server.fetched),
