@@ -138,13 +138,16 @@ def _posts(i: int, now: datetime, papers: Sequence[Paper], *, podcast: bool) -> 
 
 def feed_body(i: int, now: datetime, papers: Sequence[Paper]) -> bytes:
     """Source ``i``'s document: an arXiv listing, a podcast or a blog (summaries or whole posts)."""
+    document: bytes
     if i % ARXIV_EVERY == 0:
         start = (i // ARXIV_EVERY) * LISTING_STEP % max(1, len(papers) - LISTING_PAPERS)
         category = ("cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML")[i // ARXIV_EVERY % 5]
-        return arxiv_listing(category, list(papers[start : start + LISTING_PAPERS]), day=now)
+        document = arxiv_listing(category, list(papers[start : start + LISTING_PAPERS]), day=now)
+        return document
     podcast = i % PODCAST_EVERY == PODCAST_EVERY // 2
     title = f"{'Podcast' if podcast else 'Blog'} {i}"
-    return blog(title, f"https://blog{i}.example/", _posts(i, now, papers, podcast=podcast))
+    document = blog(title, f"https://blog{i}.example/", _posts(i, now, papers, podcast=podcast))
+    return document
 
 
 def feed_bodies(count: int, now: datetime) -> list[bytes]:
