@@ -259,8 +259,10 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         *,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 100,
-        max_keepalive_connections: int = 20,
+        max_keepalive_connections: int = 100,
     ) -> None:
+        # Every open connection may stay open (for 5 s): a worker takes turns on many hosts,
+        # and with fewer kept than in use most requests paid for a new connection and a close.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
             max_connections=max_connections,
