@@ -1,8 +1,8 @@
 """One page of a profile's ranked feed: the composition shared by the API, the CLI and the digest.
 
     profile + FeedOptions -> Preferences + CandidateQuery -> rank.loader.load_pool (storage)
-        -> rank.select.score_pool + dial_feed (pure) -> a page of RankedItems (only the page is
-        explained), its metrics, a next cursor
+        -> rank.order.dial_order (pure; the order produced only as far as the page) -> a page of
+        RankedItems (only the page is explained), its metrics, a next cursor
 
 The cursor is opaque: a signed token (``service.signing``, purpose ``feed-cursor``) holding the
 profile, the instant the feed was ranked "as of", the position reached, the last item id and a
@@ -24,7 +24,7 @@ from service.rank.contract import DialReport, check_dial
 from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import FeedMetrics, Preferences, RankedItem, TopicIndex
-from service.rank.select import DialFeed, dial_feed, score_pool
+from service.rank.order import DialOrder, dial_order
 from service.records import KINDS
 from service.signing import sign, verify
 from service.storage.engine import Database
@@ -135,7 +135,7 @@ def _read_cursor(
     return _Resume(datetime.fromtimestamp(at, UTC), position, last)
 
 
-def _start(feed: DialFeed, resume: _Resume | None) -> int:
+def _start(feed: DialOrder, resume: _Resume | None) -> int:
     if resume is None:
         return 0
     index = feed.index_of(resume.last_id) if resume.last_id is not None else None
@@ -171,6 +171,37 @@ def _query(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FeedRanking:
+    """A profile's whole feed ranked once, as of ``ranked_at``: page through ``order`` in memory
+    (``order.items(start, stop)`` explains only those positions)."""
+
+    order: DialOrder
+    preferences: Preferences
+    topics: TopicIndex
+    ranked_at: datetime
+    truncated: bool
+
+
+def _rank(
+    session: Session, profile: Profile, options: FeedOptions, at: datetime, k: int
+) -> FeedRanking:
+    preferences = preferences_for(profile, options)
+    pool = load_pool(session, _query(profile, options, preferences, at))
+    order = dial_order(pool, preferences, now=at, k=k)
+    return FeedRanking(order, preferences, pool.topics, at, pool.truncated)
+
+
+def rank_profile(
+    db: Database, *, profile: Profile, options: FeedOptions, now: datetime, k: int = DEFAULT_K
+) -> FeedRanking:
+    """The profile's feed ranked once as of ``now`` (``options.cursor`` is not read): what
+    ``build_feed`` pages give, page after page, without ranking again for each page."""
+    with db.session() as session:
+        _check_options(session, options)
+        return _rank(session, profile, options, now.astimezone(UTC).replace(microsecond=0), k)
+
+
 def build_feed(
     db: Database,
     *,
@@ -186,9 +217,8 @@ def build_feed(
         _check_options(session, options)
         resume = _read_cursor(secret, profile, options, now)
         at = resume.at if resume else now.astimezone(UTC).replace(microsecond=0)
-        preferences = preferences_for(profile, options)
-        pool = load_pool(session, _query(profile, options, preferences, at))
-        ranked = dial_feed(score_pool(pool, preferences, now=at), preferences.depth, k=k)
+        ranking = _rank(session, profile, options, at, k)
+        ranked = ranking.order
         start = _start(ranked, resume)
         page = ranked.items(start, start + options.limit)
         papers = [i.candidate.arxiv_id for i in page if i.candidate.arxiv_id]
@@ -197,11 +227,11 @@ def build_feed(
     return FeedPage(
         items=page,
         metrics=ranked.metrics,
-        preferences=preferences,
-        topics=pool.topics,
+        preferences=ranking.preferences,
+        topics=ranking.topics,
         ranked_at=at,
         total=len(ranked),
-        truncated=pool.truncated,
+        truncated=ranking.truncated,
         next_cursor=_next_cursor(secret, profile, options, at, page[-1]) if page and more else None,
         covering=covering,
     )
