@@ -352,8 +352,9 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             for key, origin in self._pools.items()
             if not origin.active and now - origin.last_used > KEEPALIVE_SECONDS
         ]
-        for key in unused:
-            await self._pools.pop(key).pool.aclose()
+        closing = [self._pools.pop(key).pool for key in unused]  # before any await: a request
+        for pool in closing:  # made meanwhile gets a new pool, never one being closed
+            await pool.aclose()
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
