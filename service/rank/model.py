@@ -134,6 +134,32 @@ class Traits:
     coverage: float
     area: str | None
     topics: frozenset[str]  # tag slugs and their areas (negative keywords exclude by topic)
+    published_us: int = 0  # published_at in microseconds since the epoch (freshness)
+    tag_total: float = 0.0  # the sum of the tag scores (topic affinity divides by it)
+    source_ids: tuple[int, ...] = ()  # in the candidate's source order (source affinity)
+    author_keys: tuple[str, ...] = ()  # score.author_key of each author, in order
+
+
+class TextMemo:
+    """Keyword matches of a fixed list of candidates, remembered by phrase: for every phrase
+    a profile asks for, each candidate's match (0 not yet looked, 1 none, 2 in the summary, 3 in
+    the title). Matches depend on the phrase and the item alone, so every profile ranked from
+    one cached window shares them; a byte per candidate and phrase, at most ``MAX_PHRASES``."""
+
+    MAX_PHRASES = 4096
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self.positions: dict[int, int] = {item_id: n for n, item_id in enumerate(ids)}
+        self.phrases: dict[str, bytearray] = {}
+
+    def table(self, phrase: str) -> bytearray:
+        """The matches of ``phrase`` by position (a private table once the memo is full)."""
+        found = self.phrases.get(phrase)
+        if found is None:
+            found = bytearray(len(self.positions))
+            if len(self.phrases) < self.MAX_PHRASES:
+                found = self.phrases.setdefault(phrase, found)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +171,9 @@ class CandidatePool:
     events: tuple[FeedbackEvent, ...] = ()
     truncated: bool = False  # the candidate cap was reached: older items were left out
     traits: Mapping[int, Traits] = field(default_factory=dict)  # by id; missing = computed
+    memo: TextMemo | None = field(
+        default=None, compare=False
+    )  # the window's keyword matches (None: matched afresh)
 
 
 @dataclass(frozen=True, slots=True)
