@@ -40,9 +40,9 @@ from service.rank.model import (
     CandidateSource,
     CandidateTag,
     FeedbackEvent,
-    TextMemo,
     TopicIndex,
     Traits,
+    WindowMemo,
 )
 from service.rank.score import microseconds, traits_of
 from service.records import KINDS
@@ -314,7 +314,7 @@ class CandidateWindow:
     candidates: tuple[Candidate, ...]  # newest first, feedback empty
     first_seen: tuple[datetime, ...]
     traits: Mapping[int, Traits]
-    memo: TextMemo  # keyword matches, filled as profiles ask (shared by every profile)
+    memo: WindowMemo  # keyword matches, filled as profiles ask (shared by every profile)
     ids: tuple[int, ...]  # of ``candidates``
     newest_seen: datetime | None  # the latest first_seen (a request at or after it drops none)
     published_keys: tuple[int, ...]  # minus published_at in microseconds: ascending, for bisect
@@ -400,7 +400,7 @@ def _read_window(
         candidates=candidates,
         first_seen=first_seen,
         traits=traits,
-        memo=TextMemo(ids),
+        memo=WindowMemo(ids),
         ids=tuple(ids),
         newest_seen=max(first_seen, default=None),
         published_keys=tuple(-traits[c.id].published_us for c in candidates),
@@ -458,7 +458,7 @@ def _apply(
 
 def _cached(
     session: Session, query: CandidateQuery, topic_rows: Sequence[tuple[Any, ...]]
-) -> tuple[tuple[Candidate, ...], bool, Mapping[int, Traits], TextMemo] | None:
+) -> tuple[tuple[Candidate, ...], bool, Mapping[int, Traits], WindowMemo] | None:
     stamp = data_stamp(session, topic_rows)
     key = (frozenset(query.kinds), query.window_days, query.limit)
     since = query.at - timedelta(days=query.window_days)

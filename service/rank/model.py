@@ -140,17 +140,23 @@ class Traits:
     author_keys: tuple[str, ...] = ()  # score.author_key of each author, in order
 
 
-class TextMemo:
-    """Keyword matches of a fixed list of candidates, remembered by phrase: for every phrase
-    a profile asks for, each candidate's match (0 not yet looked, 1 none, 2 in the summary, 3 in
-    the title). Matches depend on the phrase and the item alone, so every profile ranked from
-    one cached window shares them; a byte per candidate and phrase, at most ``MAX_PHRASES``."""
+class WindowMemo:
+    """What scoring learns about a fixed list of candidates that is the same for every profile,
+    remembered for the next profile ranked from the same cached window (filled lazily):
+
+    - ``table(phrase)``: each candidate's match of a keyword phrase (0 not yet looked, 1 none,
+      2 in the summary, 3 in the title), a byte per candidate, at most ``MAX_PHRASES`` phrases;
+    - ``qualities(now_us, half_life)``: each candidate's (deep, broad) quality as of ``now``
+      (freshness, technical level, coverage, source), for the last ``MAX_CLOCKS`` instants.
+    """
 
     MAX_PHRASES = 4096
+    MAX_CLOCKS = 4
 
     def __init__(self, ids: Iterable[int]) -> None:
         self.positions: dict[int, int] = {item_id: n for n, item_id in enumerate(ids)}
         self.phrases: dict[str, bytearray] = {}
+        self.clocks: dict[tuple[int, float], list[tuple[float, float] | None]] = {}
 
     def table(self, phrase: str) -> bytearray:
         """The matches of ``phrase`` by position (a private table once the memo is full)."""
@@ -159,6 +165,17 @@ class TextMemo:
             found = bytearray(len(self.positions))
             if len(self.phrases) < self.MAX_PHRASES:
                 found = self.phrases.setdefault(phrase, found)
+        return found
+
+    def qualities(self, now_us: int, half_life: float) -> list[tuple[float, float] | None]:
+        """The (deep, broad) qualities as of ``now_us`` by position (None: not yet computed)."""
+        key = (now_us, half_life)
+        found = self.clocks.get(key)
+        if found is None:
+            found = [None] * len(self.positions)
+            while len(self.clocks) >= self.MAX_CLOCKS:
+                self.clocks.pop(next(iter(self.clocks)), None)
+            found = self.clocks.setdefault(key, found)
         return found
 
 
@@ -171,7 +188,7 @@ class CandidatePool:
     events: tuple[FeedbackEvent, ...] = ()
     truncated: bool = False  # the candidate cap was reached: older items were left out
     traits: Mapping[int, Traits] = field(default_factory=dict)  # by id; missing = computed
-    memo: TextMemo | None = field(
+    memo: WindowMemo | None = field(
         default=None, compare=False
     )  # the window's keyword matches (None: matched afresh)
 

@@ -29,9 +29,9 @@ from service.rank.model import (
     FeedMetrics,
     Preferences,
     RankedItem,
-    TextMemo,
     TopicIndex,
     Traits,
+    WindowMemo,
 )
 from service.rank.score import (
     AFFINITY_AUTHOR,
@@ -110,7 +110,7 @@ def _topic(tags: Sequence[CandidateTag], interest_map: Mapping[str, tuple[float,
     return min(topic, 1.0)
 
 
-_CODE_SCORE = (0.0, 0.0, KEYWORD_IN_SUMMARY, KEYWORD_IN_TITLE)  # by TextMemo code
+_CODE_SCORE = (0.0, 0.0, KEYWORD_IN_SUMMARY, KEYWORD_IN_TITLE)  # by WindowMemo code
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +124,7 @@ class _Matcher:
     surnames: frozenset[str]  # followed bare surnames: an author key's surname matches
 
     @classmethod
-    def prepare(cls, scorer: Scorer, memo: TextMemo) -> _Matcher:
+    def prepare(cls, scorer: Scorer, memo: WindowMemo) -> _Matcher:
         keywords = scorer.keywords
         followed = [author_key(name) for name in scorer.preferences.authors]
         return cls(
@@ -165,17 +165,19 @@ def _author(matcher: _Matcher, traits: Traits) -> float:
 
 
 def _affinity(candidate: Candidate, traits: Traits, affinity: Affinity) -> float:
-    """``score.affinity_score`` from the candidate's traits (the same operations in order)."""
-    total = traits.tag_total
-    topics = affinity.topics
-    topic = sum(t.score * topics.get(t.slug, 0.0) for t in candidate.tags) / total if total else 0.0
+    """``score.affinity_score`` from the candidate's traits (the same operations in order; a
+    part none of whose keys the affinity knows is 0.0 without the sum)."""
+    total, topics = traits.tag_total, affinity.topics
+    topic = 0.0
+    if total and not traits.topics.isdisjoint(topics):
+        topic = sum(t.score * topics.get(t.slug, 0.0) for t in candidate.tags) / total
     sources = affinity.sources
     values = [sources.get(source_id, 0.0) for source_id in traits.source_ids]
     source = sum(values) / len(values) if values else 0.0
     author = 0.0
-    if affinity.authors:
+    if affinity.authors and traits.author_keys:
         authors = affinity.authors
-        author = max((authors.get(key, 0.0) for key in traits.author_keys), key=abs, default=0.0)
+        author = max([authors.get(key, 0.0) for key in traits.author_keys], key=abs)
     combined = AFFINITY_TOPIC * topic + AFFINITY_SOURCE * source + AFFINITY_AUTHOR * author
     return max(-1.0, min(1.0, combined))
 
@@ -195,14 +197,16 @@ def _relevance(
     return max(0.0, min(1.0, 1 - miss - AFFINITY_WEIGHT * max(-lean, 0.0)))
 
 
-def _ends(traits: Traits, fresh: float, relevance: float, weight: float) -> tuple[float, float]:
-    """``select.deep_score`` and ``select.broad_score`` (the same operations in the same order)."""
+def _qualities(traits: Traits, now_us: int, half_life: float) -> tuple[float, float]:
+    """The quality parts of ``select.deep_score`` and ``select.broad_score`` (the same
+    operations in the same order; ``score.freshness`` from exact microseconds)."""
+    age_hours = max((now_us - traits.published_us) / 1_000_000 / 3600, 0.0)
+    fresh = float(0.5 ** (age_hours / half_life))
     source = (traits.source + 1) / 2
     tech = traits.technical
-    quality = 0.4 * tech + 0.3 * fresh + 0.15 * traits.coverage + 0.15 * source
-    deep = weight * (relevance * (0.55 + 0.45 * quality) + DEEP_TRACE * quality)
-    quality = 0.35 * (1 - tech) + 0.35 * fresh + 0.15 * traits.coverage + 0.15 * source
-    return deep, weight * (0.25 * relevance + quality)
+    deep = 0.4 * tech + 0.3 * fresh + 0.15 * traits.coverage + 0.15 * source
+    broad = 0.35 * (1 - tech) + 0.35 * fresh + 0.15 * traits.coverage + 0.15 * source
+    return deep, broad
 
 
 def _excluded(candidate: Candidate, traits: Traits, matcher: _Matcher, position: int) -> bool:
@@ -241,12 +245,13 @@ def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) 
     """Score every candidate of ``pool`` for ``preferences`` as ``select.score_pool`` does."""
     scorer = Scorer.prepare(preferences, pool.topics, pool.events, now)
     interests = _interest_map(scorer, preferences.interests)
-    memo = pool.memo or TextMemo(c.id for c in pool.candidates)
+    memo = pool.memo or WindowMemo(c.id for c in pool.candidates)
     matcher = _Matcher.prepare(scorer, memo)
     half_life = half_life_hours(preferences.window_days)
     now_us = microseconds(now)
     known, positions, weights = pool.traits, matcher.positions, preferences.kind_weights
     keywords, authors = bool(matcher.positives), bool(matcher.full_authors or matcher.surnames)
+    qualities = memo.qualities(now_us, half_life)
     tally = _Tally()
     for candidate in pool.candidates:
         traits = known.get(candidate.id) or traits_of(candidate)
@@ -256,15 +261,21 @@ def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) 
             tally.excluded += 1
             continue
         topic, matched = _topic_of(candidate, preferences, scorer, interests)
-        # score.freshness: exact microseconds, as timedelta.total_seconds() divides them
-        age_hours = max((now_us - traits.published_us) / 1_000_000 / 3600, 0.0)
-        fresh = float(0.5 ** (age_hours / half_life))
+        quality = qualities[position]
+        if quality is None:
+            quality = qualities[position] = _qualities(traits, now_us, half_life)
         matches = (
             _keyword(matcher, position, candidate) if keywords else 0.0,
             _author(matcher, traits) if authors else 0.0,
         )
         relevance = _relevance(candidate, traits, topic, scorer, matches)
-        tally.ends.append(_ends(traits, fresh, relevance, weight))
+        deep, broad = quality  # select.deep_score and broad_score, the same operations
+        tally.ends.append(
+            (
+                weight * (relevance * (0.55 + 0.45 * deep) + DEEP_TRACE * deep),
+                weight * (0.25 * relevance + broad),
+            )
+        )
         tally.kept.append(candidate)
         tally.traits.append(traits)
         tally.matching += matched
