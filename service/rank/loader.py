@@ -9,15 +9,17 @@ covering posts and feedback of those candidates follow in chunked ``IN`` queries
 **The window cache.** What every profile shares — the newest items of a window with their tags,
 sources and coverage, and their profile-free score traits (``score.traits_of``) — is read once
 and kept in this process (``CandidateWindow``, per engine, a few windows by (kinds, window
-days)). Each request reads a **stamp** first: the newest item id, the newest ``source.updated_at``
+days)), with a ``WindowMemo`` that scoring fills as profiles ask (keyword matches by phrase,
+quality parts by instant) for the next profile ranked from the same window. Each request reads a
+**stamp** first: the newest item id, the newest ``source.updated_at``
 (every poll, every local ingest, every source edit moves it), the newest poll-log id and the
 taxonomy rows. A window is used only while the stamp it was read under is still the database's,
 so new or changed items are seen by the next request of every process (each API worker has its
 own cache and checks the stamp itself). The window holds ``WINDOW_MARGIN`` rows more than the cap
 and no "first seen by" bound; each request applies its own parts on top: its ``at`` (first seen
-by, published since), the profile's hidden, read and muted sources, and its feedback. When those
-leave too few rows to decide the cap exactly, the request reads storage directly (the answer is
-always the one the direct queries give).
+by, published since: a bisect on publish time), the profile's hidden, read and muted sources (a
+set of ids to drop), and its feedback. When those leave too few rows to decide the cap exactly,
+the request reads storage directly (the answer is always the one the direct queries give).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Every datetime is timezone-aware UTC.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,6 +158,7 @@ class WindowMemo:
         self.positions: dict[int, int] = {item_id: n for n, item_id in enumerate(ids)}
         self.phrases: dict[str, bytearray] = {}
         self.clocks: dict[tuple[int, float], list[tuple[float, float] | None]] = {}
+        self.lock = threading.Lock()  # for adding and evicting instants (threads share a window)
 
     def table(self, phrase: str) -> bytearray:
         """The matches of ``phrase`` by position (a private table once the memo is full)."""
@@ -172,10 +174,12 @@ class WindowMemo:
         key = (now_us, half_life)
         found = self.clocks.get(key)
         if found is None:
-            found = [None] * len(self.positions)
-            while len(self.clocks) >= self.MAX_CLOCKS:
-                self.clocks.pop(next(iter(self.clocks)), None)
-            found = self.clocks.setdefault(key, found)
+            with self.lock:
+                found = self.clocks.get(key)
+                if found is None:
+                    while len(self.clocks) >= self.MAX_CLOCKS:
+                        del self.clocks[next(iter(self.clocks))]
+                    found = self.clocks[key] = [None] * len(self.positions)
         return found
 
 

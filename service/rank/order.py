@@ -1,7 +1,10 @@
 """The dial order, fast: the same order as ``select.dial_feed``, computed with plain floats, lazily.
 
     score_lean   every candidate scored in one loop: a (deep, broad, area) per kept candidate,
-                 no ScoreParts or records per candidate (``select._score_all`` makes both)
+                 no ScoreParts or records per candidate (``select._score_all`` makes both);
+                 what is the same for every profile — keyword matches by phrase, the quality
+                 parts as of one instant, author keys, publish time — comes from the cached
+                 window's ``WindowMemo`` and ``Traits``, computed once per window
     DialOrder    the two ends as heaps (the deep end by score, the broad end's areas each a
                  heap, merged as ``select.spread`` merges them) and their interleave, produced
                  only as far as a page (or the metrics' top k) needs; only the items asked for
