@@ -167,18 +167,35 @@ def _author(matcher: _Matcher, traits: Traits) -> float:
     return 0.0
 
 
-def _affinity(candidate: Candidate, traits: Traits, affinity: Affinity) -> float:
+class _Leaning:
+    """One profile's affinity as ``score.affinity_score`` reads it, with each source list's
+    mean remembered (candidates share a few hundred source lists)."""
+
+    def __init__(self, affinity: Affinity) -> None:
+        self.affinity = affinity
+        self.authors = frozenset(affinity.authors)
+        self.source_means: dict[tuple[int, ...], float] = {}
+
+    def source(self, source_ids: tuple[int, ...]) -> float:
+        found = self.source_means.get(source_ids)
+        if found is None:
+            sources = self.affinity.sources
+            values = [sources.get(source_id, 0.0) for source_id in source_ids]
+            found = self.source_means[source_ids] = sum(values) / len(values) if values else 0.0
+        return found
+
+
+def _affinity(candidate: Candidate, traits: Traits, leaning: _Leaning) -> float:
     """``score.affinity_score`` from the candidate's traits (the same operations in order; a
     part none of whose keys the affinity knows is 0.0 without the sum)."""
+    affinity = leaning.affinity
     total, topics = traits.tag_total, affinity.topics
     topic = 0.0
     if total and not traits.topics.isdisjoint(topics):
         topic = sum(t.score * topics.get(t.slug, 0.0) for t in candidate.tags) / total
-    sources = affinity.sources
-    values = [sources.get(source_id, 0.0) for source_id in traits.source_ids]
-    source = sum(values) / len(values) if values else 0.0
+    source = leaning.source(traits.source_ids)
     author = 0.0
-    if affinity.authors and traits.author_keys:
+    if not leaning.authors.isdisjoint(traits.author_keys):
         authors = affinity.authors
         author = max([authors.get(key, 0.0) for key in traits.author_keys], key=abs)
     combined = AFFINITY_TOPIC * topic + AFFINITY_SOURCE * source + AFFINITY_AUTHOR * author
@@ -186,16 +203,19 @@ def _affinity(candidate: Candidate, traits: Traits, affinity: Affinity) -> float
 
 
 def _relevance(
-    candidate: Candidate, traits: Traits, topic: float, scorer: Scorer, matches: tuple[float, float]
+    candidate: Candidate,
+    traits: Traits,
+    topic: float,
+    leaning: _Leaning | None,
+    matches: tuple[float, float],
 ) -> float:
     """``score.relevance`` of the topic and the keyword, author and affinity matches (the same
     operations in the same order)."""
     keyword, author = matches
     miss = (1 - topic) * (1 - KEYWORD_WEIGHT * keyword) * (1 - AUTHOR_WEIGHT * author)
-    affinity = scorer.affinity
-    if not (affinity.topics or affinity.sources or affinity.authors):
+    if leaning is None:
         return max(0.0, min(1.0, 1 - miss - AFFINITY_WEIGHT * 0.0))
-    lean = _affinity(candidate, traits, affinity)
+    lean = _affinity(candidate, traits, leaning)
     miss *= 1 - AFFINITY_WEIGHT * max(lean, 0.0)
     return max(0.0, min(1.0, 1 - miss - AFFINITY_WEIGHT * max(-lean, 0.0)))
 
@@ -255,6 +275,10 @@ def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) 
     known, positions, weights = pool.traits, matcher.positions, preferences.kind_weights
     keywords, authors = bool(matcher.positives), bool(matcher.full_authors or matcher.surnames)
     qualities = memo.qualities(now_us, half_life)
+    affinity = scorer.affinity
+    leaning = (
+        _Leaning(affinity) if affinity.topics or affinity.sources or affinity.authors else None
+    )
     tally = _Tally()
     for candidate in pool.candidates:
         traits = known.get(candidate.id) or traits_of(candidate)
@@ -271,7 +295,7 @@ def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) 
             _keyword(matcher, position, candidate) if keywords else 0.0,
             _author(matcher, traits) if authors else 0.0,
         )
-        relevance = _relevance(candidate, traits, topic, scorer, matches)
+        relevance = _relevance(candidate, traits, topic, leaning, matches)
         deep, broad = quality  # select.deep_score and broad_score, the same operations
         tally.ends.append(
             (
