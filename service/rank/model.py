@@ -151,7 +151,7 @@ class WindowMemo:
       (freshness, technical level, coverage, source), for the last ``MAX_CLOCKS`` instants.
     """
 
-    MAX_PHRASES = 4096
+    MAX_PHRASES = 1024  # ~4 MB per window at most
     MAX_CLOCKS = 4
 
     def __init__(self, ids: Iterable[int]) -> None:
