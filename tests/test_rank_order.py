@@ -8,6 +8,7 @@ metrics, the same count and exclusions, pages cut anywhere, and the same positio
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import shutil
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from corpusgen import generate_corpus
 from rankbuild import NOW, TOPIC_ROWS, candidate, pool, source, tag
 
 from service.rank.loader import CandidateQuery, load_pool
-from service.rank.model import CandidatePool, FeedbackEvent, Preferences
+from service.rank.model import CandidatePool, FeedbackEvent, Preferences, WindowMemo
 from service.rank.order import dial_order
 from service.rank.select import dial_feed, score_pool
 from service.storage.engine import Database
@@ -141,3 +142,19 @@ def test_the_fast_order_is_the_reference_order_on_a_corpus(
         depth=rng.choice((0.0, 0.3, 0.5, 0.85, 1.0)),
     )
     assert_same_order(found, preferences, now)
+
+
+def test_one_window_memo_serves_every_profile_and_instant() -> None:
+    """Keyword matches and qualities remembered for one profile (and instant) are the ones the
+    next profile would compute: 40 profiles at 7 instants share one memo, each as the reference."""
+    rng = random.Random(99)
+    candidates = _candidates(rng, 150)
+    shared = dataclasses.replace(
+        pool(candidates, _events(rng)), memo=WindowMemo(c.id for c in candidates)
+    )
+    for n in range(40):
+        now = NOW + timedelta(hours=n % 7)  # more instants than the memo keeps
+        preferences = _preferences(rng)
+        assert_same_order(dataclasses.replace(shared, events=tuple(_events(rng))), preferences, now)
+    assert shared.memo is not None
+    assert 0 < len(shared.memo.clocks) <= WindowMemo.MAX_CLOCKS

@@ -9,19 +9,22 @@ covering posts and feedback of those candidates follow in chunked ``IN`` queries
 **The window cache.** What every profile shares — the newest items of a window with their tags,
 sources and coverage, and their profile-free score traits (``score.traits_of``) — is read once
 and kept in this process (``CandidateWindow``, per engine, a few windows by (kinds, window
-days)). Each request reads a **stamp** first: the newest item id, the newest ``source.updated_at``
+days)), with a ``WindowMemo`` that scoring fills as profiles ask (keyword matches by phrase,
+quality parts by instant) for the next profile ranked from the same window. Each request reads a
+**stamp** first: the newest item id, the newest ``source.updated_at``
 (every poll, every local ingest, every source edit moves it), the newest poll-log id and the
 taxonomy rows. A window is used only while the stamp it was read under is still the database's,
 so new or changed items are seen by the next request of every process (each API worker has its
 own cache and checks the stamp itself). The window holds ``WINDOW_MARGIN`` rows more than the cap
 and no "first seen by" bound; each request applies its own parts on top: its ``at`` (first seen
-by, published since), the profile's hidden, read and muted sources, and its feedback. When those
-leave too few rows to decide the cap exactly, the request reads storage directly (the answer is
-always the one the direct queries give).
+by, published since: a bisect on publish time), the profile's hidden, read and muted sources (a
+set of ids to drop), and its feedback. When those leave too few rows to decide the cap exactly,
+the request reads storage directly (the answer is always the one the direct queries give).
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 import weakref
 from collections import OrderedDict, defaultdict
@@ -41,8 +44,9 @@ from service.rank.model import (
     FeedbackEvent,
     TopicIndex,
     Traits,
+    WindowMemo,
 )
-from service.rank.score import traits_of
+from service.rank.score import microseconds, traits_of
 from service.records import KINDS
 from service.storage.feedback import affinity_events, signals_for
 from service.storage.models import (
@@ -312,6 +316,10 @@ class CandidateWindow:
     candidates: tuple[Candidate, ...]  # newest first, feedback empty
     first_seen: tuple[datetime, ...]
     traits: Mapping[int, Traits]
+    memo: WindowMemo  # keyword matches, filled as profiles ask (shared by every profile)
+    ids: tuple[int, ...]  # of ``candidates``
+    newest_seen: datetime | None  # the latest first_seen (a request at or after it drops none)
+    published_keys: tuple[int, ...]  # minus published_at in microseconds: ascending, for bisect
 
 
 class WindowCache:
@@ -385,13 +393,19 @@ def _read_window(
     tags, sources = _tags(session, ids), _sources(session, ids)
     covered = _covered_counts(session, [row.arxiv_id for row in rows if row.arxiv_id])
     candidates = tuple(_candidate(row, tags, sources, covered, {}) for row in rows)
+    traits = {c.id: traits_of(c) for c in candidates}
+    first_seen = tuple(row.first_seen_at for row in rows)
     return CandidateWindow(
         stamp=stamp,
         since=since,
         complete=len(rows) < wanted,
         candidates=candidates,
-        first_seen=tuple(row.first_seen_at for row in rows),
-        traits={c.id: traits_of(c) for c in candidates},
+        first_seen=first_seen,
+        traits=traits,
+        memo=WindowMemo(ids),
+        ids=tuple(ids),
+        newest_seen=max(first_seen, default=None),
+        published_keys=tuple(-traits[c.id].published_us for c in candidates),
     )
 
 
@@ -405,35 +419,48 @@ def _profile_signals(session: Session, profile_id: int) -> dict[int, frozenset[s
     return {item_id: frozenset(signals) for item_id, signals in found.items()}
 
 
+def _dropped_ids(
+    window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]]
+) -> set[int]:
+    """The window's items this query leaves out: hidden (and read), first seen after ``at``,
+    seen only in muted sources."""
+    dropped = {"hide"} if query.include_read else {"hide", "read"}
+    found = {item_id for item_id, marks in signals.items() if not marks.isdisjoint(dropped)}
+    if window.newest_seen is not None and window.newest_seen > query.at:
+        found.update(
+            item_id
+            for item_id, seen in zip(window.ids, window.first_seen, strict=True)
+            if seen > query.at
+        )
+    if query.muted_sources:
+        muted = frozenset(query.muted_sources)
+        found.update(c.id for c in window.candidates if all(s.id in muted for s in c.sources))
+    return found
+
+
 def _apply(
     window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]]
 ) -> tuple[tuple[Candidate, ...], bool] | None:
     """The query's candidates from the window, or None when the window cannot decide them."""
     since = query.at - timedelta(days=query.window_days)
-    dropped = {"hide"} if query.include_read else {"hide", "read"}
-    muted = frozenset(query.muted_sources)
-    kept: list[Candidate] = []
-    for candidate, seen in zip(window.candidates, window.first_seen, strict=True):
-        if candidate.published_at < since:
-            return tuple(kept), False  # every row of the query's window was passed
-        if seen > query.at:
-            continue
-        marks = signals.get(candidate.id)
-        if marks and not marks.isdisjoint(dropped):
-            continue
-        if muted and all(s.id in muted for s in candidate.sources):
-            continue
-        if len(kept) == query.limit:
-            return tuple(kept), True
-        kept.append(replace(candidate, feedback=marks) if marks else candidate)
-    if window.complete and since >= window.since:
-        return tuple(kept), False
-    return None
+    end = bisect.bisect_right(window.published_keys, -microseconds(since))  # published >= since
+    dropped = _dropped_ids(window, query, signals)
+    kept = [c for c in window.candidates[:end] if c.id not in dropped] if dropped else None
+    passing = window.candidates[:end] if kept is None else kept
+    if len(passing) > query.limit:
+        found, truncated = passing[: query.limit], True
+    elif end < len(window.candidates) or (window.complete and since >= window.since):
+        found, truncated = passing, False  # every row of the query's window was passed
+    else:
+        return None
+    if signals:
+        found = [replace(c, feedback=m) if (m := signals.get(c.id)) else c for c in found]
+    return tuple(found), truncated
 
 
 def _cached(
     session: Session, query: CandidateQuery, topic_rows: Sequence[tuple[Any, ...]]
-) -> tuple[tuple[Candidate, ...], bool, Mapping[int, Traits]] | None:
+) -> tuple[tuple[Candidate, ...], bool, Mapping[int, Traits], WindowMemo] | None:
     stamp = data_stamp(session, topic_rows)
     key = (frozenset(query.kinds), query.window_days, query.limit)
     since = query.at - timedelta(days=query.window_days)
@@ -448,7 +475,7 @@ def _cached(
     found = _apply(window, query, signals)
     if found is None:
         return None
-    return (*found, window.traits)
+    return (*found, window.traits, window.memo)
 
 
 def load_candidates(session: Session, query: CandidateQuery) -> tuple[tuple[Candidate, ...], bool]:
@@ -473,16 +500,16 @@ def load_pool(session: Session, query: CandidateQuery) -> CandidatePool:
     topic_rows = _topic_rows(session)
     found = _cached(session, query, topic_rows) if use_window_cache and query.kinds else None
     if found is not None:
-        candidates, truncated, traits = found
+        candidates, truncated, traits, memo = found
     else:
-        (candidates, truncated), traits = load_candidates_direct(session, query), {}
+        (candidates, truncated), traits, memo = load_candidates_direct(session, query), {}, None
     events = (
         load_events(session, profile_id=query.profile_id, at=query.at)
         if query.profile_id is not None
         else ()
     )
     topics = TopicIndex.build(topic_rows)
-    return CandidatePool(candidates, topics, events, truncated, traits)
+    return CandidatePool(candidates, topics, events, truncated, traits, memo)
 
 
 def load_candidates_direct(

@@ -1,7 +1,10 @@
 """The dial order, fast: the same order as ``select.dial_feed``, computed with plain floats, lazily.
 
     score_lean   every candidate scored in one loop: a (deep, broad, area) per kept candidate,
-                 no ScoreParts or records per candidate (``select._score_all`` makes both)
+                 no ScoreParts or records per candidate (``select._score_all`` makes both);
+                 what is the same for every profile — keyword matches by phrase, the quality
+                 parts as of one instant, author keys, publish time — comes from the cached
+                 window's ``WindowMemo`` and ``Traits``, computed once per window
     DialOrder    the two ends as heaps (the deep end by score, the broad end's areas each a
                  heap, merged as ``select.spread`` merges them) and their interleave, produced
                  only as far as a page (or the metrics' top k) needs; only the items asked for
@@ -15,12 +18,14 @@ this path against the reference one on generated pools).
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from service.rank.metrics import DEFAULT_K, known_metrics
 from service.rank.model import (
+    Affinity,
     Candidate,
     CandidatePool,
     CandidateTag,
@@ -29,17 +34,21 @@ from service.rank.model import (
     RankedItem,
     TopicIndex,
     Traits,
+    WindowMemo,
 )
 from service.rank.score import (
+    AFFINITY_AUTHOR,
+    AFFINITY_SOURCE,
+    AFFINITY_TOPIC,
     AFFINITY_WEIGHT,
     AUTHOR_WEIGHT,
+    KEYWORD_IN_SUMMARY,
+    KEYWORD_IN_TITLE,
     KEYWORD_WEIGHT,
     Scorer,
-    affinity_score,
-    author_match,
-    excluded_by,
+    author_key,
     half_life_hours,
-    keyword_match,
+    microseconds,
     topic_match,
     traits_of,
 )
@@ -53,13 +62,7 @@ from service.rank.select import (
     explain,
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UNTAGGED = ""
-
-
-def _microseconds(moment: datetime) -> int:
-    delta = moment - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,9 @@ class LeanPool:
     scorer: Scorer
     topics: TopicIndex
     traits_known: Mapping[int, Traits]
+
+
+_Interests = dict[str, tuple[float, ...]] | None
 
 
 def _interest_map(
@@ -107,80 +113,211 @@ def _topic(tags: Sequence[CandidateTag], interest_map: Mapping[str, tuple[float,
     return min(topic, 1.0)
 
 
-def _relevance(candidate: Candidate, topic: float, scorer: Scorer, leaning: bool) -> float:
+_CODE_SCORE = (0.0, 0.0, KEYWORD_IN_SUMMARY, KEYWORD_IN_TITLE)  # by WindowMemo code
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    """One profile's keywords and authors against one pool, with the pool's memo of matches."""
+
+    positives: tuple[tuple[bytearray, re.Pattern[str]], ...]
+    negatives: tuple[tuple[bytearray, re.Pattern[str], str], ...]
+    positions: Mapping[int, int]
+    full_authors: frozenset[str]  # followed author keys with an initial: equal keys match
+    surnames: frozenset[str]  # followed bare surnames: an author key's surname matches
+
+    @classmethod
+    def prepare(cls, scorer: Scorer, memo: WindowMemo) -> _Matcher:
+        keywords = scorer.keywords
+        followed = [author_key(name) for name in scorer.preferences.authors]
+        return cls(
+            positives=tuple((memo.table(p), pattern) for p, pattern in keywords.positives),
+            negatives=tuple(
+                (memo.table(word), pattern, slug) for word, pattern, slug in keywords.negatives
+            ),
+            positions=memo.positions,
+            full_authors=frozenset(key for key in followed if key and " " in key),
+            surnames=frozenset(key for key in followed if key and " " not in key),
+        )
+
+
+def _code(table: bytearray, position: int, pattern: re.Pattern[str], item: Candidate) -> int:
+    """The memo's match code of ``pattern`` for the candidate at ``position`` (looked up once)."""
+    code = table[position]
+    if not code:
+        code = 3 if pattern.search(item.title) else 2 if pattern.search(item.summary) else 1
+        table[position] = code
+    return code
+
+
+def _keyword(matcher: _Matcher, position: int, candidate: Candidate) -> float:
+    """``score.keyword_match``'s score: the best of title (1.0) and summary (0.6) matches."""
+    best = 0.0
+    for table, pattern in matcher.positives:
+        best = max(best, _CODE_SCORE[_code(table, position, pattern, candidate)])
+    return best
+
+
+def _author(matcher: _Matcher, traits: Traits) -> float:
+    """``score.author_match``'s score from the candidate's author keys."""
+    full, surnames = matcher.full_authors, matcher.surnames
+    for key in traits.author_keys:
+        if key and (key in full or key.split(" ", maxsplit=1)[0] in surnames):
+            return 1.0
+    return 0.0
+
+
+class _Leaning:
+    """One profile's affinity as ``score.affinity_score`` reads it, with each source list's
+    mean remembered (candidates share a few hundred source lists)."""
+
+    def __init__(self, affinity: Affinity) -> None:
+        self.affinity = affinity
+        self.authors = frozenset(affinity.authors)
+        self.source_means: dict[tuple[int, ...], float] = {}
+
+    def source(self, source_ids: tuple[int, ...]) -> float:
+        found = self.source_means.get(source_ids)
+        if found is None:
+            sources = self.affinity.sources
+            values = [sources.get(source_id, 0.0) for source_id in source_ids]
+            found = self.source_means[source_ids] = sum(values) / len(values) if values else 0.0
+        return found
+
+
+def _affinity(candidate: Candidate, traits: Traits, leaning: _Leaning) -> float:
+    """``score.affinity_score`` from the candidate's traits (the same operations in order; a
+    part none of whose keys the affinity knows is 0.0 without the sum)."""
+    affinity = leaning.affinity
+    total, topics = traits.tag_total, affinity.topics
+    topic = 0.0
+    if total and not traits.topics.isdisjoint(topics):
+        topic = sum(t.score * topics.get(t.slug, 0.0) for t in candidate.tags) / total
+    source = leaning.source(traits.source_ids)
+    author = 0.0
+    if not leaning.authors.isdisjoint(traits.author_keys):
+        authors = affinity.authors
+        author = max([authors.get(key, 0.0) for key in traits.author_keys], key=abs)
+    combined = AFFINITY_TOPIC * topic + AFFINITY_SOURCE * source + AFFINITY_AUTHOR * author
+    return max(-1.0, min(1.0, combined))
+
+
+def _relevance(
+    candidate: Candidate,
+    traits: Traits,
+    topic: float,
+    leaning: _Leaning | None,
+    matches: tuple[float, float],
+) -> float:
     """``score.relevance`` of the topic and the keyword, author and affinity matches (the same
     operations in the same order)."""
-    keywords, followed = scorer.keywords, scorer.preferences.authors
-    keyword = (
-        keyword_match(candidate.title, candidate.summary, keywords).score
-        if keywords.positives
-        else 0.0
-    )
-    author = author_match(candidate.authors, followed).score if followed else 0.0
+    keyword, author = matches
     miss = (1 - topic) * (1 - KEYWORD_WEIGHT * keyword) * (1 - AUTHOR_WEIGHT * author)
-    if not leaning:
+    if leaning is None:
         return max(0.0, min(1.0, 1 - miss - AFFINITY_WEIGHT * 0.0))
-    lean = affinity_score(candidate, scorer.affinity)
+    lean = _affinity(candidate, traits, leaning)
     miss *= 1 - AFFINITY_WEIGHT * max(lean, 0.0)
     return max(0.0, min(1.0, 1 - miss - AFFINITY_WEIGHT * max(-lean, 0.0)))
 
 
-def _ends(traits: Traits, fresh: float, relevance: float, weight: float) -> tuple[float, float]:
-    """``select.deep_score`` and ``select.broad_score`` (the same operations in the same order)."""
+def _qualities(traits: Traits, now_us: int, half_life: float) -> tuple[float, float]:
+    """The quality parts of ``select.deep_score`` and ``select.broad_score`` (the same
+    operations in the same order; ``score.freshness`` from exact microseconds)."""
+    age_hours = max((now_us - traits.published_us) / 1_000_000 / 3600, 0.0)
+    fresh = float(0.5 ** (age_hours / half_life))
     source = (traits.source + 1) / 2
     tech = traits.technical
-    quality = 0.4 * tech + 0.3 * fresh + 0.15 * traits.coverage + 0.15 * source
-    deep = weight * (relevance * (0.55 + 0.45 * quality) + DEEP_TRACE * quality)
-    quality = 0.35 * (1 - tech) + 0.35 * fresh + 0.15 * traits.coverage + 0.15 * source
-    return deep, weight * (0.25 * relevance + quality)
+    deep = 0.4 * tech + 0.3 * fresh + 0.15 * traits.coverage + 0.15 * source
+    broad = 0.35 * (1 - tech) + 0.35 * fresh + 0.15 * traits.coverage + 0.15 * source
+    return deep, broad
 
 
-def _excluded(candidate: Candidate, traits: Traits, scorer: Scorer) -> bool:
-    keywords = scorer.keywords
-    return "hide" in candidate.feedback or (
-        bool(keywords.negatives) and excluded_by(candidate, keywords, traits.topics) is not None
-    )
+def _excluded(candidate: Candidate, traits: Traits, matcher: _Matcher, position: int) -> bool:
+    """``score.excluded_by`` found a negative keyword (as a topic, in the title or summary), or
+    the item is hidden."""
+    if "hide" in candidate.feedback:
+        return True
+    for table, pattern, slug in matcher.negatives:
+        if slug in traits.topics or _code(table, position, pattern, candidate) > 1:
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What ``score_lean`` collects, in candidate order."""
+
+    kept: list[Candidate] = field(default_factory=list)
+    ends: list[tuple[float, float]] = field(default_factory=list)
+    traits: list[Traits] = field(default_factory=list)
+    excluded: int = 0
+    matching: int = 0
+
+
+def _topic_of(
+    candidate: Candidate, preferences: Preferences, scorer: Scorer, interests: _Interests
+) -> tuple[float, bool]:
+    if interests is None:
+        found = topic_match(candidate.tags, preferences.interests, scorer.covered)
+        return found.score, bool(found.matched)
+    topic = _topic(candidate.tags, interests)
+    return max(topic, 0.0), topic >= 0
 
 
 def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) -> LeanPool:
     """Score every candidate of ``pool`` for ``preferences`` as ``select.score_pool`` does."""
     scorer = Scorer.prepare(preferences, pool.topics, pool.events, now)
-    interest_map = _interest_map(scorer, preferences.interests)
-    affinity = scorer.affinity
-    leaning = bool(affinity.topics or affinity.sources or affinity.authors)
+    interests = _interest_map(scorer, preferences.interests)
+    memo = pool.memo or WindowMemo(c.id for c in pool.candidates)
+    matcher = _Matcher.prepare(scorer, memo)
     half_life = half_life_hours(preferences.window_days)
-    now_us = _microseconds(now)
-    kept: list[Candidate] = []
-    ends: list[tuple[float, float]] = []
-    traits_kept: list[Traits] = []
-    excluded = matching = 0
+    now_us = microseconds(now)
+    known, positions, weights = pool.traits, matcher.positions, preferences.kind_weights
+    keywords, authors = bool(matcher.positives), bool(matcher.full_authors or matcher.surnames)
+    qualities = memo.qualities(now_us, half_life)
+    affinity = scorer.affinity
+    leaning = (
+        _Leaning(affinity) if affinity.topics or affinity.sources or affinity.authors else None
+    )
+    tally = _Tally()
     for candidate in pool.candidates:
-        traits = pool.traits.get(candidate.id) or traits_of(candidate)
-        weight = preferences.kind_weights.get(candidate.kind, 1.0)
-        if weight <= 0 or _excluded(candidate, traits, scorer):
-            excluded += 1
+        traits = known.get(candidate.id) or traits_of(candidate)
+        position = positions[candidate.id]
+        weight = weights.get(candidate.kind, 1.0)
+        if weight <= 0 or _excluded(candidate, traits, matcher, position):
+            tally.excluded += 1
             continue
-        if interest_map is None:
-            found = topic_match(candidate.tags, preferences.interests, scorer.covered)
-            topic, matched = found.score, bool(found.matched)
-        else:
-            topic = _topic(candidate.tags, interest_map)
-            matched, topic = topic >= 0, max(topic, 0.0)
-        # score.freshness: exact microseconds, as timedelta.total_seconds() divides them
-        age_hours = max((now_us - _microseconds(candidate.published_at)) / 1_000_000 / 3600, 0.0)
-        fresh = float(0.5 ** (age_hours / half_life))
-        ends.append(_ends(traits, fresh, _relevance(candidate, topic, scorer, leaning), weight))
-        kept.append(candidate)
-        traits_kept.append(traits)
-        matching += matched
+        topic, matched = _topic_of(candidate, preferences, scorer, interests)
+        quality = qualities[position]
+        if quality is None:
+            quality = qualities[position] = _qualities(traits, now_us, half_life)
+        matches = (
+            _keyword(matcher, position, candidate) if keywords else 0.0,
+            _author(matcher, traits) if authors else 0.0,
+        )
+        relevance = _relevance(candidate, traits, topic, leaning, matches)
+        deep, broad = quality  # select.deep_score and broad_score, the same operations
+        tally.ends.append(
+            (
+                weight * (relevance * (0.55 + 0.45 * deep) + DEEP_TRACE * deep),
+                weight * (0.25 * relevance + broad),
+            )
+        )
+        tally.kept.append(candidate)
+        tally.traits.append(traits)
+        tally.matching += matched
+    return _lean_pool(tally, scorer, pool)
+
+
+def _lean_pool(tally: _Tally, scorer: Scorer, pool: CandidatePool) -> LeanPool:
     return LeanPool(
-        kept=tuple(kept),
-        deep=tuple(deep for deep, _ in ends),
-        broad=tuple(broad for _, broad in ends),
-        areas=tuple(traits.area or _UNTAGGED for traits in traits_kept),
-        technical=tuple(traits.technical for traits in traits_kept),
-        excluded=excluded,
-        matching=matching,
+        kept=tuple(tally.kept),
+        deep=tuple(deep for deep, _ in tally.ends),
+        broad=tuple(broad for _, broad in tally.ends),
+        areas=tuple(traits.area or _UNTAGGED for traits in tally.traits),
+        technical=tuple(traits.technical for traits in tally.traits),
+        excluded=tally.excluded,
+        matching=tally.matching,
         scorer=scorer,
         topics=pool.topics,
         traits_known=pool.traits,

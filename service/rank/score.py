@@ -25,7 +25,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from service.rank.model import (
@@ -304,6 +304,15 @@ def half_life_hours(window_days: int) -> float:
     return max(12.0, window_days * 24 * 0.35)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def microseconds(moment: datetime) -> int:
+    """Exact microseconds since the epoch (what ``timedelta.total_seconds()`` divides)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def freshness(published_at: datetime, now: datetime, half_life: float) -> float:
     """1.0 when new (or dated in the future), 0.5 after ``half_life`` hours, and so on."""
     age_hours = max((now - published_at).total_seconds() / 3600, 0.0)
@@ -336,6 +345,10 @@ def traits_of(candidate: Candidate) -> Traits:
         coverage=coverage_boost(candidate.kind, candidate.covered_by),
         area=candidate.area,
         topics=topic_slugs(candidate),
+        published_us=microseconds(candidate.published_at),
+        tag_total=sum(t.score for t in candidate.tags),
+        source_ids=tuple(s.id for s in candidate.sources),
+        author_keys=tuple(author_key(a) for a in candidate.authors),
     )
 
 
