@@ -35,7 +35,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 
 typecheck: venv
-	$(BIN)/mypy service
+	$(BIN)/mypy service bench
 	$(BIN)/lint-imports
 
 pytest: venv

@@ -79,7 +79,8 @@ def arxiv_listing(category: str, papers: list[Paper], *, day: datetime = DAY) ->
         ET.SubElement(item, "pubDate").text = format_datetime(day)
         ET.SubElement(item, f"{{{ARXIV_NS}}}announce_type").text = paper.announce
         ET.SubElement(item, f"{{{DC_NS}}}creator").text = ", ".join(paper.authors)
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def blog(title: str, link: str, posts: list[Post], *, ttl: int | None = None) -> bytes:
@@ -100,7 +101,8 @@ def blog(title: str, link: str, posts: list[Post], *, ttl: int | None = None) ->
             ET.SubElement(item, "enclosure", {"url": url, "type": mime, "length": str(length)})
         if post.duration is not None:
             ET.SubElement(item, f"{{{ITUNES_NS}}}duration").text = post.duration
-    return ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 _WORDS = (

@@ -206,6 +206,11 @@ class FeedServer:
         with self._tally.lock:
             return self._tally.peak[host]
 
+    def reset_peaks(self) -> None:
+        """Forget the most-in-flight counts (to measure the next round on its own)."""
+        with self._tally.lock:
+            self._tally.peak.clear()
+
     @property
     def connections(self) -> int:
         """TCP connections accepted so far."""

@@ -273,7 +273,7 @@ def test_items_sent_before_are_skipped_across_feed_pages(rig: Rig) -> None:
         lease=timedelta(minutes=5),
     )
     mark_sent(rig.db, claim=claim, now=two_weeks_ago)
-    found, _topics, _areas = gather(rig.db, ada, secret=secret, now=rig.now)
+    found, _topics, _areas = gather(rig.db, ada, now=rig.now)
     assert len(found) == feed.total - 90
     assert not {item.candidate.id for item in found} & set(already)
     ranks = [item.position for item in found]

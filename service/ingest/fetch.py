@@ -249,6 +249,9 @@ class Fetcher:
     ) -> FetchedFeed:
         status = response.status_code
         if status == 304:
+            # A 304 has no body, but until its end is read the connection counts as mid-response
+            # and closing the response closes the connection: read the end, keep the connection.
+            await _read_end(response)
             return _feed(response, request, trail, fetched_at, body=None)
         if 200 <= status < 300:
             body = await self._read_body(response)
@@ -268,6 +271,15 @@ class Fetcher:
             raise truncated(exc) from exc
         pieces.append(decoder.finish())
         return b"".join(pieces)
+
+
+async def _read_end(response: httpx.Response) -> None:
+    """Read a response that has no body to its end (nothing is kept)."""
+    try:
+        async for _ in response.aiter_raw():
+            pass
+    except (httpcore.NetworkError, httpcore.RemoteProtocolError) as exc:
+        raise truncated(exc) from exc
 
 
 def _loop_key(url: httpx.URL) -> str:

@@ -18,8 +18,10 @@ Every redirect hop opens its own connection, so every hop passes through here.
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
@@ -230,27 +232,55 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 class _CoreStream(httpx.AsyncByteStream):
-    """An httpcore response body seen as an httpx stream."""
+    """An httpcore response body seen as an httpx stream; ``on_close`` runs once it is closed."""
 
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+    def __init__(self, stream: AsyncIterable[bytes], on_close: Callable[[], None]) -> None:
         self._stream = stream
+        self._on_close: Callable[[], None] | None = on_close
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for part in self._stream:
             yield part
 
     async def aclose(self) -> None:
-        aclose = getattr(self._stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        try:
+            aclose = getattr(self._stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
+
+
+Origin = tuple[bytes, bytes, int | None]
+KEEPALIVE_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class _OriginPool:
+    """The connections to one origin, the requests on them now, and when one last started."""
+
+    pool: httpcore.AsyncConnectionPool
+    active: int = 0
+    last_used: float = 0.0
+
+    def done(self) -> None:
+        self.active -= 1
+        self.last_used = time.monotonic()
 
 
 class GuardedTransport(httpx.AsyncBaseTransport):
-    """An httpx transport on an httpcore pool whose every connection is opened by the guard.
+    """An httpx transport on httpcore pools whose every connection is opened by the guard.
 
     Built on httpcore's public API (not httpx's private pool attribute), so an httpx upgrade
     cannot silently drop the guard. httpcore exceptions pass through untranslated; ``Fetcher``
     translates them.
+
+    One pool per origin: httpcore's pool looks at every connection it holds (a socket check on
+    each) at every request and every response closed, so one pool for all hosts costs a worker
+    more the more hosts it keeps connections to. A pool nobody used for the keep-alive time is
+    closed (looked for at most once a second), as its idle connections would have been.
     """
 
     def __init__(
@@ -259,17 +289,23 @@ class GuardedTransport(httpx.AsyncBaseTransport):
         *,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 100,
-        max_keepalive_connections: int = 20,
+        max_keepalive_connections: int = 100,
     ) -> None:
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+        # Every open connection may stay open (for 5 s): a worker takes turns on many hosts,
+        # and with fewer kept than in use most requests paid for a new connection and a close.
+        context = ssl_context or httpx.create_ssl_context(trust_env=False)
+        self._new_pool = functools.partial(
+            httpcore.AsyncConnectionPool,
+            ssl_context=context,
             max_connections=max_connections,
             max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=5.0,
+            keepalive_expiry=KEEPALIVE_SECONDS,
             http1=True,
             http2=False,
             network_backend=backend,
         )
+        self._pools: dict[Origin, _OriginPool] = {}
+        self._swept = time.monotonic()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
@@ -283,17 +319,47 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             content=request.stream,
             extensions=request.extensions,
         )
-        core_response = await self._pool.handle_async_request(core_request)
+        await self._close_unused()
+        origin = self._origin((url.raw_scheme, url.raw_host, url.port))
+        origin.active += 1
+        try:
+            core_response = await origin.pool.handle_async_request(core_request)
+        except BaseException:
+            origin.done()
+            raise
         assert isinstance(core_response.stream, AsyncIterable)
         return httpx.Response(
             status_code=core_response.status,
             headers=core_response.headers,
-            stream=_CoreStream(core_response.stream),
+            stream=_CoreStream(core_response.stream, origin.done),
             extensions=core_response.extensions,
         )
 
+    def _origin(self, key: Origin) -> _OriginPool:
+        origin = self._pools.get(key)
+        if origin is None:
+            origin = self._pools[key] = _OriginPool(self._new_pool())
+        origin.last_used = time.monotonic()
+        return origin
+
+    async def _close_unused(self) -> None:
+        now = time.monotonic()
+        if now - self._swept < 1.0:
+            return
+        self._swept = now
+        unused = [
+            key
+            for key, origin in self._pools.items()
+            if not origin.active and now - origin.last_used > KEEPALIVE_SECONDS
+        ]
+        closing = [self._pools.pop(key).pool for key in unused]  # before any await: a request
+        for pool in closing:  # made meanwhile gets a new pool, never one being closed
+            await pool.aclose()
+
     async def aclose(self) -> None:
-        await self._pool.aclose()
+        pools, self._pools = list(self._pools.values()), {}
+        for origin in pools:
+            await origin.pool.aclose()
 
 
 def build_transport(

@@ -329,17 +329,13 @@ class Pipeline:
     # ------------------------------------------------------------------ the batch
 
     @asynccontextmanager
-    async def _host_slot(
-        self, host: str, slots: dict[str, asyncio.Semaphore], stop: asyncio.Event | None
-    ) -> AsyncIterator[bool]:
-        """The host's turn (its semaphore, then the gate); yields False when stopping instead."""
-        semaphore = slots.setdefault(host, asyncio.Semaphore(self.per_host))
-        async with semaphore:
-            if self.host_gate is None or _stopping(stop):
+    async def _turn(self, host: str, stop: asyncio.Event | None) -> AsyncIterator[bool]:
+        """The host's turn from the gate (if any); yields False when stopping instead."""
+        if self.host_gate is None or _stopping(stop):
+            yield not _stopping(stop)
+        else:
+            async with self.host_gate(host):
                 yield not _stopping(stop)
-            else:
-                async with self.host_gate(host):
-                    yield not _stopping(stop)
 
     async def _fetch(
         self,
@@ -348,10 +344,17 @@ class Pipeline:
         slots: dict[str, asyncio.Semaphore],
         stop: asyncio.Event | None,
     ) -> tuple[datetime, FetchedFeed | FetchError] | None:
-        """Fetch one source in its turn; None when ``stop`` was set before its turn came."""
+        """Fetch one source in its turn; None when ``stop`` was set before its turn came.
+
+        A slot on the source's host comes first, a global one second: a task waiting for a busy
+        host holds no global slot, so sources of one host queued together cannot keep the
+        other hosts waiting (head-of-line blocking).
+        """
         assert self.fetcher is not None, "polling needs a Fetcher"
         request = FetchRequest(source.url, source.etag, source.last_modified)
-        async with limit, self._host_slot(host_of(source.url), slots, stop) as go:
+        host = host_of(source.url)
+        host_slot = slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        async with host_slot, limit, self._turn(host, stop) as go:
             if not go:
                 return None
             started = self.clock()

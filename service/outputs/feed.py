@@ -1,7 +1,8 @@
 """One page of a profile's ranked feed: the composition shared by the API, the CLI and the digest.
 
     profile + FeedOptions -> Preferences + CandidateQuery -> rank.loader.load_pool (storage)
-        -> rank.select.rank_feed (pure) -> a page of RankedItems, its metrics, a next cursor
+        -> rank.order.dial_order (pure; the order produced only as far as the page) -> a page of
+        RankedItems (only the page is explained), its metrics, a next cursor
 
 The cursor is opaque: a signed token (``service.signing``, purpose ``feed-cursor``) holding the
 profile, the instant the feed was ranked "as of", the position reached, the last item id and a
@@ -23,7 +24,7 @@ from service.rank.contract import DialReport, check_dial
 from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import FeedMetrics, Preferences, RankedItem, TopicIndex
-from service.rank.select import rank_feed
+from service.rank.order import DialOrder, dial_order
 from service.records import KINDS
 from service.signing import sign, verify
 from service.storage.engine import Database
@@ -134,13 +135,13 @@ def _read_cursor(
     return _Resume(datetime.fromtimestamp(at, UTC), position, last)
 
 
-def _start(items: tuple[RankedItem, ...], resume: _Resume | None) -> int:
+def _start(feed: DialOrder, resume: _Resume | None) -> int:
     if resume is None:
         return 0
-    for index, item in enumerate(items):
-        if item.candidate.id == resume.last_id:
-            return index + 1
-    return min(resume.position, len(items))
+    index = feed.index_of(resume.last_id) if resume.last_id is not None else None
+    if index is not None:
+        return index + 1
+    return min(resume.position, len(feed))
 
 
 def _next_cursor(
@@ -170,6 +171,37 @@ def _query(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FeedRanking:
+    """A profile's whole feed ranked once, as of ``ranked_at``: page through ``order`` in memory
+    (``order.items(start, stop)`` explains only those positions)."""
+
+    order: DialOrder
+    preferences: Preferences
+    topics: TopicIndex
+    ranked_at: datetime
+    truncated: bool
+
+
+def _rank(
+    session: Session, profile: Profile, options: FeedOptions, at: datetime, k: int
+) -> FeedRanking:
+    preferences = preferences_for(profile, options)
+    pool = load_pool(session, _query(profile, options, preferences, at))
+    order = dial_order(pool, preferences, now=at, k=k)
+    return FeedRanking(order, preferences, pool.topics, at, pool.truncated)
+
+
+def rank_profile(
+    db: Database, *, profile: Profile, options: FeedOptions, now: datetime, k: int = DEFAULT_K
+) -> FeedRanking:
+    """The profile's feed ranked once as of ``now`` (``options.cursor`` is not read): what
+    ``build_feed`` pages give, page after page, without ranking again for each page."""
+    with db.session() as session:
+        _check_options(session, options)
+        return _rank(session, profile, options, now.astimezone(UTC).replace(microsecond=0), k)
+
+
 def build_feed(
     db: Database,
     *,
@@ -185,22 +217,21 @@ def build_feed(
         _check_options(session, options)
         resume = _read_cursor(secret, profile, options, now)
         at = resume.at if resume else now.astimezone(UTC).replace(microsecond=0)
-        preferences = preferences_for(profile, options)
-        pool = load_pool(session, _query(profile, options, preferences, at))
-        ranked = rank_feed(pool, preferences, now=at, k=k)
-        start = _start(ranked.items, resume)
-        page = ranked.items[start : start + options.limit]
+        ranking = _rank(session, profile, options, at, k)
+        ranked = ranking.order
+        start = _start(ranked, resume)
+        page = ranked.items(start, start + options.limit)
         papers = [i.candidate.arxiv_id for i in page if i.candidate.arxiv_id]
         covering = load_covering(session, papers) if papers else {}
-    more = start + len(page) < len(ranked.items)
+    more = start + len(page) < len(ranked)
     return FeedPage(
         items=page,
         metrics=ranked.metrics,
-        preferences=preferences,
-        topics=pool.topics,
+        preferences=ranking.preferences,
+        topics=ranking.topics,
         ranked_at=at,
-        total=len(ranked.items),
-        truncated=pool.truncated,
+        total=len(ranked),
+        truncated=ranking.truncated,
         next_cursor=_next_cursor(secret, profile, options, at, page[-1]) if page and more else None,
         covering=covering,
     )

@@ -3,5 +3,6 @@
 loader.load_pool(session, CandidateQuery)     the only module here that reads storage
   -> select.score_pool(pool, preferences, now) score parts (score.py), both ends ranked
   -> select.feed_at(scored, depth)             interleaved by the dial, explained, measured
+order.dial_order(pool, preferences, now)       the same order, lean and lazy (feed pages, digests)
 contract.check_dial(pool, preferences, now)    the measured contract over depth 0 .. 1
 """

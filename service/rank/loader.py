@@ -5,13 +5,31 @@ Candidates are the newest items of the window (``ix_item_published``, newest fir
 kinds asked for, seen in at least one source that is not muted. Only items first seen by ``at``
 count, so a feed ranked "as of ``at``" stays the same while new items arrive. Tags, sources,
 covering posts and feedback of those candidates follow in chunked ``IN`` queries on primary keys.
+
+**The window cache.** What every profile shares — the newest items of a window with their tags,
+sources and coverage, and their profile-free score traits (``score.traits_of``) — is read once
+and kept in this process (``CandidateWindow``, per engine, a few windows by (kinds, window
+days)), with a ``WindowMemo`` that scoring fills as profiles ask (keyword matches by phrase,
+quality parts by instant) for the next profile ranked from the same window. Each request reads a
+**stamp** first: the newest item id, the newest ``source.updated_at``
+(every poll, every local ingest, every source edit moves it), the newest poll-log id and the
+taxonomy rows. A window is used only while the stamp it was read under is still the database's,
+so new or changed items are seen by the next request of every process (each API worker has its
+own cache and checks the stamp itself). The window holds ``WINDOW_MARGIN`` rows more than the cap
+and no "first seen by" bound; each request applies its own parts on top: its ``at`` (first seen
+by, published since: a bisect on publish time), the profile's hidden, read and muted sources (a
+set of ids to drop), and its feedback. When those leave too few rows to decide the cap exactly,
+the request reads storage directly (the answer is always the one the direct queries give).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import bisect
+import threading
+import weakref
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,12 +43,26 @@ from service.rank.model import (
     CandidateTag,
     FeedbackEvent,
     TopicIndex,
+    Traits,
+    WindowMemo,
 )
+from service.rank.score import microseconds, traits_of
 from service.records import KINDS
 from service.storage.feedback import affinity_events, signals_for
-from service.storage.models import Feedback, Item, ItemLink, ItemSource, ItemTag, Source, Tag
+from service.storage.models import (
+    Feedback,
+    Item,
+    ItemLink,
+    ItemSource,
+    ItemTag,
+    PollLog,
+    Source,
+    Tag,
+)
 
 MAX_CANDIDATES = 3000
+WINDOW_MARGIN = 1000  # rows a window holds beyond the cap: room for hidden, read, muted, unseen
+WINDOW_CACHE_SIZE = 6  # windows kept per engine (each ~MAX_CANDIDATES + WINDOW_MARGIN items)
 AFFINITY_LOOKBACK_DAYS = 90
 COVERING_SHOWN = 5
 _CHUNK = 900
@@ -207,12 +239,7 @@ def load_covering(
 
 
 def load_topics(session: Session) -> TopicIndex:
-    rows = session.execute(
-        sa.select(col(Tag.slug), col(Tag.area), col(Tag.parent), col(Tag.label)).order_by(
-            col(Tag.slug)
-        )
-    )
-    return TopicIndex.build((slug, area, parent, label) for slug, area, parent, label in rows)
+    return TopicIndex.build(_topic_rows(session))
 
 
 def load_events(session: Session, *, profile_id: int, at: datetime) -> tuple[FeedbackEvent, ...]:
@@ -262,8 +289,8 @@ def _candidate(
     )
 
 
-def load_candidates(session: Session, query: CandidateQuery) -> tuple[tuple[Candidate, ...], bool]:
-    """The candidates of one feed, newest first, and whether the cap cut older ones off."""
+def _direct(session: Session, query: CandidateQuery) -> tuple[tuple[Candidate, ...], bool]:
+    """The candidates read straight from storage (no cache): the reference answer."""
     rows, truncated = _item_rows(session, query)
     ids = [row.id for row in rows]
     tags, sources = _tags(session, ids), _sources(session, ids)
@@ -276,12 +303,217 @@ def load_candidates(session: Session, query: CandidateQuery) -> tuple[tuple[Cand
     return tuple(_candidate(row, tags, sources, covered, feedback) for row in rows), truncated
 
 
+# --------------------------------------------------------------------------- the window cache
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateWindow:
+    """The newest items of a window as every profile shares them (no feedback, no ``at``)."""
+
+    stamp: tuple[Any, ...]
+    since: datetime  # read with published_at >= since
+    complete: bool  # holds every item published since ``since`` (else only the newest)
+    candidates: tuple[Candidate, ...]  # newest first, feedback empty
+    first_seen: tuple[datetime, ...]
+    traits: Mapping[int, Traits]
+    memo: WindowMemo  # keyword matches, filled as profiles ask (shared by every profile)
+    ids: tuple[int, ...]  # of ``candidates``
+    newest_seen: datetime | None  # the latest first_seen (a request at or after it drops none)
+    published_keys: tuple[int, ...]  # minus published_at in microseconds: ascending, for bisect
+
+
+class WindowCache:
+    """A few CandidateWindows of one engine, least recently used out; one reader at a time."""
+
+    def __init__(self, size: int = WINDOW_CACHE_SIZE) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.windows: OrderedDict[tuple[Any, ...], CandidateWindow] = OrderedDict()
+        self.reads = 0  # windows read from storage (tests and benchmarks look)
+
+    def get(
+        self, key: tuple[Any, ...], stamp: tuple[Any, ...], since: datetime
+    ) -> CandidateWindow | None:
+        window = self.windows.get(key)
+        if window is None or window.stamp != stamp or window.since > since:
+            return None
+        self.windows.move_to_end(key)
+        return window
+
+    def put(self, key: tuple[Any, ...], window: CandidateWindow) -> None:
+        self.windows[key] = window
+        self.windows.move_to_end(key)
+        while len(self.windows) > self.size:
+            self.windows.popitem(last=False)
+
+
+_caches: weakref.WeakKeyDictionary[Any, WindowCache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+use_window_cache = True  # False: every request reads storage directly (tests compare both)
+
+
+def window_cache(session: Session) -> WindowCache:
+    """The window cache of the engine ``session`` is bound to."""
+    engine = session.get_bind().engine
+    with _caches_lock:
+        cache = _caches.get(engine)
+        if cache is None:
+            cache = _caches[engine] = WindowCache()
+        return cache
+
+
+def data_stamp(session: Session, topic_rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    """What a cached window depends on, read in one cheap statement (maxima on indexed or tiny
+    tables), plus the taxonomy rows."""
+    statement = sa.select(
+        sa.select(sa.func.max(col(Item.id))).scalar_subquery(),
+        sa.select(sa.func.max(col(Source.updated_at))).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(Source).scalar_subquery(),
+        sa.select(sa.func.max(col(PollLog.id))).scalar_subquery(),
+    )
+    return (*session.execute(statement).one(), tuple(topic_rows))
+
+
+def _read_window(
+    session: Session, query: CandidateQuery, stamp: tuple[Any, ...]
+) -> CandidateWindow:
+    since = query.at - timedelta(days=query.window_days)
+    wanted = query.limit + 1 + WINDOW_MARGIN
+    conditions = [col(Item.published_at) >= since]
+    if set(query.kinds) != set(KINDS):
+        conditions.append(col(Item.kind).in_(query.kinds))
+    statement = (
+        sa.select(*_ITEM_COLUMNS, col(Item.first_seen_at))
+        .where(*conditions)
+        .order_by(col(Item.published_at).desc(), col(Item.id).desc())
+        .limit(wanted)
+    )
+    rows = list(session.execute(statement).all())
+    ids = [row.id for row in rows]
+    tags, sources = _tags(session, ids), _sources(session, ids)
+    covered = _covered_counts(session, [row.arxiv_id for row in rows if row.arxiv_id])
+    candidates = tuple(_candidate(row, tags, sources, covered, {}) for row in rows)
+    traits = {c.id: traits_of(c) for c in candidates}
+    first_seen = tuple(row.first_seen_at for row in rows)
+    return CandidateWindow(
+        stamp=stamp,
+        since=since,
+        complete=len(rows) < wanted,
+        candidates=candidates,
+        first_seen=first_seen,
+        traits=traits,
+        memo=WindowMemo(ids),
+        ids=tuple(ids),
+        newest_seen=max(first_seen, default=None),
+        published_keys=tuple(-traits[c.id].published_us for c in candidates),
+    )
+
+
+def _profile_signals(session: Session, profile_id: int) -> dict[int, frozenset[str]]:
+    found: dict[int, set[str]] = defaultdict(set)
+    statement = sa.select(col(Feedback.item_id), col(Feedback.signal)).where(
+        col(Feedback.profile_id) == profile_id
+    )
+    for item_id, signal in session.execute(statement):
+        found[item_id].add(signal)
+    return {item_id: frozenset(signals) for item_id, signals in found.items()}
+
+
+def _dropped_ids(
+    window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]]
+) -> set[int]:
+    """The window's items this query leaves out: hidden (and read), first seen after ``at``,
+    seen only in muted sources."""
+    dropped = {"hide"} if query.include_read else {"hide", "read"}
+    found = {item_id for item_id, marks in signals.items() if not marks.isdisjoint(dropped)}
+    if window.newest_seen is not None and window.newest_seen > query.at:
+        found.update(
+            item_id
+            for item_id, seen in zip(window.ids, window.first_seen, strict=True)
+            if seen > query.at
+        )
+    if query.muted_sources:
+        muted = frozenset(query.muted_sources)
+        found.update(c.id for c in window.candidates if all(s.id in muted for s in c.sources))
+    return found
+
+
+def _apply(
+    window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]]
+) -> tuple[tuple[Candidate, ...], bool] | None:
+    """The query's candidates from the window, or None when the window cannot decide them."""
+    since = query.at - timedelta(days=query.window_days)
+    end = bisect.bisect_right(window.published_keys, -microseconds(since))  # published >= since
+    dropped = _dropped_ids(window, query, signals)
+    kept = [c for c in window.candidates[:end] if c.id not in dropped] if dropped else None
+    passing = window.candidates[:end] if kept is None else kept
+    if len(passing) > query.limit:
+        found, truncated = passing[: query.limit], True
+    elif end < len(window.candidates) or (window.complete and since >= window.since):
+        found, truncated = passing, False  # every row of the query's window was passed
+    else:
+        return None
+    if signals:
+        found = [replace(c, feedback=m) if (m := signals.get(c.id)) else c for c in found]
+    return tuple(found), truncated
+
+
+def _cached(
+    session: Session, query: CandidateQuery, topic_rows: Sequence[tuple[Any, ...]]
+) -> tuple[tuple[Candidate, ...], bool, Mapping[int, Traits], WindowMemo] | None:
+    stamp = data_stamp(session, topic_rows)
+    key = (frozenset(query.kinds), query.window_days, query.limit)
+    since = query.at - timedelta(days=query.window_days)
+    cache = window_cache(session)
+    with cache.lock:
+        window = cache.get(key, stamp, since)
+        if window is None:
+            window = _read_window(session, query, stamp)
+            cache.put(key, window)
+            cache.reads += 1
+    signals = _profile_signals(session, query.profile_id) if query.profile_id is not None else {}
+    found = _apply(window, query, signals)
+    if found is None:
+        return None
+    return (*found, window.traits, window.memo)
+
+
+def load_candidates(session: Session, query: CandidateQuery) -> tuple[tuple[Candidate, ...], bool]:
+    """The candidates of one feed, newest first, and whether the cap cut older ones off."""
+    if not query.kinds:
+        return (), False
+    if use_window_cache:
+        found = _cached(session, query, _topic_rows(session))
+        if found is not None:
+            return found[0], found[1]
+    return _direct(session, query)
+
+
+def _topic_rows(session: Session) -> list[tuple[str, str, str | None, str]]:
+    statement = sa.select(col(Tag.slug), col(Tag.area), col(Tag.parent), col(Tag.label))
+    rows = session.execute(statement.order_by(col(Tag.slug)))
+    return [(slug, area, parent, label) for slug, area, parent, label in rows]
+
+
 def load_pool(session: Session, query: CandidateQuery) -> CandidatePool:
     """Candidates, the taxonomy and (for a profile) its likes and dislikes."""
-    candidates, truncated = load_candidates(session, query)
+    topic_rows = _topic_rows(session)
+    found = _cached(session, query, topic_rows) if use_window_cache and query.kinds else None
+    if found is not None:
+        candidates, truncated, traits, memo = found
+    else:
+        (candidates, truncated), traits, memo = load_candidates_direct(session, query), {}, None
     events = (
         load_events(session, profile_id=query.profile_id, at=query.at)
         if query.profile_id is not None
         else ()
     )
-    return CandidatePool(candidates, load_topics(session), events, truncated)
+    topics = TopicIndex.build(topic_rows)
+    return CandidatePool(candidates, topics, events, truncated, traits, memo)
+
+
+def load_candidates_direct(
+    session: Session, query: CandidateQuery
+) -> tuple[tuple[Candidate, ...], bool]:
+    """The candidates without the window cache (what the cache must always agree with)."""
+    return _direct(session, query) if query.kinds else ((), False)

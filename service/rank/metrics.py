@@ -52,7 +52,31 @@ def feed_metrics(
     k: int = DEFAULT_K,
 ) -> FeedMetrics:
     """Every number of the contract for one ranked feed (``technical`` aligned with ``ranked``)."""
-    coverage, areas_covered, areas_available = coverage_at(ranked, candidates, k)
+    return known_metrics(
+        ranked[:k],
+        covered,
+        technical[:k],
+        available=areas_of(candidates),
+        matching=sum(1 for c in candidates if matches_interest(c.tags, covered)),
+        depth=depth,
+        k=k,
+    )
+
+
+def known_metrics(
+    ranked: Sequence[Candidate],
+    covered: Sequence[frozenset[str]],
+    technical: Sequence[float],
+    *,
+    available: set[str],
+    matching: int,
+    depth: float,
+    k: int = DEFAULT_K,
+) -> FeedMetrics:
+    """``feed_metrics`` with what it needs of the whole candidate set already counted: the areas
+    among the candidates and how many match an interest."""
+    areas_covered = len(areas_of(ranked[:k]))
+    coverage = areas_covered / min(k, len(available)) if available else 0.0
     top_technical = technical[:k]
     return FeedMetrics(
         depth=depth,
@@ -60,7 +84,7 @@ def feed_metrics(
         focus=focus_at(ranked, covered, k),
         coverage=coverage,
         areas_covered=areas_covered,
-        areas_available=areas_available,
-        matching_available=sum(1 for c in candidates if matches_interest(c.tags, covered)),
+        areas_available=len(available),
+        matching_available=matching,
         mean_technical=sum(top_technical) / len(top_technical) if top_technical else 0.0,
     )

@@ -9,6 +9,7 @@ Every datetime is timezone-aware UTC.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,6 +127,63 @@ class Affinity:
 
 
 @dataclass(frozen=True, slots=True)
+class Traits:
+    """What an item's score takes from the item alone (the same for every profile)."""
+
+    technical: float
+    source: float
+    coverage: float
+    area: str | None
+    topics: frozenset[str]  # tag slugs and their areas (negative keywords exclude by topic)
+    published_us: int = 0  # published_at in microseconds since the epoch (freshness)
+    tag_total: float = 0.0  # the sum of the tag scores (topic affinity divides by it)
+    source_ids: tuple[int, ...] = ()  # in the candidate's source order (source affinity)
+    author_keys: tuple[str, ...] = ()  # score.author_key of each author, in order
+
+
+class WindowMemo:
+    """What scoring learns about a fixed list of candidates that is the same for every profile,
+    remembered for the next profile ranked from the same cached window (filled lazily):
+
+    - ``table(phrase)``: each candidate's match of a keyword phrase (0 not yet looked, 1 none,
+      2 in the summary, 3 in the title), a byte per candidate, at most ``MAX_PHRASES`` phrases;
+    - ``qualities(now_us, half_life)``: each candidate's (deep, broad) quality as of ``now``
+      (freshness, technical level, coverage, source), for the last ``MAX_CLOCKS`` instants.
+    """
+
+    MAX_PHRASES = 1024  # ~4 MB per window at most
+    MAX_CLOCKS = 4
+
+    def __init__(self, ids: Iterable[int]) -> None:
+        self.positions: dict[int, int] = {item_id: n for n, item_id in enumerate(ids)}
+        self.phrases: dict[str, bytearray] = {}
+        self.clocks: dict[tuple[int, float], list[tuple[float, float] | None]] = {}
+        self.lock = threading.Lock()  # for adding and evicting instants (threads share a window)
+
+    def table(self, phrase: str) -> bytearray:
+        """The matches of ``phrase`` by position (a private table once the memo is full)."""
+        found = self.phrases.get(phrase)
+        if found is None:
+            found = bytearray(len(self.positions))
+            if len(self.phrases) < self.MAX_PHRASES:
+                found = self.phrases.setdefault(phrase, found)
+        return found
+
+    def qualities(self, now_us: int, half_life: float) -> list[tuple[float, float] | None]:
+        """The (deep, broad) qualities as of ``now_us`` by position (None: not yet computed)."""
+        key = (now_us, half_life)
+        found = self.clocks.get(key)
+        if found is None:
+            with self.lock:
+                found = self.clocks.get(key)
+                if found is None:
+                    while len(self.clocks) >= self.MAX_CLOCKS:
+                        del self.clocks[next(iter(self.clocks))]
+                    found = self.clocks[key] = [None] * len(self.positions)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
 class CandidatePool:
     """What the loader read for one feed: the candidates, the taxonomy and the profile's likes."""
 
@@ -133,6 +191,10 @@ class CandidatePool:
     topics: TopicIndex
     events: tuple[FeedbackEvent, ...] = ()
     truncated: bool = False  # the candidate cap was reached: older items were left out
+    traits: Mapping[int, Traits] = field(default_factory=dict)  # by id; missing = computed
+    memo: WindowMemo | None = field(
+        default=None, compare=False
+    )  # the window's keyword matches (None: matched afresh)
 
 
 @dataclass(frozen=True, slots=True)

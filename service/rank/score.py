@@ -25,7 +25,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from service.rank.model import (
@@ -37,6 +37,7 @@ from service.rank.model import (
     Preferences,
     ScoreParts,
     TopicIndex,
+    Traits,
 )
 
 K = TypeVar("K", str, int)
@@ -161,13 +162,24 @@ def keyword_match(title: str, summary: str, keywords: Keywords) -> KeywordMatch:
     return KeywordMatch(best, tuple(matched))
 
 
-def excluded_by(candidate: Candidate, keywords: Keywords) -> str | None:
+_NO_KEYWORD = KeywordMatch(0.0, ())
+
+
+def excluded_by(
+    candidate: Candidate, keywords: Keywords, topics: frozenset[str] | None = None
+) -> str | None:
     """The negative keyword that excludes this item (in its text or as one of its topics)."""
-    slugs = {t.slug for t in candidate.tags} | {t.area for t in candidate.tags}
+    if not keywords.negatives:
+        return None
+    slugs = topics if topics is not None else topic_slugs(candidate)
     for word, pattern, slug in keywords.negatives:
         if slug in slugs or pattern.search(candidate.title) or pattern.search(candidate.summary):
             return word
     return None
+
+
+def topic_slugs(candidate: Candidate) -> frozenset[str]:
+    return frozenset({t.slug for t in candidate.tags} | {t.area for t in candidate.tags})
 
 
 # --------------------------------------------------------------------------- authors
@@ -292,6 +304,15 @@ def half_life_hours(window_days: int) -> float:
     return max(12.0, window_days * 24 * 0.35)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def microseconds(moment: datetime) -> int:
+    """Exact microseconds since the epoch (what ``timedelta.total_seconds()`` divides)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def freshness(published_at: datetime, now: datetime, half_life: float) -> float:
     """1.0 when new (or dated in the future), 0.5 after ``half_life`` hours, and so on."""
     age_hours = max((now - published_at).total_seconds() / 3600, 0.0)
@@ -314,6 +335,21 @@ def coverage_boost(kind: str, covered_by: int) -> float:
 
 
 # --------------------------------------------------------------------------- all parts
+
+
+def traits_of(candidate: Candidate) -> Traits:
+    """The profile-free parts of a candidate's score, computed once and shared."""
+    return Traits(
+        technical=technical_level(candidate.kind, candidate.sources, candidate.title),
+        source=source_weight(candidate.sources),
+        coverage=coverage_boost(candidate.kind, candidate.covered_by),
+        area=candidate.area,
+        topics=topic_slugs(candidate),
+        published_us=microseconds(candidate.published_at),
+        tag_total=sum(t.score for t in candidate.tags),
+        source_ids=tuple(s.id for s in candidate.sources),
+        author_keys=tuple(author_key(a) for a in candidate.authors),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,10 +378,16 @@ class Scorer:
             now=now,
         )
 
-    def score(self, candidate: Candidate) -> ScoreParts:
+    def score(self, candidate: Candidate, traits: Traits | None = None) -> ScoreParts:
+        """Every part for ``candidate``; ``traits`` (its profile-free parts) if known already."""
         prefs = self.preferences
+        traits = traits or traits_of(candidate)
         topic = topic_match(candidate.tags, prefs.interests, self.covered)
-        keyword = keyword_match(candidate.title, candidate.summary, self.keywords)
+        keyword = (
+            keyword_match(candidate.title, candidate.summary, self.keywords)
+            if self.keywords.positives
+            else _NO_KEYWORD
+        )
         author = author_match(candidate.authors, prefs.authors)
         leaning = affinity_score(candidate, self.affinity)
         return ScoreParts(
@@ -354,12 +396,12 @@ class Scorer:
             author=author.score,
             affinity=leaning,
             relevance=relevance(topic.score, keyword.score, author.score, leaning),
-            technical=technical_level(candidate.kind, candidate.sources, candidate.title),
+            technical=traits.technical,
             freshness=freshness(
                 candidate.published_at, self.now, half_life_hours(prefs.window_days)
             ),
-            source=source_weight(candidate.sources),
-            coverage=coverage_boost(candidate.kind, candidate.covered_by),
+            source=traits.source,
+            coverage=traits.coverage,
             kind_weight=prefs.kind_weights.get(candidate.kind, 1.0),
             matched_interests=topic.matched,
             matched_keywords=keyword.matched,

@@ -25,10 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.rank.metrics import DEFAULT_K, feed_metrics
+from service.rank.metrics import DEFAULT_K, known_metrics
 from service.rank.model import (
     Candidate,
     CandidatePool,
+    FeedMetrics,
     Preferences,
     RankedFeed,
     RankedItem,
@@ -36,7 +37,7 @@ from service.rank.model import (
     TopicIndex,
     Why,
 )
-from service.rank.score import Scorer, excluded_by
+from service.rank.score import Scorer, excluded_by, traits_of
 
 DIVERSITY = 1.2  # per earlier pick from the same area: above any broad score gap (kind weight 1)
 DEEP_TRACE = 0.02  # keeps unmatched items ordered by quality at the end of the deep list
@@ -187,23 +188,33 @@ def explain(
 def _score_all(pool: CandidatePool, scorer: Scorer) -> tuple[list[Scored], int]:
     kept: list[Scored] = []
     excluded = 0
+    known = pool.traits
     for candidate in pool.candidates:
-        if "hide" in candidate.feedback or excluded_by(candidate, scorer.keywords) is not None:
+        traits = known.get(candidate.id) or traits_of(candidate)
+        if (
+            "hide" in candidate.feedback
+            or excluded_by(candidate, scorer.keywords, traits.topics) is not None
+        ):
             excluded += 1
             continue
-        parts = scorer.score(candidate)
+        parts = scorer.score(candidate, traits)
         if parts.kind_weight <= 0:
             excluded += 1
             continue
-        area = candidate.area or _UNTAGGED
+        area = traits.area or _UNTAGGED
         kept.append(Scored(candidate, parts, deep_score(parts), broad_score(parts), area))
     return kept, excluded
 
 
-def _ranked_items(picks: Sequence[Pick], topics: TopicIndex) -> tuple[RankedItem, ...]:
-    seen_areas: set[str] = set()
+def _ranked_items(
+    picks: Sequence[Pick], topics: TopicIndex, start: int = 0, stop: int | None = None
+) -> tuple[RankedItem, ...]:
+    """Picks ``start`` to ``stop`` as RankedItems, each explained (a breadth pick is the first
+    of its area in the whole order)."""
+    seen_areas: set[str] = {pick.entry.area for pick in picks[:start]}
     items: list[RankedItem] = []
-    for position, pick in enumerate(picks):
+    for position in range(start, len(picks) if stop is None else min(stop, len(picks))):
+        pick = picks[position]
         entry = pick.entry
         first_of_area = entry.area not in seen_areas
         seen_areas.add(entry.area)
@@ -249,19 +260,52 @@ def score_pool(pool: CandidatePool, preferences: Preferences, *, now: datetime) 
     )
 
 
-def feed_at(scored: ScoredPool, depth: float, *, k: int = DEFAULT_K) -> RankedFeed:
-    """The feed at ``depth``: the two ends interleaved, each item explained, the metrics."""
+@dataclass(frozen=True, slots=True)
+class DialFeed:
+    """A scored pool in dial order; items are explained only when asked for (a page)."""
+
+    picks: tuple[Pick, ...]
+    metrics: FeedMetrics
+    excluded: int
+    topics: TopicIndex
+
+    def __len__(self) -> int:
+        return len(self.picks)
+
+    def index_of(self, item_id: int) -> int | None:
+        for index, pick in enumerate(self.picks):
+            if pick.entry.candidate.id == item_id:
+                return index
+        return None
+
+    def items(self, start: int = 0, stop: int | None = None) -> tuple[RankedItem, ...]:
+        """Positions ``start`` to ``stop`` as RankedItems, each with its why."""
+        return _ranked_items(self.picks, self.topics, start, stop)
+
+    def ranked(self) -> RankedFeed:
+        return RankedFeed(self.items(), self.metrics, self.excluded)
+
+
+def dial_feed(scored: ScoredPool, depth: float, *, k: int = DEFAULT_K) -> DialFeed:
+    """The feed at ``depth``: the two ends interleaved and measured, explained lazily."""
     depth = min(1.0, max(0.0, depth))
     picks = interleave(scored.deep, scored.broad, depth)
-    metrics = feed_metrics(
-        [pick.entry.candidate for pick in picks],
-        [entry.candidate for entry in scored.kept],
+    top = picks[:k]
+    metrics = known_metrics(
+        [pick.entry.candidate for pick in top],
         scored.covered,
-        [pick.entry.parts.technical for pick in picks],
+        [pick.entry.parts.technical for pick in top],
+        available={entry.area for entry in scored.kept if entry.area},
+        matching=sum(1 for entry in scored.kept if entry.parts.matched_interests),
         depth=depth,
         k=k,
     )
-    return RankedFeed(_ranked_items(picks, scored.topics), metrics, scored.excluded)
+    return DialFeed(tuple(picks), metrics, scored.excluded, scored.topics)
+
+
+def feed_at(scored: ScoredPool, depth: float, *, k: int = DEFAULT_K) -> RankedFeed:
+    """The feed at ``depth``: the two ends interleaved, each item explained, the metrics."""
+    return dial_feed(scored, depth, k=k).ranked()
 
 
 def rank_feed(

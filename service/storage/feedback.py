@@ -192,6 +192,8 @@ def affinity_events(
         .order_by(col(Feedback.created_at).desc(), col(Feedback.id).desc())
         .limit(limit)
     ).all()
+    if not rows:
+        return []  # no likes or dislikes: nothing more to read
     item_ids = [row[0] for row in rows]
     topics, sources = _topics_of(session, item_ids), _sources_of(session, item_ids)
     return [

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -129,67 +129,101 @@ def apply_poll(
     items_updated: int = 0,
     finished_at: datetime | None = None,
 ) -> None:
-    """Write one attempt's outcome on the source (and release its lease) and log the attempt."""
-    source = session.get(Source, intent.source_id)
-    if source is None:
+    """Write one attempt's outcome on the source (and release its lease) and log the attempt.
+
+    Runs once per poll, so both rows are written with statements built once (no ORM load of the
+    source, no unit of work): an UPDATE of the columns the outcome sets and an INSERT of the log.
+    """
+    conn = session.connection()
+    values = _poll_values(intent)
+    if intent.new_url:
+        values |= _adopted_url(conn, intent.source_id, intent.new_url)
+    updated = conn.execute(_UPDATE_SOURCE, {"poll_source_id": intent.source_id, **values})
+    if not updated.rowcount:
         raise NotFoundError(f"source {intent.source_id} vanished during its poll")
-    if (
-        intent.new_url
-        and session.exec(select(Source.id).where(Source.url == intent.new_url)).first()
-    ):
-        # another source already polls the new address: keep ours, say why
-        intent = replace(intent, new_url=None)
-    _apply_intent(source, intent)
-    session.add(
-        PollLog(
-            source_id=intent.source_id,
-            worker=worker,
-            started_at=intent.attempted_at,
-            finished_at=finished_at or utcnow(),
-            outcome=intent.outcome,
-            status_code=intent.status_code,
-            error_kind=intent.error_kind,
-            items_new=items_new,
-            items_updated=items_updated,
-        )
-    )
+    log_row = {
+        "source_id": intent.source_id,
+        "worker": worker,
+        "started_at": intent.attempted_at,
+        "finished_at": finished_at or utcnow(),
+        "outcome": intent.outcome,
+        "status_code": intent.status_code,
+        "error_kind": intent.error_kind,
+        "items_new": items_new,
+        "items_updated": items_updated,
+    }
+    conn.execute(_INSERT_POLL_LOG, log_row)
 
 
-def _apply_intent(source: Source, intent: PollIntent) -> None:
-    source.last_attempt_at = intent.attempted_at
-    source.last_outcome = intent.outcome
-    source.last_status = intent.status_code
-    source.next_poll_at = intent.next_poll_at
-    source.consecutive_errors = intent.consecutive_errors
-    source.state = intent.state
-    source.last_error = intent.error_reason
-    source.last_error_kind = intent.error_kind
-    source.retry_after_until = intent.retry_after_until
-    source.redirect_url = intent.redirect_url
-    source.redirect_count = intent.redirect_count
-    source.lease_owner = None
-    source.lease_until = None
-    source.updated_at = utcnow()
+_SOURCE_TABLE: sa.Table = Source.__table__  # type: ignore[attr-defined]
+# The SET clause is made of the parameters' keys (the compiled form is cached per set of keys).
+_UPDATE_SOURCE = sa.update(_SOURCE_TABLE).where(
+    _SOURCE_TABLE.c.id == sa.bindparam("poll_source_id")
+)
+_INSERT_POLL_LOG = sa.insert(PollLog.__table__)  # type: ignore[attr-defined]
+_SOURCE_URL = sa.select(_SOURCE_TABLE.c.url).where(_SOURCE_TABLE.c.id == sa.bindparam("id"))
+_URL_TAKEN = sa.select(_SOURCE_TABLE.c.id).where(_SOURCE_TABLE.c.url == sa.bindparam("url"))
+
+
+def _poll_values(intent: PollIntent) -> dict[str, Any]:
+    """The source columns one attempt's outcome sets."""
+    values: dict[str, Any] = {
+        "last_attempt_at": intent.attempted_at,
+        "last_outcome": intent.outcome,
+        "last_status": intent.status_code,
+        "next_poll_at": intent.next_poll_at,
+        "consecutive_errors": intent.consecutive_errors,
+        "state": intent.state,
+        "last_error": intent.error_reason,
+        "last_error_kind": intent.error_kind,
+        "retry_after_until": intent.retry_after_until,
+        "redirect_url": intent.redirect_url,
+        "redirect_count": intent.redirect_count,
+        "lease_owner": None,
+        "lease_until": None,
+        "updated_at": utcnow(),
+    }
     if intent.succeeded:
-        source.last_success_at = intent.attempted_at
+        values["last_success_at"] = intent.attempted_at
     if not intent.keep_validators:
-        source.etag = intent.etag
-        source.last_modified = intent.last_modified
+        values["etag"] = intent.etag
+        values["last_modified"] = intent.last_modified
     if intent.content_hash is not None:
-        source.content_hash = intent.content_hash
+        values["content_hash"] = intent.content_hash
     if intent.ttl_minutes is not None:
-        source.ttl_minutes = intent.ttl_minutes
+        values["ttl_minutes"] = intent.ttl_minutes
     if intent.feed_title:
-        source.feed_title = intent.feed_title[:500]
-    if intent.new_url and intent.new_url != source.url:
-        source.url = intent.new_url
-        source.etag = source.last_modified = source.content_hash = None
-        source.redirect_url, source.redirect_count = None, 0
+        values["feed_title"] = intent.feed_title[:500]
+    return values
+
+
+def _adopted_url(conn: sa.Connection, source_id: int, new_url: str) -> dict[str, Any]:
+    """The columns that move a source to ``new_url``; none when another source polls it already
+    (ours is kept) or the source is there already."""
+    if conn.execute(_URL_TAKEN, {"url": new_url}).first() is not None:
+        return {}
+    if conn.execute(_SOURCE_URL, {"id": source_id}).scalar() == new_url:
+        return {}
+    return {
+        "url": new_url,
+        "etag": None,
+        "last_modified": None,
+        "content_hash": None,
+        "redirect_url": None,
+        "redirect_count": 0,
+    }
 
 
 def record_content_hash(session: Session, source_id: int, content_hash: str) -> None:
-    """Remember the hash of the last bytes ingested for a source (local ingest)."""
-    stmt = sa.update(Source).where(col(Source.id) == source_id).values(content_hash=content_hash)
+    """Remember the hash of the last bytes ingested for a source (local ingest).
+
+    ``updated_at`` moves too: ranking's window cache (``rank.loader``) sees by it that items of
+    the source may have changed."""
+    stmt = (
+        sa.update(Source)
+        .where(col(Source.id) == source_id)
+        .values(content_hash=content_hash, updated_at=utcnow())
+    )
     if session.connection().execute(stmt).rowcount != 1:
         raise NotFoundError(f"source {source_id} does not exist")
 

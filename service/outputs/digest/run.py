@@ -3,7 +3,7 @@
 ::
 
     expire_stuck | digest_profiles (keyset batches) | schedule.due_period + needs_attempt
-        | claim_delivery | gather (build_feed pages - items sent before) | compose | render
+        | claim_delivery | gather (one ranking, paged - items sent before) | compose | render
         | message | begin_sending (committed) | send_email | mark_sent / mark_retry / mark_failed
 
 ``run_due_digests(db, settings, now)`` is what the worker calls every minute. Several workers may
@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Literal
@@ -45,7 +45,7 @@ from service.outputs.digest.schedule import (
     window_days,
 )
 from service.outputs.digest.send import SMTPConfig, send_email
-from service.outputs.feed import MAX_LIMIT, FeedOptions, build_feed
+from service.outputs.feed import MAX_LIMIT, FeedOptions, rank_profile
 from service.outputs.links import feedback_url, unsubscribe_url
 from service.rank.model import RankedItem, TopicIndex
 from service.storage.deliveries import (
@@ -136,9 +136,13 @@ def _unsent(db: Database, profile_id: int, items: Sequence[RankedItem]) -> list[
 
 
 def gather(
-    db: Database, profile: Profile, *, secret: bytes, now: datetime
+    db: Database, profile: Profile, *, now: datetime
 ) -> tuple[list[RankedItem], TopicIndex, int]:
-    """The profile's ranked items since its last digest, none sent before; topics; areas seen."""
+    """The profile's ranked items since its last digest, none sent before; topics; areas seen.
+
+    The feed is ranked once; its pages (``MAX_LIMIT`` items, at most ``MAX_FEED_PAGES``) are
+    read from that one ranking until there is enough choice, as ``build_feed``'s cursor pages
+    would give them."""
     assert profile.id is not None
     with db.session() as session:
         since = last_sent_at(session, profile_id=profile.id)
@@ -148,14 +152,15 @@ def gather(
         limit=MAX_LIMIT,
     )
     wanted = max(4 * profile.digest_max_items, 40)  # enough choice for the knapsack
-    page = build_feed(db, profile=profile, options=options, secret=secret, now=now)
-    topics, areas = page.topics, page.metrics.areas_available
-    found, pages = _unsent(db, profile.id, page.items), 1
-    while len(found) < wanted and page.next_cursor is not None and pages < MAX_FEED_PAGES:
-        options = replace(options, cursor=page.next_cursor)
-        page = build_feed(db, profile=profile, options=options, secret=secret, now=now)
-        found, pages = found + _unsent(db, profile.id, page.items), pages + 1
-    return found, topics, areas
+    ranking = rank_profile(db, profile=profile, options=options, now=now)
+    order, found, start = ranking.order, [], 0
+    for _ in range(MAX_FEED_PAGES):
+        page = order.items(start, start + MAX_LIMIT)
+        found += _unsent(db, profile.id, page)
+        start += len(page)
+        if len(found) >= wanted or start >= len(order):
+            break
+    return found, ranking.topics, order.metrics.areas_available
 
 
 # --------------------------------------------------------------------------- composing
@@ -173,7 +178,7 @@ def compose_for(
     """Gather, choose, render and build the message of one profile's period."""
     assert profile.id is not None
     secret = settings.secret_key_bytes()
-    ranked, topics, areas = gather(db, profile, secret=secret, now=now)
+    ranked, topics, areas = gather(db, profile, now=now)
     digest = compose_digest(
         ranked,
         topics=topics,
