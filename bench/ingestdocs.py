@@ -1,5 +1,3 @@
-# mypy: disable-error-code="import-not-found"
-# (the test helpers in tests/ are on sys.path when the benchmarks run, not when mypy reads them)
 """The documents the ingest benchmark reads: the shared corpus, and generated feeds of any size.
 
 ``corpus_documents`` takes every feed file of ``../shared/corpus`` and leaves out, with a reason,

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="import-not-found"
-# (the test helpers in tests/ are on sys.path when the benchmarks run, not when mypy reads them)
 """The scaling part of the ingest benchmark: N generated entries into a fresh database, measured in
 a process of its own so that its peak resident memory is the ingest's alone.
 
