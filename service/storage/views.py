@@ -189,36 +189,53 @@ def views(session: Session, items: Sequence[Item]) -> list[ItemView]:
 
 
 def _sources_of(session: Session, ids: list[int]) -> dict[int, list[SourceRef]]:
+    # Columns, not entities: building ORM objects cost more than the query itself.
     stmt = (
-        select(ItemSource.item_id, Source)
+        sa.select(
+            col(ItemSource.item_id),
+            col(Source.id),
+            col(Source.name),
+            col(Source.kind),
+            col(Source.level),
+        )
         .join(Source, col(Source.id) == ItemSource.source_id)
         .where(col(ItemSource.item_id).in_(ids))
         .order_by(col(ItemSource.first_seen_at), col(Source.id))
     )
     out: dict[int, list[SourceRef]] = {}
-    for item_id, s in session.exec(stmt):
-        out.setdefault(item_id, []).append(SourceRef(s.id or 0, s.name, s.kind, s.level))
+    for item_id, source_id, name, kind, level in session.execute(stmt):
+        out.setdefault(item_id, []).append(SourceRef(source_id or 0, name, kind, level))
     return out
 
 
 def _tags_of(session: Session, ids: list[int]) -> dict[int, list[TagView]]:
     stmt = (
-        select(ItemTag, Tag)
+        sa.select(
+            col(ItemTag.item_id),
+            col(Tag.slug),
+            col(Tag.area),
+            col(Tag.label),
+            col(ItemTag.score),
+            col(ItemTag.origin),
+        )
         .join(Tag, col(Tag.id) == ItemTag.tag_id)
         .where(col(ItemTag.item_id).in_(ids))
     )
     out: dict[int, list[TagView]] = {}
-    for it, tag in session.exec(stmt):
-        view = TagView(tag.slug, tag.area, tag.label, it.score, it.origin)
-        out.setdefault(it.item_id, []).append(view)
+    for item_id, slug, area, label, score, origin in session.execute(stmt):
+        out.setdefault(item_id, []).append(TagView(slug, area, label, score, origin))
     return out
 
 
 def _mentions_of(session: Session, ids: list[int]) -> dict[int, list[str]]:
-    stmt = select(ItemLink).where(col(ItemLink.item_id).in_(ids)).order_by(col(ItemLink.arxiv_id))
+    stmt = (
+        sa.select(col(ItemLink.item_id), col(ItemLink.arxiv_id))
+        .where(col(ItemLink.item_id).in_(ids))
+        .order_by(col(ItemLink.arxiv_id))
+    )
     out: dict[int, list[str]] = {}
-    for link in session.exec(stmt):
-        out.setdefault(link.item_id, []).append(link.arxiv_id)
+    for item_id, arxiv_id in session.execute(stmt):
+        out.setdefault(item_id, []).append(arxiv_id)
     return out
 
 
@@ -226,13 +243,19 @@ def _covered_by(session: Session, arxiv_ids: list[str]) -> dict[str, list[ItemRe
     if not arxiv_ids:
         return {}
     stmt = (
-        select(ItemLink.arxiv_id, Item)
+        sa.select(
+            col(ItemLink.arxiv_id),
+            col(Item.id),
+            col(Item.kind),
+            col(Item.title),
+            col(Item.url),
+            col(Item.published_at),
+        )
         .join(Item, col(Item.id) == ItemLink.item_id)
         .where(col(ItemLink.arxiv_id).in_(arxiv_ids))
         .order_by(col(Item.published_at).desc(), col(Item.id).desc())
     )
     out: dict[str, list[ItemRef]] = {}
-    for arxiv_id, i in session.exec(stmt):
-        ref = ItemRef(i.id or 0, i.kind, i.title, i.url, i.published_at)
-        out.setdefault(arxiv_id, []).append(ref)
+    for arxiv_id, item_id, kind, title, url, published_at in session.execute(stmt):
+        out.setdefault(arxiv_id, []).append(ItemRef(item_id or 0, kind, title, url, published_at))
     return out
