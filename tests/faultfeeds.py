@@ -384,8 +384,14 @@ class FeedMix:
             if source.serves_items:
                 self._note(source, round_no)
 
-    def _note(self, source: MixSource, round_no: int) -> None:
+    def items_in(self, source: MixSource, round_no: int) -> dict[str, str]:
+        """{item URL: title} of the source's document in ``round_no``."""
         first = round_no * NEW_PER_ROUND
-        for k in range(first, first + WINDOW):
-            url = f"https://feeds.example.org{source.place.path}/{k}"
-            self.served[url] = f"Café notes {k} from {source.name}"
+        base = f"https://feeds.example.org{source.place.path}"
+        return {
+            f"{base}/{k}": f"Café notes {k} from {source.name}"
+            for k in range(first, first + WINDOW)
+        }
+
+    def _note(self, source: MixSource, round_no: int) -> None:
+        self.served.update(self.items_in(source, round_no))

@@ -143,11 +143,25 @@ def test_a_thousand_polls_over_faulty_and_healthy_sources_lose_nothing(
         if source.fault is not None and source.fault.adopts_url:
             assert rows[fault_id].url == source.place.url("/moved")
 
-    # every item every healthy (or tolerated) source served is stored, once, under its title
+    # every item of every document a healthy (or tolerated) source delivered is stored, once,
+    # under its title. A document is lost only when its fetch did not complete, and then only
+    # by a timeout: on a loaded machine the run's tight deadline (1.2 s) can catch a healthy
+    # fetch, whose items that were in no later document the server never sees asked for again.
+    delivered: dict[str, str] = {}
+    for round_no, report in enumerate(reports):
+        for result in report:
+            source = by_id[result.source_id]
+            if not source.serves_items:
+                continue
+            if result.outcome == "error":
+                assert result.error_kind == "fetch_timeout", (source.name, round_no, result.reason)
+            else:
+                delivered.update(mix.items_in(source, round_no))
+    assert set(delivered) <= set(mix.served)
     with db.session() as s:
         stored = [(item.url, item.title) for item in s.exec(select(Item))]
-    assert sorted(stored) == sorted(mix.served.items())
-    assert count(db, ItemSource) == len(mix.served)
+    assert sorted(stored) == sorted(delivered.items())
+    assert count(db, ItemSource) == len(delivered)
     assert [row.name for row in rows.values() if row.lease_owner or row.lease_until] == []
 
     print("\nreliability figures:", json.dumps(figures(by_id, reports, db)))
