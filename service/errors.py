@@ -27,8 +27,10 @@ carries a ``reason``: one sentence a user understands, stored on the source row 
     ├── SignatureError              a signed link or cursor was altered, is malformed or is for
     │   │                           another use (HTTP 403)
     │   └── ExpiredSignatureError   a signed link whose time is up (HTTP 410)
-    └── DigestError                 a digest could not be built or sent
-        └── SMTPDeliveryError       the SMTP server refused; ``permanent`` tells whether to retry
+    ├── DigestError                 a digest could not be built or sent
+    │   └── SMTPDeliveryError       the SMTP server refused; ``permanent`` tells whether to retry
+    └── ModelError                  a model file (embeddings, topics) is missing or corrupt;
+                                    the caller falls back (rules, no vector) and says so
 """
 
 from __future__ import annotations
@@ -146,6 +148,10 @@ class ExpiredSignatureError(SignatureError):
 
 class DigestError(StaycurrentError):
     """A digest could not be built or sent."""
+
+
+class ModelError(StaycurrentError):
+    """A model file (embeddings, topic classifier) is missing, corrupt or of another version."""
 
 
 class SMTPDeliveryError(DigestError):

@@ -1,0 +1,93 @@
+"""Item vectors: a dense 256-dimension embedding of an item's text, from a static model that ships.
+
+The model is WordLlama's ``l2_supercat`` (token embeddings distilled from an LLM, averaged over the
+tokens of a text). Its weights (16 MB, float16) and its tokenizer are files inside the ``wordllama``
+wheel, so nothing is fetched at run time; both are read straight from the installed package
+(``WordLlama.load`` looks for the tokenizer in a folder that does not exist and would then try the
+network).
+
+``Embedder.embed`` maps texts to float32 rows of unit length (an empty text gives a zero row), so a
+dot product is the cosine similarity. Texts are cut to ``MAX_CHARS`` first: the mean of the first
+few hundred tokens says what an item is about, and the cost stays bounded for a 1 MB abstract.
+The embedder is pure (same text, same vector) and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from service.errors import ModelError
+
+DIMENSIONS = 256
+MAX_CHARS = 2_000
+MODEL_NAME = "wordllama-l2_supercat-256"
+_WEIGHTS = "weights/l2_supercat_256.safetensors"
+_TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
+
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder:
+    """Texts -> unit-length float32 vectors (``DIMENSIONS`` wide)."""
+
+    name = MODEL_NAME
+    dimensions = DIMENSIONS
+
+    def __init__(self, inference: Any) -> None:
+        self._inference = inference
+
+    @classmethod
+    def load(cls) -> Embedder:
+        """Read the shipped weights and tokenizer; ``ModelError`` when they are missing."""
+        try:
+            import wordllama
+            from safetensors import safe_open
+            from tokenizers import Tokenizer
+            from wordllama.inference import WordLlamaInference
+
+            root = Path(wordllama.__file__).parent
+            with safe_open(str(root / _WEIGHTS), framework="np", device="cpu") as weights:
+                table = weights.get_tensor("embedding.weight")
+            tokenizer = Tokenizer.from_file(str(root / _TOKENIZER))
+        except Exception as e:  # any failure to read the model means: no vectors, say why
+            raise ModelError(f"the embedding model could not be loaded: {e}") from e
+        return cls(WordLlamaInference(table, tokenizer))
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit-length row per text; an empty or token-less text gives a row of zeros."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        cut = [text[:MAX_CHARS] for text in texts]
+        raw = np.asarray(self._inference.embed(cut, norm=False), dtype=np.float32)
+        norms = np.linalg.norm(raw, axis=1, keepdims=True)
+        np.divide(raw, norms, out=raw, where=norms > 0)
+        return raw
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """The process's one embedder, loaded on first use (0.3 s) and kept."""
+    global _shared  # noqa: PLW0603 - one model per process, loaded lazily
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder.load()
+        return _shared
+
+
+def to_blob(vector: npt.NDArray[np.float32]) -> bytes:
+    """A vector as stored: little-endian float32 bytes."""
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes) -> Vectors:
+    """A stored vector back as float32 (``DIMENSIONS`` long)."""
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
