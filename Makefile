@@ -38,8 +38,10 @@ typecheck: venv
 	$(BIN)/mypy service bench
 	$(BIN)/lint-imports
 
+# Independent tests run in parallel, one process per core (pytest-xdist); PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= auto
 pytest: venv
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --durations=20 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -205,7 +205,7 @@ class Soak:
 
 def seed(db: Database, server: FeedServer, started: datetime) -> None:
     """Tags, the soak's sources (the corpus's own sources set inactive: they are not served)."""
-    generate_corpus(db, items=300, seed=3)
+    generate_corpus(db, items=300, seed=3, now=started)
     with db.write() as s:
         s.execute(sa.update(Source).values(active=False))
         sync_taxonomy(s, TAXONOMY)
