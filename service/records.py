@@ -226,6 +226,8 @@ class TagAssignment:
 class ItemWithTags:
     item: NormalizedItem
     tags: tuple[TagAssignment, ...] = field(default=())
+    vector: bytes | None = None  # float32 little-endian (service.ingest.embed.to_blob)
+    vector_model: str | None = None  # the model that made ``vector``
 
 
 @pickled_by_fields

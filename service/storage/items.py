@@ -116,13 +116,13 @@ def _dedupe(batch: Sequence[ItemWithTags]) -> list[ItemWithTags]:
         if kept is None:
             merged[key] = entry
             continue
-        newer = entry.item if _newer(entry.item, kept.item) else kept.item
+        newer_entry = entry if _newer(entry.item, kept.item) else kept
         mentions = tuple(_union(kept.item.mentions, entry.item.mentions))
-        item = replace(newer, mentions=mentions)
+        item = replace(newer_entry.item, mentions=mentions)
         if kept.item.arxiv and entry.item.arxiv and item.arxiv:
             cats = tuple(_union(kept.item.arxiv.categories, entry.item.arxiv.categories))
             item = replace(item, arxiv=replace(item.arxiv, categories=cats))
-        merged[key] = ItemWithTags(item, _merge_tags(kept.tags, entry.tags))
+        merged[key] = replace(newer_entry, item=item, tags=_merge_tags(kept.tags, entry.tags))
     return list(merged.values())
 
 
@@ -157,6 +157,8 @@ _OPTIONAL_COLUMNS = (
 
 def _item_row(n: NormalizedItem, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {
+        "vector": None,  # set by ``_fresh_row`` from the item's ItemWithTags
+        "vector_model": None,
         "canonical_key": n.canonical_key,
         "kind": n.kind,
         "title": n.title,
@@ -234,6 +236,20 @@ _PAPER_VERSION_FIELDS = (
     "content_hash",
     "pdf_url",
 )
+
+
+def _fresh_row(entry: ItemWithTags, now: datetime) -> dict[str, Any]:
+    row = _item_row(entry.item, now)
+    row["vector"], row["vector_model"] = entry.vector, entry.vector_model
+    return row
+
+
+def _vector_changes(row: Item, fresh: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A vector is taken when the row has none, or its text (title, summary) changed."""
+    if fresh["vector"] is None:
+        return
+    if row.vector is None or "title" in changes or "summary_text" in changes:
+        changes["vector"], changes["vector_model"] = fresh["vector"], fresh["vector_model"]
 
 
 def _paper_changes(row: Item, fresh: dict[str, Any]) -> dict[str, Any]:
@@ -425,11 +441,13 @@ def _store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
 
 def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
     changes = _paper_changes(row, fresh) if row.arxiv_id else _content_changes(row, fresh)
+    changed = bool(changes)  # a vector filled in for a row that had none is no change
+    _vector_changes(row, fresh, changes)
     for field, value in changes.items():
         setattr(row, field, value)
-    if changes:
+    if changed:
         row.changed_at = now
-    return bool(changes)
+    return changed
 
 
 def store_items(
@@ -440,7 +458,7 @@ def store_items(
     if not batch:
         return StoreCounts()
     existing = _find_existing(session, source_id, batch)
-    fresh = {e.item.canonical_key: _item_row(e.item, now) for e in batch}
+    fresh = {e.item.canonical_key: _fresh_row(e, now) for e in batch}
     inserted = _insert_new(
         session,
         [fresh[e.item.canonical_key] for e in batch if e.item.canonical_key not in existing],

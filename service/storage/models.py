@@ -175,6 +175,9 @@ class Item(SQLModel, table=True):
     season: int | None = None
     image_url: str | None = Field(default=None, sa_type=sa.Text)
     transcript_url: str | None = Field(default=None, sa_type=sa.Text)
+    # meaning: unit-length float32 vector of title + summary (service.ingest.embed)
+    vector: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    vector_model: str | None = Field(default=None, max_length=64)
 
 
 class ItemSource(SQLModel, table=True):
