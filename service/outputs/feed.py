@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,10 +22,24 @@ from sqlmodel import Session
 
 from service.errors import InvalidInputError, SignatureError
 from service.rank.contract import DialReport, check_dial
-from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
+from service.rank.loader import (
+    CandidateQuery,
+    CoveringItem,
+    load_covering,
+    load_pool,
+    load_story_inputs,
+)
 from service.rank.metrics import DEFAULT_K
-from service.rank.model import FeedMetrics, Preferences, RankedItem, TopicIndex
+from service.rank.model import (
+    Candidate,
+    CandidatePool,
+    FeedMetrics,
+    Preferences,
+    RankedItem,
+    TopicIndex,
+)
 from service.rank.order import DialOrder, dial_order
+from service.rank.stories import fold_stories
 from service.records import KINDS
 from service.signing import sign, verify
 from service.storage.engine import Database
@@ -68,6 +83,7 @@ class FeedPage:
     truncated: bool  # the candidate cap left older items of the window out
     next_cursor: str | None = None
     covering: dict[str, tuple[CoveringItem, ...]] = field(default_factory=dict)
+    same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
 def _check_options(session: Session, options: FeedOptions) -> None:
@@ -181,15 +197,26 @@ class FeedRanking:
     topics: TopicIndex
     ranked_at: datetime
     truncated: bool
+    same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
+
+
+def _stories(
+    session: Session, profile: Profile, options: FeedOptions, preferences: Preferences, at: datetime
+) -> tuple[CandidatePool, Mapping[int, tuple[Candidate, ...]]]:
+    """The candidates with each story once: a post or episode about a paper of the feed is the
+    paper's coverage, and the same announcement from several sources is one item."""
+    pool = load_pool(session, _query(profile, options, preferences, at))
+    folded = fold_stories(pool, load_story_inputs(session, pool.candidates))
+    return folded.pool, folded.same_story
 
 
 def _rank(
     session: Session, profile: Profile, options: FeedOptions, at: datetime, k: int
 ) -> FeedRanking:
     preferences = preferences_for(profile, options)
-    pool = load_pool(session, _query(profile, options, preferences, at))
+    pool, same_story = _stories(session, profile, options, preferences, at)
     order = dial_order(pool, preferences, now=at, k=k)
-    return FeedRanking(order, preferences, pool.topics, at, pool.truncated)
+    return FeedRanking(order, preferences, pool.topics, at, pool.truncated, same_story)
 
 
 def rank_profile(
@@ -234,6 +261,11 @@ def build_feed(
         truncated=ranking.truncated,
         next_cursor=_next_cursor(secret, profile, options, at, page[-1]) if page and more else None,
         covering=covering,
+        same_story={
+            i.candidate.id: ranking.same_story[i.candidate.id]
+            for i in page
+            if i.candidate.id in ranking.same_story
+        },
     )
 
 
@@ -245,5 +277,5 @@ def dial_report(
         _check_options(session, options)
         at = now.astimezone(UTC).replace(microsecond=0)
         preferences = preferences_for(profile, options)
-        pool = load_pool(session, _query(profile, options, preferences, at))
+        pool, _ = _stories(session, profile, options, preferences, at)
     return check_dial(pool, preferences, now=at, k=k)

@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from service.ingest.embed import MODEL_NAME
 from service.rank.model import (
     Candidate,
     CandidatePool,
@@ -47,6 +48,7 @@ from service.rank.model import (
     WindowMemo,
 )
 from service.rank.score import microseconds, traits_of
+from service.rank.stories import StoryInputs
 from service.records import KINDS
 from service.storage.feedback import affinity_events, signals_for
 from service.storage.models import (
@@ -517,3 +519,22 @@ def load_candidates_direct(
 ) -> tuple[tuple[Candidate, ...], bool]:
     """The candidates without the window cache (what the cache must always agree with)."""
     return _direct(session, query) if query.kinds else ((), False)
+
+
+def load_story_inputs(session: Session, candidates: Sequence[Candidate]) -> StoryInputs:
+    """The arXiv ids each post, episode or video of ``candidates`` covers, and its vector:
+    what ``stories.fold_stories`` needs to show each story once."""
+    ids = [c.id for c in candidates if c.kind != "paper"]
+    mentions: dict[int, list[str]] = defaultdict(list)
+    vectors: dict[int, bytes] = {}
+    for chunk in _chunks(ids):
+        links = sa.select(col(ItemLink.item_id), col(ItemLink.arxiv_id)).where(
+            col(ItemLink.item_id).in_(chunk)
+        )
+        for item_id, arxiv_id in session.execute(links):
+            mentions[item_id].append(arxiv_id)
+        stored = sa.select(col(Item.id), col(Item.vector)).where(
+            col(Item.id).in_(chunk), col(Item.vector_model) == MODEL_NAME
+        )
+        vectors.update({item_id: bytes(blob) for item_id, blob in session.execute(stored)})
+    return StoryInputs({k: tuple(v) for k, v in mentions.items()}, vectors)

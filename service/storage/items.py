@@ -432,7 +432,8 @@ def _store_tags(
         _execute(session, stmt, chunk)
 
 
-def _store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
+def store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
+    """Link items to the arXiv ids they mention (a link already stored is left as it is)."""
     rows = [{"item_id": i, "arxiv_id": a} for i, a in dict.fromkeys(mentions)]
     stmt = _writes_for(session).links
     for chunk in _chunks(rows):
@@ -490,7 +491,7 @@ def store_items(
         tag_ids(session),
         new_items=set(inserted.values()),
     )
-    _store_mentions(
+    store_mentions(
         session, [(ids[e.item.canonical_key], m) for e in batch for m in e.item.mentions]
     )
     return StoreCounts(new=new, updated=updated, unchanged=len(batch) - new - updated)

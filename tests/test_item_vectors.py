@@ -1,0 +1,176 @@
+"""Item vectors in storage (SQLite and PostgreSQL): made at ingest, kept with the item, given to
+items stored before them by migration 0004 and the backfill, and used by "more like this"."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from conftest import CORPUS
+from sqlmodel import col, select
+
+from service.config import load_catalog
+from service.ingest.backfill import backfill_items
+from service.ingest.embed import MODEL_NAME, from_blob, shared_embedder
+from service.ingest.pipeline import Pipeline
+from service.ingest.tag import Tagger
+from service.outputs.similar import similar_items
+from service.records import SourceForUpdate
+from service.storage.catalog import sync_taxonomy
+from service.storage.engine import Database
+from service.storage.migrate import upgrade
+from service.storage.models import Item, ItemLink
+from service.storage.search import search_items
+from service.storage.sources import add_source, for_update
+from service.storage.views import ItemFilter
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = load_catalog(ROOT / "feeds.yaml")
+HF_DAILY = CORPUS / "blog" / "blog_huggingface_daily_papers_feedgen.xml"
+
+
+def _source(db: Database, name: str, kind: str = "post") -> SourceForUpdate:
+    with db.write() as s:
+        row = add_source(
+            s,
+            name=name,
+            url=f"https://corpus.example/{name}",
+            kind=kind,
+            origin="local",  # type: ignore[arg-type]
+        )
+        return for_update(row)
+
+
+def _pipeline(db: Database, *, vectors: bool = True) -> Pipeline:
+    with db.write() as s:
+        sync_taxonomy(s, CATALOG.taxonomy)
+    return Pipeline(db=db, tagger=Tagger(CATALOG.taxonomy), vectors=vectors)
+
+
+@pytest.mark.corpus
+def test_ingest_gives_every_item_a_unit_vector_of_the_shipped_model(db: Database) -> None:
+    _pipeline(db).ingest_bytes(_source(db, "hf"), HF_DAILY.read_bytes())
+    with db.session() as s:
+        items = list(s.exec(select(Item)))
+    assert len(items) == 22
+    assert {i.vector_model for i in items} == {MODEL_NAME}
+    norms = [float(np.linalg.norm(from_blob(i.vector or b""))) for i in items]
+    assert norms == pytest.approx([1.0] * len(items), abs=1e-4)
+    again = shared_embedder().embed([f"{items[0].title}\n{items[0].summary_text}"])[0]
+    assert from_blob(items[0].vector or b"") == pytest.approx(again, abs=1e-6)
+
+
+@pytest.mark.corpus
+def test_more_like_this_is_best_first_explained_and_bounded_by_time(db: Database) -> None:
+    _pipeline(db).ingest_bytes(_source(db, "hf"), HF_DAILY.read_bytes())
+    with db.session() as s:
+        target = s.exec(select(Item).where(col(Item.title).contains("Evaluator Vision"))).one()
+        assert target.id is not None
+        found = similar_items(s, target.id, limit=5, days=30)
+        narrow = similar_items(s, target.id, limit=5, days=1)
+    assert found.items and found.note is None
+    sims = [x.similarity for x in found.items]
+    assert sims == sorted(sims, reverse=True) and all(0.3 <= x <= 1 for x in sims)
+    assert target.id not in {x.view.item.id for x in found.items}
+    assert all(f"similar in meaning: {x.similarity:.2f}" in x.why for x in found.items)
+    published = {x.view.item.published_at for x in narrow.items}
+    assert all(abs((p - target.published_at).days) <= 1 for p in published)
+    assert len(narrow.items) < len(found.items) or len(found.items) == 5
+
+
+# --------------------------------------------------------------------------- migration 0004
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def old_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database at revision 0001 (before vectors), fresh for this test."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path}/old.db")
+        upgrade(db, "0001")
+        yield db
+        db.dispose()
+        return
+    admin_url = os.environ.get("STAYCURRENT_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.skip("PostgreSQL tests need STAYCURRENT_TEST_POSTGRES_URL")
+    admin = sa.create_engine(
+        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+    name = f"sc_old_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    db = Database(admin.url.set(database=name).render_as_string(hide_password=False))
+    upgrade(db, "0001")
+    yield db
+    db.dispose()
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+_OLD_ROWS = [
+    (
+        "url:https://tldr.example/a",
+        "post",
+        "Paper of the day: a harness for agents",
+        "Summary at https://tldr.takara.ai/p/2604.21003 and doi:10.48550/arXiv.2604.21523",
+    ),
+    (
+        "arxiv:2604.21003",
+        "paper",
+        "The Last Harness You'll Ever Build",
+        "A harness for agents that improves itself.",
+    ),
+]
+
+
+def _insert_old_items(db: Database) -> None:
+    when = datetime(2026, 4, 23, tzinfo=UTC).replace(tzinfo=None)
+    with db.engine.begin() as conn:
+        for key, kind, title, summary in _OLD_ROWS:
+            arxiv_id = key.removeprefix("arxiv:") if kind == "paper" else None
+            conn.execute(
+                sa.text(
+                    "INSERT INTO item (canonical_key, kind, title, summary_text, summary_html,"
+                    " authors, authors_text, published_at, first_seen_at, changed_at,"
+                    " content_hash, arxiv_categories, arxiv_id) VALUES (:k, :kind, :t, :s, :s,"
+                    " '[]', '', :w, :w, :w, '', '[]', :a)"
+                ),
+                {"k": key, "kind": kind, "t": title, "s": summary, "w": when, "a": arxiv_id},
+            )
+
+
+def test_migration_0004_upgrades_a_populated_database_and_the_backfill_fills_it(
+    old_db: Database,
+) -> None:
+    _insert_old_items(old_db)
+    upgrade(old_db)
+    with old_db.session() as s:
+        ids = sorted(i for i in s.exec(select(Item.id)) if i is not None)
+        assert [i.vector for i in s.exec(select(Item))] == [None, None]
+    with old_db.write() as s:
+        first = backfill_items(s, [*ids, 999], embedder=shared_embedder())
+    assert (first.items, first.vectors, first.links) == (2, 2, 2)
+    with old_db.write() as s:
+        second = backfill_items(s, ids, embedder=shared_embedder())
+    assert (second.vectors, second.links) == (0, 0)  # idempotent
+    with old_db.session() as s:
+        links = {(link.item_id, link.arxiv_id) for link in s.exec(select(ItemLink))}
+        assert links == {(ids[0], "2604.21003"), (ids[0], "2604.21523")}
+        assert all(i.vector_model == MODEL_NAME for i in s.exec(select(Item)))
+        # full-text search still follows the rows the backfill rewrote
+        assert [v.item.id for v in search_items(s, "harness", ItemFilter()).items] != []
+
+
+def test_the_backfill_without_a_model_still_links(db: Database) -> None:
+    _insert_old_items(db)
+    with db.write() as s:
+        ids = [i for i in s.exec(select(Item.id)) if i is not None]
+        done = backfill_items(s, ids, embedder=None)
+    assert (done.vectors, done.links) == (0, 2)
