@@ -201,6 +201,8 @@ class NormalizedItem:
     mentions: tuple[str, ...] = ()  # arXiv ids this item links to or names
     terms: tuple[str, ...] = ()  # the feed's own categories, used by the tagger
     content_hash: str = ""  # changes when anything stored changes
+    title_key: str | None = None  # papers: the title as posts quote it (ingest.quotes)
+    quotes: tuple[str, ...] = ()  # posts naming no arXiv id: title keys of what they quote
 
 
 @pickled_by_fields

@@ -160,3 +160,33 @@ def test_the_feed_shows_a_paper_once_covered_by_its_posts(db: Database, pipeline
         now=now + timedelta(seconds=1),
     )
     assert len(alone.items) == len(_hf_papers())
+
+
+QUOTING_POST = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>A blog</title>
+<link>https://blog.example/</link><description>d</description>
+<item><title>What I read this week</title><link>https://blog.example/week</link>
+<description>&lt;p&gt;The paper &lt;em&gt;Seeing isn't believing: uncovering blind spots in
+evaluator vision-language models.&lt;/em&gt; asks whether judges see. Also
+"a short quote" and &#8220;Some Title That No Paper Has At All&#8221;.&lt;/p&gt;</description>
+<pubDate>Wed, 29 Apr 2026 10:00:00 GMT</pubDate></item></channel></rss>"""
+
+
+@pytest.mark.parametrize("paper_first", [True, False], ids=["paper-first", "post-first"])
+def test_a_post_quoting_a_paper_title_without_an_id_covers_it(
+    db: Database, pipeline: Pipeline, paper_first: bool
+) -> None:
+    paper = (
+        "2604.21523",
+        "Seeing Isn't Believing: Uncovering Blind Spots in Evaluator Vision-Language Models",
+        "2026-04-23T00:00:00Z",
+    )
+    steps = [
+        lambda: _ingest(db, pipeline, "api", "paper", _api_answer([paper])),
+        lambda: _ingest(db, pipeline, "blog", "post", QUOTING_POST),
+    ]
+    for step in steps if paper_first else reversed(steps):
+        step()
+    with db.session() as s:
+        links = s.execute(sa.select(ItemLink.item_id, ItemLink.arxiv_id)).all()
+        post = s.execute(sa.select(Item.id).where(col(Item.kind) == "post")).scalar_one()
+    assert links == [(post, "2604.21523")]

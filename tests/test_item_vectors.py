@@ -122,6 +122,12 @@ _OLD_ROWS = [
         "Summary at https://tldr.takara.ai/p/2604.21003 and doi:10.48550/arXiv.2604.21523",
     ),
     (
+        "url:https://blog.example/harness",
+        "post",
+        "Notes on agent harnesses",
+        "I read &ldquo;The Last Harness You&#39;ll Ever Build&rdquo; this week.",
+    ),
+    (
         "arxiv:2604.21003",
         "paper",
         "The Last Harness You'll Ever Build",
@@ -153,16 +159,17 @@ def test_migration_0004_upgrades_a_populated_database_and_the_backfill_fills_it(
     upgrade(old_db)
     with old_db.session() as s:
         ids = sorted(i for i in s.exec(select(Item.id)) if i is not None)
-        assert [i.vector for i in s.exec(select(Item))] == [None, None]
+        assert [i.vector for i in s.exec(select(Item))] == [None, None, None]
     with old_db.write() as s:
         first = backfill_items(s, [*ids, 999], embedder=shared_embedder())
-    assert (first.items, first.vectors, first.links) == (2, 2, 2)
+    assert (first.items, first.vectors, first.links) == (3, 3, 3)
     with old_db.write() as s:
         second = backfill_items(s, ids, embedder=shared_embedder())
     assert (second.vectors, second.links) == (0, 0)  # idempotent
     with old_db.session() as s:
         links = {(link.item_id, link.arxiv_id) for link in s.exec(select(ItemLink))}
-        assert links == {(ids[0], "2604.21003"), (ids[0], "2604.21523")}
+        # by id (a takara TLDR link, an arXiv DOI), and by a quoted title
+        assert links == {(ids[0], "2604.21003"), (ids[0], "2604.21523"), (ids[1], "2604.21003")}
         assert all(i.vector_model == MODEL_NAME for i in s.exec(select(Item)))
         # full-text search still follows the rows the backfill rewrote
         assert [v.item.id for v in search_items(s, "harness", ItemFilter()).items] != []
@@ -173,4 +180,4 @@ def test_the_backfill_without_a_model_still_links(db: Database) -> None:
     with db.write() as s:
         ids = [i for i in s.exec(select(Item.id)) if i is not None]
         done = backfill_items(s, ids, embedder=None)
-    assert (done.vectors, done.links) == (0, 2)
+    assert (done.vectors, done.links) == (0, 3)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from service.ingest.embed import item_text, shared_embedder, to_blob
+from service.ingest.quotes import title_key
 from service.rank.model import Candidate, CandidatePool, CandidateSource, TopicIndex
 from service.rank.stories import (
     DUPLICATE_SIMILARITY,
@@ -17,7 +18,6 @@ from service.rank.stories import (
     duplicate_groups,
     fold_stories,
     nearest,
-    title_key,
 )
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)

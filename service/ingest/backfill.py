@@ -2,10 +2,11 @@
 
 ``backfill_items`` is one batch step, for the rebuild command (batches, checkpoint, progress) or
 a test: it reads the named items, gives a vector to each one without a vector of the current
-model (one embedding call for the batch), and links each post, episode or video to every arXiv
-paper its stored text names (title, link, enclosure, summary HTML and text) that is not linked
-yet. It never removes anything and changes nothing on a second run (idempotent), so a batch cut
-short by a kill is simply run again.
+model (one embedding call for the batch), links each post, episode or video to every arXiv paper
+its stored text names (title, link, enclosure, summary HTML and text), and — for a post that names
+no id — to every stored paper whose title it quotes; a paper gets its title key and is linked to
+the posts that quoted it before. It never removes anything and changes nothing on a second run
+(idempotent), so a batch cut short by a kill is simply run again.
 """
 
 from __future__ import annotations
@@ -13,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from service.ingest.arxiv import extract_arxiv_ids
 from service.ingest.embed import Embedder, item_text, to_blob
 from service.ingest.normalize import MAX_MENTIONS
-from service.storage.items import store_mentions
-from service.storage.models import ItemLink
-from service.storage.vectors import store_vectors, texts_of
+from service.ingest.quotes import paper_key, quoted_title_keys
+from service.storage.items import link_quotes, store_mentions
+from service.storage.vectors import link_count, store_title_keys, store_vectors, texts_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +45,22 @@ def backfill_items(
         vectors = store_vectors(
             session, {r.id: to_blob(v) for r, v in zip(stale, made, strict=True)}, embedder.name
         )
-    wanted = [(r.id, arxiv_id) for r in rows if r.kind != "paper" for arxiv_id in _named(r)]
-    new_links = _missing_links(session, wanted)
-    store_mentions(session, new_links)
-    return BackfillCounts(items=len(rows), vectors=vectors, links=len(new_links))
+    before = link_count(session)
+    named = {r.id: _named(r) for r in rows if r.kind != "paper"}
+    store_mentions(session, [(item_id, a) for item_id, ids in named.items() for a in ids])
+    papers = {r.id: (r.arxiv_id, key) for r in rows if r.arxiv_id and (key := paper_key(r.title))}
+    store_title_keys(session, {i: key for i, (_, key) in papers.items()})
+    quotes = [
+        (r.id, key)
+        for r in rows
+        if r.kind != "paper" and not named[r.id]
+        for key in quoted_title_keys(r.summary_html, r.summary_text)
+    ]
+    link_quotes(session, papers=list(papers.values()), quotes=quotes)
+    return BackfillCounts(items=len(rows), vectors=vectors, links=link_count(session) - before)
 
 
 def _named(row: object) -> tuple[str, ...]:
     parts = ("url", "enclosure_url", "title", "summary_html", "summary_text")
     text = " ".join(str(getattr(row, part) or "") for part in parts)
     return extract_arxiv_ids(text)[:MAX_MENTIONS]
-
-
-def _missing_links(session: Session, wanted: list[tuple[int, str]]) -> list[tuple[int, str]]:
-    if not wanted:
-        return []
-    ids = sorted({item_id for item_id, _ in wanted})
-    query = sa.select(col(ItemLink.item_id), col(ItemLink.arxiv_id)).where(
-        col(ItemLink.item_id).in_(ids)
-    )
-    stored = {(item_id, arxiv_id) for item_id, arxiv_id in session.execute(query)}
-    return [pair for pair in dict.fromkeys(wanted) if pair not in stored]

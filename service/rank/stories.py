@@ -31,6 +31,7 @@ from datetime import timedelta
 import numpy as np
 import numpy.typing as npt
 
+from service.ingest.quotes import title_key
 from service.rank.model import Candidate, CandidatePool
 
 DUPLICATE_SIMILARITY = 0.80
@@ -59,11 +60,6 @@ class Folded:
     pool: CandidatePool
     same_story: Mapping[int, tuple[Candidate, ...]]  # story id -> its duplicates, earliest first
     coverage_folded: int  # posts and episodes shown only as "covered by" their paper
-
-
-def title_key(title: str) -> str:
-    """A title without case, punctuation or spacing differences."""
-    return " ".join(_WORD.findall(title.casefold()))
 
 
 def distinctive_words(title: str) -> frozenset[str]:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from service.records import ItemWithTags, NormalizedItem, TagAssignment
-from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag
+from service.storage.models import Item, ItemLink, ItemQuote, ItemSource, ItemTag, Tag
 
 CHUNK = 500
 _ANNOUNCE_RANK = {"cross": 0, "replace-cross": 1, "new": 2, "replace": 3}
@@ -52,6 +53,7 @@ class _Writes:
     sightings: Any  # item seen in a source: insert, or move last_seen_at and guid
     tags: Any  # a tag of an item: insert, or take the new score and origin
     links: Any  # a paper an item mentions
+    quotes: Any  # a title a post quotes
 
 
 @functools.cache
@@ -75,6 +77,7 @@ def _writes(dialect: str) -> _Writes:
             set_={"score": tags.excluded.score, "origin": tags.excluded.origin},
         ),
         links=_insert(dialect, ItemLink).on_conflict_do_nothing(),
+        quotes=_insert(dialect, ItemQuote).on_conflict_do_nothing(),
     )
 
 
@@ -159,6 +162,7 @@ def _item_row(n: NormalizedItem, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {
         "vector": None,  # set by ``_fresh_row`` from the item's ItemWithTags
         "vector_model": None,
+        "title_key": n.title_key,
         "canonical_key": n.canonical_key,
         "kind": n.kind,
         "title": n.title,
@@ -227,6 +231,7 @@ _CONTENT_FIELDS = (
 )
 _PAPER_VERSION_FIELDS = (
     "title",
+    "title_key",
     "url",
     "summary_text",
     "summary_html",
@@ -435,9 +440,44 @@ def _store_tags(
 def store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
     """Link items to the arXiv ids they mention (a link already stored is left as it is)."""
     rows = [{"item_id": i, "arxiv_id": a} for i, a in dict.fromkeys(mentions)]
+    if not rows:
+        return
     stmt = _writes_for(session).links
     for chunk in _chunks(rows):
         _execute(session, stmt, chunk)
+
+
+def link_quotes(
+    session: Session, *, papers: Sequence[tuple[str, str]], quotes: Sequence[tuple[int, str]]
+) -> int:
+    """Coverage by title, in either order: remember what posts quote ((item id, title key)),
+    and link each quote to the paper ((arXiv id, title key)) whose title it is — papers stored
+    now to quotes stored before, quotes stored now to papers stored before. Returns the links
+    made (a link already stored counts again)."""
+    links: list[tuple[int, str]] = []
+    if quotes:
+        rows = [{"item_id": i, "title_key": k} for i, k in dict.fromkeys(quotes)]
+        for chunk in _chunks(rows):
+            _execute(session, _writes_for(session).quotes, chunk)
+        keys = sorted({k for _, k in quotes})
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(keys):
+            stmt = sa.select(col(Item.title_key), col(Item.arxiv_id)).where(
+                col(Item.title_key).in_(chunk), col(Item.kind) == "paper"
+            )
+            for key, arxiv_id in session.execute(stmt):
+                found.setdefault(key, []).append(arxiv_id)
+        links += [(i, a) for i, k in quotes for a in found.get(k, ())]
+    by_key: dict[str, list[str]] = {}
+    for arxiv_id, key in papers:
+        by_key.setdefault(key, []).append(arxiv_id)
+    for chunk in _chunks(sorted(by_key)):
+        quoted = sa.select(col(ItemQuote.item_id), col(ItemQuote.title_key)).where(
+            col(ItemQuote.title_key).in_(chunk)
+        )
+        links += [(i, a) for i, k in session.execute(quoted) for a in by_key[k]]
+    store_mentions(session, links)
+    return len(links)
 
 
 def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
@@ -493,5 +533,14 @@ def store_items(
     )
     store_mentions(
         session, [(ids[e.item.canonical_key], m) for e in batch for m in e.item.mentions]
+    )
+    link_quotes(
+        session,
+        papers=[
+            (e.item.arxiv.arxiv_id, e.item.title_key)
+            for e in batch
+            if e.item.arxiv and e.item.title_key
+        ],
+        quotes=[(ids[e.item.canonical_key], key) for e in batch for key in e.item.quotes],
     )
     return StoreCounts(new=new, updated=updated, unchanged=len(batch) - new - updated)

@@ -1,4 +1,5 @@
-"""Item vectors in storage: write them, and read the bounded sets "more like this" compares.
+"""Item vectors in storage: write them, and read the bounded sets "more like this" compares;
+with what a backfill of vectors and coverage reads and writes.
 
 A vector is the item's ``vector`` column (little-endian float32 bytes, see
 ``service.ingest.embed``) with the name of the model that made it in ``vector_model``: vectors of
@@ -14,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
 
-from service.storage.models import Item
+from service.storage.models import Item, ItemLink
 
 CHUNK = 500
 
@@ -39,6 +40,20 @@ def store_vectors(session: Session, vectors: Mapping[int, bytes], model: str) ->
         rows = [{"item_id": i, "blob": vectors[i]} for i in ids[start : start + CHUNK]]
         session.connection().execute(stmt, rows)
     return len(ids)
+
+
+def store_title_keys(session: Session, keys: Mapping[int, str]) -> None:
+    """Set the title key of each paper id (``service.ingest.quotes.paper_key``)."""
+    table = SQLModel.metadata.tables["item"]
+    stmt = sa.update(table).where(table.c.id == sa.bindparam("item_id"))
+    rows = [{"item_id": i, "title_key": k} for i, k in sorted(keys.items())]
+    for start in range(0, len(rows), CHUNK):
+        session.connection().execute(stmt, rows[start : start + CHUNK])
+
+
+def link_count(session: Session) -> int:
+    """How many coverage links are stored."""
+    return int(session.execute(sa.select(sa.func.count()).select_from(ItemLink)).scalar_one())
 
 
 def vector_of(session: Session, item_id: int, model: str) -> StoredVector | None:
@@ -86,6 +101,7 @@ def texts_of(session: Session, ids: Sequence[int]) -> list[sa.Row[tuple[object, 
         Item.url,
         Item.enclosure_url,
         Item.vector_model,
+        Item.arxiv_id,
     )
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
