@@ -19,10 +19,13 @@ import pytest
 import sqlalchemy as sa
 from conftest import CORPUS
 from sqlmodel import col
+from test_stories import LAUNCH
 
 from service.config import load_catalog
 from service.ingest.pipeline import Pipeline
+from service.ingest.quotes import title_key
 from service.ingest.tag import Tagger
+from service.outputs.api.schemas_feed import feed_response
 from service.outputs.feed import FeedOptions, build_feed
 from service.storage.catalog import sync_taxonomy
 from service.storage.engine import Database
@@ -190,3 +193,25 @@ def test_a_post_quoting_a_paper_title_without_an_id_covers_it(
         links = s.execute(sa.select(ItemLink.item_id, ItemLink.arxiv_id)).all()
         post = s.execute(sa.select(Item.id).where(col(Item.kind) == "post")).scalar_one()
     assert links == [(post, "2604.21523")]
+
+
+def _one_post_feed(title: str, summary: str, hours: int) -> bytes:
+    when = (FETCHED - timedelta(hours=hours)).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    slug = title_key(title).replace(" ", "-")
+    return f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+    <link>https://x.example/</link><description>d</description><item><title>{escape(title)}</title>
+    <link>https://x.example/{slug}</link><description>{escape(summary)}</description>
+    <pubDate>{when}</pubDate></item></channel></rss>""".encode()
+
+
+def test_the_same_announcement_on_three_blogs_is_one_feed_item_with_three_sources(
+    db: Database, pipeline: Pipeline
+) -> None:
+    for n, ((title, summary), hours) in enumerate(zip(LAUNCH, (20, 3, 9), strict=True)):
+        _ingest(db, pipeline, f"blog-{n}", "post", _one_post_feed(title, summary, hours))
+    profile = create_profile(db, name="ada", changes={"window_days": 7}).profile
+    page = build_feed(db, profile=profile, options=FeedOptions(), secret=b"x" * 32, now=FETCHED)
+    [item] = feed_response(page).items
+    assert item.title == LAUNCH[0][0]  # the earliest write-up
+    assert item.sources == ["blog-0", "blog-2", "blog-1"]
+    assert [d.title for d in item.same_story] == [LAUNCH[2][0], LAUNCH[1][0]]

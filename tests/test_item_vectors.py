@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from apikit import make_api
 from conftest import CORPUS
 from sqlmodel import col, select
 
-from service.config import load_catalog
+from service.config import Settings, load_catalog
 from service.ingest.backfill import backfill_items
 from service.ingest.embed import MODEL_NAME, from_blob, shared_embedder
 from service.ingest.pipeline import Pipeline
@@ -181,3 +182,38 @@ def test_the_backfill_without_a_model_still_links(db: Database) -> None:
         ids = [i for i in s.exec(select(Item.id)) if i is not None]
         done = backfill_items(s, ids, embedder=None)
     assert (done.vectors, done.links) == (0, 3)
+
+
+def test_the_api_lists_similar_items_once_the_backfill_made_vectors(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
+    api = make_api(db, make_settings, items=60)
+    first = api.client.get("/v1/items/1/similar")
+    assert first.status_code == 200 and first.json()["items"] == []
+    assert "backfill" in first.json()["note"]
+    with db.write() as s:
+        ids = [i for i in s.exec(select(Item.id)) if i is not None]
+        backfill_items(s, ids, embedder=shared_embedder())
+    body = api.client.get("/v1/items/1/similar", params={"limit": 4, "days": 90}).json()
+    assert body["item_id"] == 1 and body["model"] == MODEL_NAME and body["note"] is None
+    assert 1 <= len(body["items"]) <= 4 and 1 not in [i["id"] for i in body["items"]]
+    sims = [i["similarity"] for i in body["items"]]
+    assert sims == sorted(sims, reverse=True)
+    assert api.client.get("/v1/items/999999/similar").status_code == 404
+    assert api.client.get("/v1/items/1/similar", params={"limit": 0}).status_code == 422
+
+
+@pytest.mark.corpus
+def test_ingest_in_a_pool_of_processes_makes_the_vectors_there(db: Database) -> None:
+    pipeline = _pipeline(db)
+    [result] = pipeline.ingest_many([(_source(db, "hf"), HF_DAILY.read_bytes())], processes=1)
+    assert not isinstance(result, Exception) and result.items_new == 22
+    with db.session() as s:
+        models = [i.vector_model for i in s.exec(select(Item))]
+    assert models == [MODEL_NAME] * 22
+
+
+def test_without_vectors_ingest_stores_none(db: Database) -> None:
+    _pipeline(db, vectors=False).ingest_bytes(_source(db, "hf"), HF_DAILY.read_bytes())
+    with db.session() as s:
+        assert {i.vector for i in s.exec(select(Item))} == {None}
