@@ -176,3 +176,12 @@ def test_nearest_is_best_first_bounded_and_floored() -> None:
     assert nearest(target, [10, 11, 12, 13], matrix, k=3, floor=0.5) == [(10, 1.0), (11, 0.6)]
     assert nearest(target, [10, 11, 12, 13], matrix, k=1, floor=-1) == [(10, 1.0)]
     assert nearest(target, [], matrix[:0], k=3, floor=0) == []
+
+
+def test_a_hidden_paper_takes_its_coverage_with_it() -> None:
+    about = _post(2, "The Last Harness You'll Ever Build", source=1)
+    pool = CandidatePool((about,), TopicIndex())
+    kept = fold_stories(pool, StoryInputs({2: ("2604.21003",)}, {}))
+    gone = fold_stories(pool, StoryInputs({2: ("2604.21003",)}, {}, frozenset({"2604.21003"})))
+    assert [c.id for c in kept.pool.candidates] == [2]
+    assert gone.pool.candidates == ()

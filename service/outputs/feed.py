@@ -22,24 +22,16 @@ from sqlmodel import Session
 
 from service.errors import InvalidInputError, SignatureError
 from service.rank.contract import DialReport, check_dial
-from service.rank.loader import (
-    CandidateQuery,
-    CoveringItem,
-    load_covering,
-    load_pool,
-    load_story_inputs,
-)
+from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import (
     Candidate,
-    CandidatePool,
     FeedMetrics,
     Preferences,
     RankedItem,
     TopicIndex,
 )
 from service.rank.order import DialOrder, dial_order
-from service.rank.stories import fold_stories
 from service.records import KINDS
 from service.signing import sign, verify
 from service.storage.engine import Database
@@ -200,23 +192,13 @@ class FeedRanking:
     same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
-def _stories(
-    session: Session, profile: Profile, options: FeedOptions, preferences: Preferences, at: datetime
-) -> tuple[CandidatePool, Mapping[int, tuple[Candidate, ...]]]:
-    """The candidates with each story once: a post or episode about a paper of the feed is the
-    paper's coverage, and the same announcement from several sources is one item."""
-    pool = load_pool(session, _query(profile, options, preferences, at))
-    folded = fold_stories(pool, load_story_inputs(session, pool.candidates))
-    return folded.pool, folded.same_story
-
-
 def _rank(
     session: Session, profile: Profile, options: FeedOptions, at: datetime, k: int
 ) -> FeedRanking:
     preferences = preferences_for(profile, options)
-    pool, same_story = _stories(session, profile, options, preferences, at)
+    pool = load_pool(session, _query(profile, options, preferences, at))
     order = dial_order(pool, preferences, now=at, k=k)
-    return FeedRanking(order, preferences, pool.topics, at, pool.truncated, same_story)
+    return FeedRanking(order, preferences, pool.topics, at, pool.truncated, pool.same_story)
 
 
 def rank_profile(
@@ -277,5 +259,5 @@ def dial_report(
         _check_options(session, options)
         at = now.astimezone(UTC).replace(microsecond=0)
         preferences = preferences_for(profile, options)
-        pool, _ = _stories(session, profile, options, preferences, at)
+        pool = load_pool(session, _query(profile, options, preferences, at))
     return check_dial(pool, preferences, now=at, k=k)

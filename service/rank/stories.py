@@ -3,7 +3,8 @@
 A feed shows each story once:
 
 - **Coverage.** A post or episode that discusses a paper of the same feed is not a story of its
-  own: the paper is, "covered by" it (``Candidate.covered_by`` counts, the page lists them).
+  own: the paper is, "covered by" it (``Candidate.covered_by`` counts, the page lists them). A
+  paper the reader hid (or read) takes its coverage with it.
 - **Near-duplicates.** The same announcement on three blogs is one story with three sources:
   two posts, episodes or videos from different sources are the same story when they were
   published within ``DUPLICATE_HOURS`` of each other and either their titles are the same once
@@ -51,6 +52,8 @@ class StoryInputs:
 
     mentions: Mapping[int, tuple[str, ...]]  # non-paper candidate id -> arXiv ids it covers
     vectors: Mapping[int, bytes]  # non-paper candidate id -> its stored vector
+    # papers the profile hid (or read, when read items leave the feed): their story is gone
+    papers_gone: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,7 @@ def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
     """``pool`` with each story once: coverage of a paper in the pool and near-duplicates
     leave it; a story takes the sources of its duplicates (its own first)."""
     papers = {c.arxiv_id for c in pool.candidates if c.arxiv_id and c.kind == "paper"}
+    papers |= inputs.papers_gone
     covering = {
         c.id
         for c in pool.candidates
@@ -137,11 +141,10 @@ def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
         if c.id in leaders:
             folded.setdefault(leaders[c.id], []).append(c)
     kept = tuple(_with_sources(c, folded.get(c.id, ())) for c in rest if c.id not in leaders)
+    same_story = {story: tuple(members) for story, members in folded.items()}
     return Folded(
-        pool=replace(pool, candidates=kept),
-        same_story={
-            k: tuple(sorted(v, key=lambda c: (c.published_at, c.id))) for k, v in folded.items()
-        },
+        pool=replace(pool, candidates=kept, same_story=same_story),
+        same_story=same_story,
         coverage_folded=len(covering),
     )
 
