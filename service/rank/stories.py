@@ -19,15 +19,17 @@ pair of different stories from different sources within 72 hours of each other i
 ``../shared/corpus`` scores 0.38; different model launches of one week 0.31–0.37. The model
 knows English best: unrelated Russian posts years apart score up to 0.90, which the time window
 and the shared title word keep apart. Papers are never folded as duplicates: an arXiv id is
-already one row.
+already one row. The newest ``DUPLICATE_WINDOW`` posts, episodes and videos of a feed are
+compared, all pairs at once (numpy).
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +39,8 @@ from service.rank.model import Candidate, CandidatePool
 
 DUPLICATE_SIMILARITY = 0.80
 DUPLICATE_HOURS = 48
+REMEMBERED = 8  # sets of candidates whose groups are kept
+DUPLICATE_WINDOW = 1500  # newest posts, episodes and videos compared (pairwise: ~10 MB a matrix)
 _WORD = re.compile(r"\w[\w.-]*\w|\w")
 _STOP = frozenset(
     "this that with from what have your about into more just will than their them they been "
@@ -73,27 +77,75 @@ def distinctive_words(title: str) -> frozenset[str]:
     )
 
 
-def _same_story(a: Candidate, b: Candidate, similarity: float) -> bool:
-    if {s.id for s in a.sources} & {s.id for s in b.sources}:
+@dataclass(frozen=True, slots=True)
+class _Story:
+    """What deciding "the same story" reads of a candidate, computed once per candidate."""
+
+    candidate: Candidate
+    sources: frozenset[int]
+    key: str
+    words: frozenset[str]
+
+    @classmethod
+    def of(cls, c: Candidate) -> _Story:
+        key = title_key(c.title)
+        return cls(c, frozenset(s.id for s in c.sources), key, distinctive_words(c.title))
+
+
+def _same_story(a: _Story, b: _Story, similarity: float) -> bool:
+    """Called for pairs published within ``DUPLICATE_HOURS`` of each other."""
+    if a.sources & b.sources:
         return False  # one source's two items are two stories
-    if abs(a.published_at - b.published_at) > timedelta(hours=DUPLICATE_HOURS):
-        return False
-    if title_key(a.title) == title_key(b.title) and len(title_key(a.title)) >= 12:
+    if a.key == b.key and len(a.key) >= 12:
         return True
-    return similarity >= DUPLICATE_SIMILARITY and bool(
-        distinctive_words(a.title) & distinctive_words(b.title)
-    )
+    return similarity >= DUPLICATE_SIMILARITY and bool(a.words & b.words)
 
 
 def duplicate_groups(
     candidates: Sequence[Candidate], vectors: Mapping[int, bytes]
 ) -> dict[int, int]:
-    """Candidate id -> the id of its story (the earliest of its group); only folded ones."""
-    items = [c for c in candidates if c.kind != "paper" and c.id in vectors]
-    if len(items) < 2:
+    """Candidate id -> the id of its story (the earliest of its group); only folded ones.
+
+    Remembered for the last few sets of candidates (every profile ranked from one window
+    asks about the same posts): the answer depends only on each candidate's id, time, title,
+    sources and vector, which make the key.
+    """
+    eligible = [c for c in candidates if c.kind != "paper" and c.id in vectors]
+    newest = sorted(eligible, key=lambda c: (c.published_at, c.id), reverse=True)
+    chosen = tuple(newest[:DUPLICATE_WINDOW])
+    if len(chosen) < 2:
         return {}
-    matrix = np.vstack([np.frombuffer(vectors[c.id], dtype="<f4") for c in items])
+    key = tuple(
+        (c.id, c.published_at, c.title, tuple(s.id for s in c.sources), vectors[c.id])
+        for c in chosen
+    )
+    with _remembered_lock:
+        found = _remembered.get(key)
+        if found is not None:
+            _remembered.move_to_end(key)
+            return dict(found)
+    found = _compute_groups(chosen, vectors)
+    with _remembered_lock:
+        _remembered[key] = found
+        while len(_remembered) > REMEMBERED:
+            _remembered.popitem(last=False)
+    return dict(found)
+
+
+_remembered: OrderedDict[tuple[object, ...], dict[int, int]] = OrderedDict()
+_remembered_lock = threading.Lock()
+
+
+def _compute_groups(chosen: tuple[Candidate, ...], vectors: Mapping[int, bytes]) -> dict[int, int]:
+    items = [_Story.of(c) for c in chosen]
+    matrix = np.vstack([np.frombuffer(vectors[s.candidate.id], dtype="<f4") for s in items])
+    hours = np.array([s.candidate.published_at.timestamp() / 3600 for s in items], dtype=np.float32)
+    near = np.abs(hours[:, None] - hours[None, :]) <= DUPLICATE_HOURS
     sims = matrix @ matrix.T
+    keys = np.array([hash(s.key) for s in items])
+    candidates_mask = np.triu(
+        near & ((sims >= DUPLICATE_SIMILARITY) | (keys[:, None] == keys)), k=1
+    )
     parent = list(range(len(items)))
 
     def root(i: int) -> int:
@@ -102,26 +154,17 @@ def duplicate_groups(
             i = parent[i]
         return i
 
-    title_pairs = _same_title_pairs(items)
-    close = np.argwhere(np.triu(sims >= DUPLICATE_SIMILARITY, k=1))
-    for i, j in {*map(tuple, close.tolist()), *title_pairs}:
+    for i, j in np.argwhere(candidates_mask).tolist():
         if _same_story(items[i], items[j], float(sims[i, j])):
             parent[root(i)] = root(j)
     groups: dict[int, list[Candidate]] = {}
-    for n, c in enumerate(items):
-        groups.setdefault(root(n), []).append(c)
+    for n, s in enumerate(items):
+        groups.setdefault(root(n), []).append(s.candidate)
     leaders: dict[int, int] = {}
     for members in groups.values():
         first = min(members, key=lambda c: (c.published_at, c.id))
         leaders.update({c.id: first.id for c in members if c.id != first.id})
     return leaders
-
-
-def _same_title_pairs(items: Sequence[Candidate]) -> set[tuple[int, int]]:
-    by_title: dict[str, list[int]] = {}
-    for n, c in enumerate(items):
-        by_title.setdefault(title_key(c.title), []).append(n)
-    return {(a, b) for ns in by_title.values() for a in ns for b in ns if a < b}
 
 
 def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
