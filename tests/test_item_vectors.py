@@ -3,6 +3,7 @@ items stored before them by migration 0004 and the backfill, and used by "more l
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,9 +14,11 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from apikit import make_api
+from clikit import cli_on
 from conftest import CORPUS
 from sqlmodel import col, select
 
+from service.cli.common import database
 from service.config import Settings, load_catalog
 from service.ingest.backfill import backfill_items
 from service.ingest.embed import MODEL_NAME, from_blob, shared_embedder
@@ -217,3 +220,21 @@ def test_without_vectors_ingest_stores_none(db: Database) -> None:
     _pipeline(db, vectors=False).ingest_bytes(_source(db, "hf"), HF_DAILY.read_bytes())
     with db.session() as s:
         assert {i.vector for i in s.exec(select(Item))} == {None}
+
+
+def test_the_cli_backfills_then_lists_similar_items(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with cli_on(db_url, tmp_path, monkeypatch) as cli:
+        db = database()
+        _insert_old_items(db)
+        before = cli("items", "similar", "1", "--json")
+        assert before.exit_code == 0 and "backfill" in json.loads(before.stdout)["note"]
+        done = cli("items", "backfill", "--batch", "2")
+        assert done.exit_code == 0, done.stdout
+        assert "3 items: 3 vectors and 3 coverage links added" in done.stdout
+        again = cli("items", "backfill")
+        assert "3 items: 0 vectors and 0 coverage links added" in again.stdout
+        found = json.loads(cli("items", "similar", "3", "--json", "--days", "5").stdout)
+        assert found["note"] is None and found["items"][0]["similarity"] >= 0.3
+        assert cli("items", "similar", "99").exit_code != 0
