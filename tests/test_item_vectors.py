@@ -4,6 +4,7 @@ items stored before them by migration 0004 and the backfill, and used by "more l
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,10 +19,12 @@ from clikit import cli_on
 from conftest import CORPUS
 from sqlmodel import col, select
 
+import service.ingest.pipeline as pipeline_module
 from service.cli.common import database
 from service.config import Settings, load_catalog
+from service.errors import ModelError
 from service.ingest.backfill import backfill_items
-from service.ingest.embed import MODEL_NAME, from_blob, shared_embedder
+from service.ingest.embed import MODEL_NAME, Embedder, from_blob, shared_embedder
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.outputs.similar import similar_items
@@ -238,3 +241,22 @@ def test_the_cli_backfills_then_lists_similar_items(
         found = json.loads(cli("items", "similar", "3", "--json", "--days", "5").stdout)
         assert found["note"] is None and found["items"][0]["similarity"] >= 0.3
         assert cli("items", "similar", "99").exit_code != 0
+
+
+def test_a_model_that_cannot_be_read_leaves_ingest_going_without_vectors(
+    db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> Embedder:
+        raise ModelError("the embedding model could not be read: corrupt file")
+
+    monkeypatch.setattr(pipeline_module, "shared_embedder", broken)
+    monkeypatch.setattr(pipeline_module, "_embedder_failed", False)
+    pipeline = _pipeline(db)
+    with caplog.at_level(logging.WARNING, logger="staycurrent.pipeline"):
+        result = pipeline.ingest_bytes(_source(db, "hf"), HF_DAILY.read_bytes())
+        pipeline.ingest_bytes(_source(db, "hf2"), HF_DAILY.read_bytes())
+    assert result.items_new == 22
+    with db.session() as s:
+        assert {i.vector for i in s.exec(select(Item))} == {None}
+    warnings = [r.getMessage() for r in caplog.records if "no vectors" in r.getMessage()]
+    assert warnings == ["items get no vectors: the embedding model could not be read: corrupt file"]
