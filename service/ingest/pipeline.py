@@ -1,10 +1,13 @@
 """The one orchestrator of an update, drawn like a shell pipe::
 
-    sources | xargs -P N fetch | parse | normalize | tag | decide | storage (one transaction each)
+    sources | xargs -P N fetch | parse | normalize | tag | embed | decide | storage
 
-Only retrieval runs concurrently (a global limit and a per-host limit). Everything after the fetch
-runs on one processing thread, one source at a time, so results are deterministic and SQLite sees
-one writer. A failing source is a value in the results, never an exception out of the batch.
+Storage takes one transaction per source. Only retrieval runs concurrently (a global limit and a
+per-host limit). Everything after the fetch runs on one processing thread, one source at a time,
+so results are deterministic and SQLite sees one writer. A failing source is a value in the
+results, never an exception out of the batch.
+``embed`` gives each item its vector (``ingest.embed``), one batch per document, in the pool's
+processes when ``ingest_many`` parses in a pool; without a readable model items get none.
 """
 
 from __future__ import annotations
