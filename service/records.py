@@ -201,6 +201,8 @@ class NormalizedItem:
     mentions: tuple[str, ...] = ()  # arXiv ids this item links to or names
     terms: tuple[str, ...] = ()  # the feed's own categories, used by the tagger
     content_hash: str = ""  # changes when anything stored changes
+    title_key: str | None = None  # papers: the title as posts quote it (ingest.quotes)
+    quotes: tuple[str, ...] = ()  # posts naming no arXiv id: title keys of what they quote
 
 
 @pickled_by_fields
@@ -226,6 +228,8 @@ class TagAssignment:
 class ItemWithTags:
     item: NormalizedItem
     tags: tuple[TagAssignment, ...] = field(default=())
+    vector: bytes | None = None  # float32 little-endian (service.ingest.embed.to_blob)
+    vector_model: str | None = None  # the model that made ``vector``
 
 
 @pickled_by_fields

@@ -27,13 +27,23 @@ _NEW_ID = r"\d{4}\.\d{4,5}(?!\d)"
 _OLD_ID = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}(?!\d)"
 _ID = rf"(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d{{1,3}}))?"
 _HOSTS = (
-    r"(?:(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format)"
+    r"(?:(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html|format|ps|ftp/arxiv/papers/\d{4})"
+    r"|(?:ar5iv\.labs\.arxiv\.org|ar5iv\.org)/(?:abs|html)"
     r"|(?:www\.)?alphaxiv\.org/(?:abs|overview|pdf)"
-    r"|huggingface\.co/papers)"
+    r"|(?:huggingface|hf)\.co/papers"
+    r"|tldr\.takara\.ai/p"
+    r"|(?:www\.)?paperswithcode\.com/(?:arxiv|paper/arxiv)"
+    r"|(?:www\.)?semanticscholar\.org/arxiv"
+    r"|papers\.cool/arxiv)"
 )
-_MARKERS = ("arxiv", "alphaxiv", "huggingface.co/papers")
+_MARKERS = ("arxiv", "alphaxiv", "huggingface.co/papers", "hf.co/papers", "takara.ai/p")
 _URL_ID = re.compile(rf"(?<![\w.-]){_HOSTS}/{_ID}", re.I)
-_TEXT_ID = re.compile(rf"(?<![\w/.-])arXiv:\s?{_ID}", re.I)
+# ``arXiv:`` in prose and in Semantic Scholar's API paths; arXiv's DOIs; an ``arxiv_id`` query.
+_TEXT_ID = re.compile(
+    rf"(?:(?<![\w/.-])|(?<=semanticscholar\.org/)|(?<=/paper/))arXiv:\s?{_ID}", re.I
+)
+_DOI_ID = re.compile(rf"(?<![\w.])10\.48550/arXiv\.{_ID}", re.I)
+_QUERY_ID = re.compile(rf"[?&]arxiv_id={_ID}", re.I)
 _OAI_ID = re.compile(rf"^oai:arXiv\.org:{_ID}$", re.I)
 _EXACT_ID = re.compile(rf"^{_ID}$")
 _PREFIX = re.compile(
@@ -78,14 +88,17 @@ def split_id(text: str) -> tuple[str, int | None] | None:
 def extract_arxiv_ids(text: str) -> tuple[str, ...]:
     """The arXiv ids (without version, in order of first mention) that ``text`` links or names.
 
-    Only URLs (arxiv.org abs/pdf/html, export.arxiv.org, alphaxiv, huggingface.co/papers) and
-    ``arXiv:`` prefixed identifiers count: a bare ``1234.5678`` in prose is not a mention.
+    Only links and prefixed identifiers count, never a bare ``1234.5678`` in prose: arxiv.org
+    abs/pdf/html/ps/ftp (any version, export. and www.), ar5iv, alphaxiv, huggingface.co/papers,
+    tldr.takara.ai/p, paperswithcode, semanticscholar.org/arxiv and its API's ``arXiv:`` paths,
+    papers.cool, ``doi.org/10.48550/arXiv.<id>``, ``?arxiv_id=<id>`` and ``arXiv:<id>`` in text;
+    new-style and old-style (``hep-th/9901001``, ``cs/0112017``) identifiers.
     """
     lowered = text.lower()
     if not any(marker in lowered for marker in _MARKERS):
         return ()  # most texts name no paper: skip the two scans
     found: dict[str, int] = {}
-    for pattern in (_URL_ID, _TEXT_ID):
+    for pattern in (_URL_ID, _TEXT_ID, _DOI_ID, _QUERY_ID):
         for match in pattern.finditer(text):
             arxiv_id = match.group("id")
             if is_valid_id(arxiv_id):

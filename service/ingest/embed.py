@@ -10,6 +10,15 @@ network).
 dot product is the cosine similarity. Texts are cut to ``MAX_CHARS`` first: the mean of the first
 few hundred tokens says what an item is about, and the cost stays bounded for a 1 MB abstract.
 The embedder is pure (same text, same vector) and safe to share between threads.
+
+An item's text is its title and summary (``item_text``). Chosen by measurement
+(``python -m bench.similar``, 3,000 recent labelled papers, share of the 5 nearest neighbours that
+share an arXiv-mapped area, same run; a random pair shares one 49 % of the time): title + abstract
+queries 0.845 with the text cut to 400 characters (0.833 at 2,000) against TF-IDF's 0.837 (fitted
+on the test papers themselves); title-only queries — the many feeds that give only a title —
+0.797 against TF-IDF's 0.757. The dense vector needs no vocabulary fitted per installation, is
+256 floats (1 KB) per item whatever the text, and the 400-character cut costs about a quarter of
+the 2,000-character one. So items carry the dense vector only.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import numpy.typing as npt
 from service.errors import ModelError
 
 DIMENSIONS = 256
-MAX_CHARS = 2_000
+MAX_CHARS = 400
 MODEL_NAME = "wordllama-l2_supercat-256"
 _WEIGHTS = "weights/l2_supercat_256.safetensors"
 _TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
@@ -81,6 +90,11 @@ def shared_embedder() -> Embedder:
         if _shared is None:
             _shared = Embedder.load()
         return _shared
+
+
+def item_text(title: str, summary: str) -> str:
+    """The text an item's vector is made of: its title, then its summary."""
+    return f"{title}\n{summary}" if summary else title
 
 
 def to_blob(vector: npt.NDArray[np.float32]) -> bytes:

@@ -36,6 +36,7 @@ from service.ingest.markup import (
     truncate,
 )
 from service.ingest.podcast import media_enclosure, parse_duration, podcast_info
+from service.ingest.quotes import paper_key, quoted_title_keys
 from service.ingest.urls import absolute_url, canonical_url
 from service.records import (
     ArxivInfo,
@@ -60,11 +61,12 @@ ABSTRACT_MINUTES = 2
 FUTURE_TOLERANCE = timedelta(days=1)
 _YOUTUBE_HOSTS = frozenset({"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"})
 # published_at is left out: storage keeps the first one it saw, and an undated entry gets the
-# fetch time, which would otherwise make the same bytes look changed on every poll.
+# fetch time, which would otherwise make the same bytes look changed on every poll. title_key and
+# quotes follow from the title and summary, which are in.
 _HASHED_FIELDS = tuple(
     field.name
     for field in dataclasses.fields(NormalizedItem)
-    if field.name not in {"content_hash", "published_at"}
+    if field.name not in {"content_hash", "published_at", "title_key", "quotes"}
 )
 _ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(ParsedEntry))
 _ENTRY_VALUES = operator.attrgetter(*_ENTRY_FIELDS)
@@ -138,7 +140,7 @@ def normalize_entry(
     }
     # Built once: the hash is taken over the same values content_hash(item) would read.
     digest = _digest(tuple(fields[name] for name in _HASHED_FIELDS))
-    return NormalizedItem(**fields, content_hash=digest)  # type: ignore[arg-type]
+    return NormalizedItem(**fields, content_hash=digest, **_title_keys(kind, fields))  # type: ignore[arg-type]
 
 
 def printable_entry(entry: ParsedEntry) -> ParsedEntry:
@@ -310,6 +312,15 @@ def parse_date_text(raw: str | None) -> datetime | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _title_keys(kind: Kind, fields: dict[str, object]) -> dict[str, object]:
+    """A paper's title key; the titles a post that names no arXiv id quotes."""
+    if kind == "paper":
+        return {"title_key": paper_key(str(fields["title"]))}
+    if fields["mentions"]:
+        return {}
+    return {"quotes": quoted_title_keys(str(fields["summary_html"]), str(fields["summary_text"]))}
 
 
 def _mentions(entry: ParsedEntry) -> tuple[str, ...]:

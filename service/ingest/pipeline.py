@@ -1,10 +1,13 @@
 """The one orchestrator of an update, drawn like a shell pipe::
 
-    sources | xargs -P N fetch | parse | normalize | tag | decide | storage (one transaction each)
+    sources | xargs -P N fetch | parse | normalize | tag | embed | decide | storage
 
-Only retrieval runs concurrently (a global limit and a per-host limit). Everything after the fetch
-runs on one processing thread, one source at a time, so results are deterministic and SQLite sees
-one writer. A failing source is a value in the results, never an exception out of the batch.
+Storage takes one transaction per source. Only retrieval runs concurrently (a global limit and a
+per-host limit). Everything after the fetch runs on one processing thread, one source at a time,
+so results are deterministic and SQLite sees one writer. A failing source is a value in the
+results, never an exception out of the batch.
+``embed`` gives each item its vector (``ingest.embed``), one batch per document, in the pool's
+processes when ``ingest_many`` parses in a pool; without a readable model items get none.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from service.errors import FetchError, GoneError, ParseError, RateLimitedError, StaycurrentError
+from service.errors import (
+    FetchError,
+    GoneError,
+    ModelError,
+    ParseError,
+    RateLimitedError,
+    StaycurrentError,
+)
+from service.ingest.embed import Embedder, item_text, shared_embedder, to_blob
 from service.ingest.fetch import Fetcher
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
@@ -93,8 +104,10 @@ def process_document(
     tagger: Tagger,
     *,
     content_type: str | None = None,
+    embedder: Embedder | None = None,
 ) -> Processed:
-    """parse | normalize | tag for one document. Raises ParseError for bytes that are not a feed."""
+    """parse | normalize | tag | embed for one document (no vectors without ``embedder``).
+    Raises ParseError for bytes that are not a feed."""
     feed = parse_feed(body, content_type=content_type, url=source.url)
     context = SourceContext(
         feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
@@ -104,23 +117,55 @@ def process_document(
         ItemWithTags(item, tagger.tag(item, source_topics=source.topics))
         for item in normalized.items
     )
-    return Processed(feed, tagged, normalized.skipped)
+    return Processed(feed, embed_items(tagged, embedder), normalized.skipped)
+
+
+def embed_items(
+    items: tuple[ItemWithTags, ...], embedder: Embedder | None
+) -> tuple[ItemWithTags, ...]:
+    """``items`` with their vectors, made in one batch; unchanged without an embedder."""
+    if embedder is None or not items:
+        return items
+    rows = embedder.embed([item_text(t.item.title, t.item.summary_text) for t in items])
+    return tuple(
+        replace(t, vector=to_blob(row), vector_model=embedder.name)
+        for t, row in zip(items, rows, strict=True)
+    )
+
+
+_embedder_failed = False
+
+
+def available_embedder() -> Embedder | None:
+    """The shared embedder, or None (said once in the log) when its model cannot be read:
+    ingest then goes on without vectors."""
+    global _embedder_failed  # noqa: PLW0603 - one warning per process, not one per document
+    if _embedder_failed:
+        return None
+    try:
+        return shared_embedder()
+    except ModelError as exc:
+        _embedder_failed = True
+        log.warning("items get no vectors: %s", exc.reason)
+        return None
 
 
 # Each process of an ingest pool compiles its own tagger once (regexes do not travel well).
 _pool_tagger: Tagger | None = None
+_pool_embeds = False
 
 
-def _start_pool_worker(tagger: Tagger) -> None:
-    global _pool_tagger  # noqa: PLW0603 - per-process state of a pool worker, set once
-    _pool_tagger = tagger
+def _start_pool_worker(tagger: Tagger, embeds: bool = False) -> None:
+    global _pool_tagger, _pool_embeds  # per-process state of a pool worker, set once
+    _pool_tagger, _pool_embeds = tagger, embeds
 
 
 def _process_in_pool(body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
     """``process_document`` in a pool worker. The parsed entries stay here: storing needs only
     the items and the feed's warning, and sending raw entries back would double the pickling."""
     assert _pool_tagger is not None, "the pool initializer did not run"
-    processed = process_document(body, source, fetched_at, _pool_tagger)
+    embedder = available_embedder() if _pool_embeds else None
+    processed = process_document(body, source, fetched_at, _pool_tagger, embedder=embedder)
     return replace(processed, feed=replace(processed.feed, entries=()))
 
 
@@ -139,9 +184,11 @@ class Pipeline:
         worker_id: str = "",
         host_gate: HostGate | None = None,
         clock: Callable[[], datetime] = utcnow,
+        vectors: bool = True,
     ) -> None:
         self.db = db
         self.tagger = tagger
+        self.vectors = vectors  # give every item its vector (when the model can be read)
         self.fetcher = fetcher
         self.limits = limits or ScheduleLimits()
         self.concurrency = concurrency
@@ -160,8 +207,15 @@ class Pipeline:
         *,
         content_type: str | None = None,
     ) -> Processed:
-        """parse | normalize | tag. Raises ParseError for bytes that are not a feed."""
-        return process_document(body, source, fetched_at, self.tagger, content_type=content_type)
+        """parse | normalize | tag | embed. Raises ParseError for bytes that are not a feed."""
+        return process_document(
+            body,
+            source,
+            fetched_at,
+            self.tagger,
+            content_type=content_type,
+            embedder=available_embedder() if self.vectors else None,
+        )
 
     # ------------------------------------------------------------------ decisions
 
@@ -438,13 +492,15 @@ class Pipeline:
         """
         started = self.clock()
         window = max(1, ahead if ahead is not None else 8 * processes)
+        if self.vectors:
+            available_embedder()  # loaded once here, shared by the forked workers
         results: list[PollResult | ParseError] = []
         pending: deque[tuple[SourceForUpdate, str, Future[Processed] | None]] = deque()
         with ProcessPoolExecutor(
             max_workers=processes,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_start_pool_worker,
-            initargs=(self.tagger,),
+            initargs=(self.tagger, self.vectors),
         ) as pool:
             for source, body in documents:
                 digest = body_hash(body)

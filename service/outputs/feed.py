@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,13 @@ from service.errors import InvalidInputError, SignatureError
 from service.rank.contract import DialReport, check_dial
 from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
-from service.rank.model import FeedMetrics, Preferences, RankedItem, TopicIndex
+from service.rank.model import (
+    Candidate,
+    FeedMetrics,
+    Preferences,
+    RankedItem,
+    TopicIndex,
+)
 from service.rank.order import DialOrder, dial_order
 from service.records import KINDS
 from service.signing import sign, verify
@@ -68,6 +75,7 @@ class FeedPage:
     truncated: bool  # the candidate cap left older items of the window out
     next_cursor: str | None = None
     covering: dict[str, tuple[CoveringItem, ...]] = field(default_factory=dict)
+    same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
 def _check_options(session: Session, options: FeedOptions) -> None:
@@ -181,6 +189,7 @@ class FeedRanking:
     topics: TopicIndex
     ranked_at: datetime
     truncated: bool
+    same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
 def _rank(
@@ -189,7 +198,7 @@ def _rank(
     preferences = preferences_for(profile, options)
     pool = load_pool(session, _query(profile, options, preferences, at))
     order = dial_order(pool, preferences, now=at, k=k)
-    return FeedRanking(order, preferences, pool.topics, at, pool.truncated)
+    return FeedRanking(order, preferences, pool.topics, at, pool.truncated, pool.same_story)
 
 
 def rank_profile(
@@ -234,6 +243,11 @@ def build_feed(
         truncated=ranking.truncated,
         next_cursor=_next_cursor(secret, profile, options, at, page[-1]) if page and more else None,
         covering=covering,
+        same_story={
+            i.candidate.id: ranking.same_story[i.candidate.id]
+            for i in page
+            if i.candidate.id in ranking.same_story
+        },
     )
 
 

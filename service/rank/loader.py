@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from service.ingest.embed import MODEL_NAME
 from service.rank.model import (
     Candidate,
     CandidatePool,
@@ -47,6 +48,7 @@ from service.rank.model import (
     WindowMemo,
 )
 from service.rank.score import microseconds, traits_of
+from service.rank.stories import StoryInputs, fold_stories
 from service.records import KINDS
 from service.storage.feedback import affinity_events, signals_for
 from service.storage.models import (
@@ -496,7 +498,8 @@ def _topic_rows(session: Session) -> list[tuple[str, str, str | None, str]]:
 
 
 def load_pool(session: Session, query: CandidateQuery) -> CandidatePool:
-    """Candidates, the taxonomy and (for a profile) its likes and dislikes."""
+    """Candidates with each story once (``stories.fold_stories``), the taxonomy and (for a
+    profile) its likes and dislikes."""
     topic_rows = _topic_rows(session)
     found = _cached(session, query, topic_rows) if use_window_cache and query.kinds else None
     if found is not None:
@@ -509,7 +512,9 @@ def load_pool(session: Session, query: CandidateQuery) -> CandidatePool:
         else ()
     )
     topics = TopicIndex.build(topic_rows)
-    return CandidatePool(candidates, topics, events, truncated, traits, memo)
+    pool = CandidatePool(candidates, topics, events, truncated, traits, memo)
+    # Each story once: coverage folds into its paper, near-duplicates into the first of them.
+    return fold_stories(pool, load_story_inputs(session, candidates, query)).pool
 
 
 def load_candidates_direct(
@@ -517,3 +522,47 @@ def load_candidates_direct(
 ) -> tuple[tuple[Candidate, ...], bool]:
     """The candidates without the window cache (what the cache must always agree with)."""
     return _direct(session, query) if query.kinds else ((), False)
+
+
+def load_story_inputs(
+    session: Session, candidates: Sequence[Candidate], query: CandidateQuery | None = None
+) -> StoryInputs:
+    """The arXiv ids each post, episode or video of ``candidates`` covers, its vector, and the
+    covered papers ``query``'s profile hid (or read): what ``stories.fold_stories`` needs to show
+    each story once."""
+    ids = [c.id for c in candidates if c.kind != "paper"]
+    mentions: dict[int, list[str]] = defaultdict(list)
+    vectors: dict[int, bytes] = {}
+    for chunk in _chunks(ids):
+        links = sa.select(col(ItemLink.item_id), col(ItemLink.arxiv_id)).where(
+            col(ItemLink.item_id).in_(chunk)
+        )
+        for item_id, arxiv_id in session.execute(links):
+            mentions[item_id].append(arxiv_id)
+        stored = sa.select(col(Item.id), col(Item.vector)).where(
+            col(Item.id).in_(chunk), col(Item.vector_model) == MODEL_NAME
+        )
+        vectors.update({item_id: bytes(blob) for item_id, blob in session.execute(stored)})
+    gone = _papers_gone(session, query, {a for ids in mentions.values() for a in ids})
+    return StoryInputs({k: tuple(v) for k, v in mentions.items()}, vectors, gone)
+
+
+def _papers_gone(
+    session: Session, query: CandidateQuery | None, arxiv_ids: set[str]
+) -> frozenset[str]:
+    if query is None or query.profile_id is None or not arxiv_ids:
+        return frozenset()
+    signals = ["hide"] if query.include_read else ["hide", "read"]
+    gone: set[str] = set()
+    for chunk in _chunks(sorted(arxiv_ids)):
+        statement = (
+            sa.select(col(Item.arxiv_id))
+            .join(Feedback, col(Feedback.item_id) == col(Item.id))
+            .where(
+                col(Feedback.profile_id) == query.profile_id,
+                col(Feedback.signal).in_(signals),
+                col(Item.arxiv_id).in_(chunk),
+            )
+        )
+        gone.update(arxiv_id for (arxiv_id,) in session.execute(statement))
+    return frozenset(gone)

@@ -195,6 +195,8 @@ class CandidatePool:
     memo: WindowMemo | None = field(
         default=None, compare=False
     )  # the window's keyword matches (None: matched afresh)
+    # story id -> the near-duplicates folded into it, earliest first (rank.stories)
+    same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from service.records import ItemWithTags, NormalizedItem, TagAssignment
-from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag
+from service.storage.models import Item, ItemLink, ItemQuote, ItemSource, ItemTag, Tag
 
 CHUNK = 500
 _ANNOUNCE_RANK = {"cross": 0, "replace-cross": 1, "new": 2, "replace": 3}
@@ -52,6 +53,7 @@ class _Writes:
     sightings: Any  # item seen in a source: insert, or move last_seen_at and guid
     tags: Any  # a tag of an item: insert, or take the new score and origin
     links: Any  # a paper an item mentions
+    quotes: Any  # a title a post quotes
 
 
 @functools.cache
@@ -75,6 +77,7 @@ def _writes(dialect: str) -> _Writes:
             set_={"score": tags.excluded.score, "origin": tags.excluded.origin},
         ),
         links=_insert(dialect, ItemLink).on_conflict_do_nothing(),
+        quotes=_insert(dialect, ItemQuote).on_conflict_do_nothing(),
     )
 
 
@@ -116,13 +119,13 @@ def _dedupe(batch: Sequence[ItemWithTags]) -> list[ItemWithTags]:
         if kept is None:
             merged[key] = entry
             continue
-        newer = entry.item if _newer(entry.item, kept.item) else kept.item
+        newer_entry = entry if _newer(entry.item, kept.item) else kept
         mentions = tuple(_union(kept.item.mentions, entry.item.mentions))
-        item = replace(newer, mentions=mentions)
+        item = replace(newer_entry.item, mentions=mentions)
         if kept.item.arxiv and entry.item.arxiv and item.arxiv:
             cats = tuple(_union(kept.item.arxiv.categories, entry.item.arxiv.categories))
             item = replace(item, arxiv=replace(item.arxiv, categories=cats))
-        merged[key] = ItemWithTags(item, _merge_tags(kept.tags, entry.tags))
+        merged[key] = replace(newer_entry, item=item, tags=_merge_tags(kept.tags, entry.tags))
     return list(merged.values())
 
 
@@ -157,6 +160,9 @@ _OPTIONAL_COLUMNS = (
 
 def _item_row(n: NormalizedItem, now: datetime) -> dict[str, Any]:
     row: dict[str, Any] = {
+        "vector": None,  # set by ``_fresh_row`` from the item's ItemWithTags
+        "vector_model": None,
+        "title_key": n.title_key,
         "canonical_key": n.canonical_key,
         "kind": n.kind,
         "title": n.title,
@@ -225,6 +231,7 @@ _CONTENT_FIELDS = (
 )
 _PAPER_VERSION_FIELDS = (
     "title",
+    "title_key",
     "url",
     "summary_text",
     "summary_html",
@@ -234,6 +241,20 @@ _PAPER_VERSION_FIELDS = (
     "content_hash",
     "pdf_url",
 )
+
+
+def _fresh_row(entry: ItemWithTags, now: datetime) -> dict[str, Any]:
+    row = _item_row(entry.item, now)
+    row["vector"], row["vector_model"] = entry.vector, entry.vector_model
+    return row
+
+
+def _vector_changes(row: Item, fresh: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A vector is taken when the row has none, or its text (title, summary) changed."""
+    if fresh["vector"] is None:
+        return
+    if row.vector is None or "title" in changes or "summary_text" in changes:
+        changes["vector"], changes["vector_model"] = fresh["vector"], fresh["vector_model"]
 
 
 def _paper_changes(row: Item, fresh: dict[str, Any]) -> dict[str, Any]:
@@ -416,20 +437,58 @@ def _store_tags(
         _execute(session, stmt, chunk)
 
 
-def _store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
+def store_mentions(session: Session, mentions: list[tuple[int, str]]) -> None:
+    """Link items to the arXiv ids they mention (a link already stored is left as it is)."""
     rows = [{"item_id": i, "arxiv_id": a} for i, a in dict.fromkeys(mentions)]
+    if not rows:
+        return
     stmt = _writes_for(session).links
     for chunk in _chunks(rows):
         _execute(session, stmt, chunk)
 
 
+def link_quotes(
+    session: Session, *, papers: Sequence[tuple[str, str]], quotes: Sequence[tuple[int, str]]
+) -> int:
+    """Coverage by title, in either order: remember what posts quote ((item id, title key)),
+    and link each quote to the paper ((arXiv id, title key)) whose title it is — papers stored
+    now to quotes stored before, quotes stored now to papers stored before. Returns the links
+    made (a link already stored counts again)."""
+    links: list[tuple[int, str]] = []
+    if quotes:
+        rows = [{"item_id": i, "title_key": k} for i, k in dict.fromkeys(quotes)]
+        for chunk in _chunks(rows):
+            _execute(session, _writes_for(session).quotes, chunk)
+        keys = sorted({k for _, k in quotes})
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(keys):
+            stmt = sa.select(col(Item.title_key), col(Item.arxiv_id)).where(
+                col(Item.title_key).in_(chunk), col(Item.kind) == "paper"
+            )
+            for key, arxiv_id in session.execute(stmt):
+                found.setdefault(key, []).append(arxiv_id)
+        links += [(i, a) for i, k in quotes for a in found.get(k, ())]
+    by_key: dict[str, list[str]] = {}
+    for arxiv_id, key in papers:
+        by_key.setdefault(key, []).append(arxiv_id)
+    for chunk in _chunks(sorted(by_key)):
+        quoted = sa.select(col(ItemQuote.item_id), col(ItemQuote.title_key)).where(
+            col(ItemQuote.title_key).in_(chunk)
+        )
+        links += [(i, a) for i, k in session.execute(quoted) for a in by_key[k]]
+    store_mentions(session, links)
+    return len(links)
+
+
 def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
     changes = _paper_changes(row, fresh) if row.arxiv_id else _content_changes(row, fresh)
+    changed = bool(changes)  # a vector filled in for a row that had none is no change
+    _vector_changes(row, fresh, changes)
     for field, value in changes.items():
         setattr(row, field, value)
-    if changes:
+    if changed:
         row.changed_at = now
-    return bool(changes)
+    return changed
 
 
 def store_items(
@@ -440,7 +499,7 @@ def store_items(
     if not batch:
         return StoreCounts()
     existing = _find_existing(session, source_id, batch)
-    fresh = {e.item.canonical_key: _item_row(e.item, now) for e in batch}
+    fresh = {e.item.canonical_key: _fresh_row(e, now) for e in batch}
     inserted = _insert_new(
         session,
         [fresh[e.item.canonical_key] for e in batch if e.item.canonical_key not in existing],
@@ -472,7 +531,16 @@ def store_items(
         tag_ids(session),
         new_items=set(inserted.values()),
     )
-    _store_mentions(
+    store_mentions(
         session, [(ids[e.item.canonical_key], m) for e in batch for m in e.item.mentions]
+    )
+    link_quotes(
+        session,
+        papers=[
+            (e.item.arxiv.arxiv_id, e.item.title_key)
+            for e in batch
+            if e.item.arxiv and e.item.title_key
+        ],
+        quotes=[(ids[e.item.canonical_key], key) for e in batch for key in e.item.quotes],
     )
     return StoreCounts(new=new, updated=updated, unchanged=len(batch) - new - updated)

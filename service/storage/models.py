@@ -175,6 +175,11 @@ class Item(SQLModel, table=True):
     season: int | None = None
     image_url: str | None = Field(default=None, sa_type=sa.Text)
     transcript_url: str | None = Field(default=None, sa_type=sa.Text)
+    # meaning: unit-length float32 vector of title + summary (service.ingest.embed)
+    vector: bytes | None = Field(default=None, sa_type=sa.LargeBinary)
+    vector_model: str | None = Field(default=None, max_length=64)
+    # coverage by title: a paper's title as posts quote it (service.ingest.quotes)
+    title_key: str | None = Field(default=None, max_length=300, index=True)
 
 
 class ItemSource(SQLModel, table=True):
@@ -222,6 +227,16 @@ class ItemLink(SQLModel, table=True):
 
     item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
     arxiv_id: str = Field(primary_key=True, max_length=64, index=True)
+
+
+class ItemQuote(SQLModel, table=True):
+    """A post or podcast (``item_id``) quotes a title that may be a paper's (which may arrive
+    later): the key of the quoted text (``service.ingest.quotes.title_key``)."""
+
+    __tablename__ = "item_quote"
+
+    item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
+    title_key: str = Field(primary_key=True, max_length=300, index=True)
 
 
 # --------------------------------------------------------------------------- people

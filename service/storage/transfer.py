@@ -47,7 +47,8 @@ from service.storage.models import (
 
 FORMAT, VERSION = "staycurrent-export", 1
 BATCH = 1000
-_NEVER_COPIED = {"id", "lease_owner", "lease_until"}
+# vectors are derived from the text: an import recomputes them (the backfill), never copies them
+_NEVER_COPIED = {"id", "lease_owner", "lease_until", "vector", "vector_model"}
 _ORDER = ("meta", "tag", "source", "item", "profile", "feedback", "delivery")
 
 

@@ -19,11 +19,16 @@ from service.outputs.api.problems import problem_responses
 from service.outputs.api.schemas_items import (
     ItemResponse,
     ItemsResponse,
+    SimilarResponse,
     TopicsResponse,
+    similar_response,
     topics_response,
 )
 from service.outputs.items import DEFAULT_LIMIT, MAX_LIMIT, ItemsQuery, list_page
 from service.outputs.schemas import item_detail
+from service.outputs.similar import DEFAULT_DAYS, SIMILAR_WINDOW, similar_items
+from service.outputs.similar import DEFAULT_LIMIT as SIMILAR_LIMIT
+from service.outputs.similar import MAX_LIMIT as SIMILAR_MAX
 from service.records import Kind
 from service.storage.models import MAX_ROW_ID
 from service.storage.search import RELEVANCE_WINDOW
@@ -141,6 +146,28 @@ def get_one_item(item_id: ItemId, session: SessionDep) -> ItemResponse:
         raise NotFoundError(f"no item has id {item_id}")
     detail = item_detail(view, sightings(session, item_id))
     return ItemResponse.model_validate(detail.model_dump())
+
+
+@router.get(
+    "/items/{item_id}/similar",
+    summary="More like this",
+    description="The stored items nearest in meaning to this one: cosine similarity of the item "
+    "vectors (title and summary), among the items published within `days` of it (at most the "
+    f"{SIMILAR_WINDOW} newest), best first, each with its `similarity`, the topics both carry "
+    "and a sentence of `why`. An item stored before vectors existed has none until the "
+    "backfill gives it one (`note` says so).",
+    response_model=SimilarResponse,
+    responses=problem_responses(404, 422),
+)
+def get_similar(
+    item_id: ItemId,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=SIMILAR_MAX, description="How many.")] = SIMILAR_LIMIT,
+    days: Annotated[
+        int, Query(ge=1, le=3650, description="Published within this many days of the item.")
+    ] = DEFAULT_DAYS,
+) -> SimilarResponse:
+    return similar_response(similar_items(session, item_id, limit=limit, days=days))
 
 
 @router.get(

@@ -76,6 +76,9 @@ class FeedItem(BaseModel):
     podcast: PodcastOut | None
     covered_by: list[CoveringOut] = Field(description="Posts and podcasts that discuss it.")
     covered_by_count: int
+    same_story: list[CoveringOut] = Field(
+        description="The same story from other sources (near-duplicates), shown once: here."
+    )
     feedback: list[str] = Field(description="Your signals on it (like, save, read …).")
     score: float
     why: WhyOut
@@ -132,6 +135,7 @@ _ITEM_EXAMPLE: dict[str, Any] = {
         }
     ],
     "covered_by_count": 1,
+    "same_story": [],
     "feedback": [],
     "score": 0.93,
     "why": {
@@ -244,6 +248,10 @@ def feed_item(ranked: RankedItem, page: FeedPage) -> FeedItem:
         podcast=_podcast(c),
         covered_by=_covering(covering),
         covered_by_count=c.covered_by,
+        same_story=[
+            CoveringOut(id=d.id, kind=d.kind, title=d.title, url=d.url, published=d.published_at)
+            for d in page.same_story.get(c.id, ())
+        ],
         feedback=sorted(c.feedback),
         score=ranked.score,
         why=WhyOut(

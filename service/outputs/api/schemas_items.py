@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.outputs.schemas import ItemDetail, ItemOut
+from service.outputs.schemas import ItemDetail, ItemOut, item_out
+from service.outputs.similar import Similar
 from service.storage.topics import TopicCount
 
 ITEM_EXAMPLE: dict[str, Any] = {
@@ -169,4 +170,65 @@ def topics_response(topics: list[TopicCount], now: datetime) -> TopicsResponse:
             )
             for area in areas
         ],
+    )
+
+
+class SimilarOut(ItemOut):
+    """An item like the one asked about, and why."""
+
+    similarity: float = Field(description="Cosine similarity of the two item vectors, -1 to 1.")
+    shared_topics: list[str] = Field(description="Topic slugs both items carry.")
+    why: str = Field(
+        examples=[
+            "similar in meaning: 0.87 (cosine of title and summary vectors); both about Agents"
+        ]
+    )
+
+
+class SimilarResponse(BaseModel):
+    """More like this: the items nearest in meaning, best first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "item_id": 5123,
+                    "model": "wordllama-l2_supercat-256",
+                    "items": [
+                        {
+                            **ITEM_EXAMPLE,
+                            "id": 5190,
+                            "similarity": 0.87,
+                            "shared_topics": ["multilingual"],
+                            "why": "similar in meaning: 0.87 (cosine of title and summary "
+                            "vectors); both about Multilingual NLP & translation",
+                        }
+                    ],
+                    "note": None,
+                }
+            ]
+        }
+    )
+
+    item_id: int
+    model: str = Field(description="The model that made the vectors compared.")
+    items: list[SimilarOut]
+    note: str | None = Field(description="Why the list is empty, when it is for a reason.")
+
+
+def similar_response(found: Similar) -> SimilarResponse:
+    assert found.item.item.id is not None
+    return SimilarResponse(
+        item_id=found.item.item.id,
+        model=found.model,
+        items=[
+            SimilarOut(
+                **item_out(s.view).model_dump(),
+                similarity=s.similarity,
+                shared_topics=list(s.shared_topics),
+                why=s.why,
+            )
+            for s in found.items
+        ],
+        note=found.note,
     )
