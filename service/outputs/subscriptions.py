@@ -4,10 +4,12 @@
         -> lens.throttle (max_per_day, by first-seen day) -> storage views of the chosen items
         -> Entries (stable GUIDs, signed feedback links) -> FeedDocument -> a renderer
 
-Output is deterministic so conditional GETs work: the feed is ranked as of the start of the
-current ``LENS_TICK`` (items first seen later wait for the next tick), entries are listed newest
-first (a ranking that only reorders leaves the document unchanged), and feedback links expire at
-a day boundary (``LINK_TTL`` after the start of the tick's day, so at least 30 days ahead).
+Output is deterministic so conditional GETs work, and keyed on the data so it never hides a stored
+item: the feed is ranked as of the later of the start of the current ``LENS_TICK`` and the moment
+the newest stored item was first seen (``ranking_instant``), so an item shows at once and the
+document only changes when the data or the tick does. Entries are listed newest first (a ranking
+that only reorders leaves the document unchanged), and feedback links expire at a day boundary
+(``LINK_TTL`` after the start of the ranking day, so at least 30 days ahead).
 The GUID of an entry is its item's canonical key (``arxiv:2411.01234``, ``url:https://…``),
 which no ranking, depth or lens changes.
 """
@@ -23,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import __version__
@@ -74,6 +77,36 @@ def tick_start(now: datetime) -> datetime:
     moment = now.astimezone(UTC)
     step = int(LENS_TICK.total_seconds())
     return datetime.fromtimestamp(int(moment.timestamp()) // step * step, UTC)
+
+
+def ranking_instant(now: datetime, newest_seen: datetime | None) -> datetime:
+    """What a lens is ranked as of: the tick's start, or the newest first-seen moment (not after
+    ``now``) when that is later — so every stored item is in, and the instant moves only with the
+    data or the tick (pure)."""
+    start = tick_start(now)
+    if newest_seen is None:
+        return start
+    seen = newest_seen.astimezone(UTC).replace(microsecond=0)
+    return max(start, min(seen, now.astimezone(UTC).replace(microsecond=0)))
+
+
+NEWEST_SCAN = 64  # the newest rows by id looked at for the newest first-seen moment
+
+
+def newest_first_seen(session: Session, now: datetime) -> datetime | None:
+    """When the newest stored item (among the last ``NEWEST_SCAN`` inserted) was first seen, not
+    after ``now``: a primary-key scan, whatever the size of the table."""
+    recent = (
+        select(col(Item.first_seen_at).label("seen"))
+        .order_by(col(Item.id).desc())
+        .limit(NEWEST_SCAN)
+        .subquery()
+    )
+    statement = sa.select(sa.func.max(recent.c.seen)).where(recent.c.seen <= now)
+    found = session.execute(statement).scalar_one_or_none()
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found
 
 
 def feed_id(base_url: str, profile_id: int, lens: Lens) -> str:
@@ -251,16 +284,16 @@ def _channel(
 def lens_feed(
     db: Database, *, profile: Profile, lens: Lens, secret: bytes, base_url: str, now: datetime
 ) -> LensFeed:
-    """The profile's feed through ``lens``, ranked as of the current tick, as records."""
+    """The profile's feed through ``lens``, ranked as of ``ranking_instant``, as records."""
     assert profile.id is not None
     lens.check()
-    at = tick_start(now)
     options = FeedOptions(depth=lens.depth, kinds=lens.kinds, topics=lens.topics)
     preferences = preferences_for(profile, options)
-    day = datetime.combine(at.date(), datetime.min.time(), UTC)
-    signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
     with db.session() as session:
         check_topics(session, "topics", lens.topics or ())
+        at = ranking_instant(now, newest_first_seen(session, now))
+        day = datetime.combine(at.date(), datetime.min.time(), UTC)
+        signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
         pool = load_pool(session, _query(profile, lens, preferences, at))
         ranked = rank_feed(pool, preferences, now=at).items
         chosen = _chosen(session, ranked, lens, _zone(profile))
