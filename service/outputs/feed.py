@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from service.errors import InvalidInputError, SignatureError
+from service.outputs.feed_reason import LEFT_OUT, feed_reason, load_window_facts
 from service.rank.contract import DialReport, check_dial
 from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
@@ -68,6 +69,7 @@ class FeedPage:
     truncated: bool  # the candidate cap left older items of the window out
     next_cursor: str | None = None
     covering: dict[str, tuple[CoveringItem, ...]] = field(default_factory=dict)
+    reason: str | None = None  # why the whole feed is shorter than a page, in words
 
 
 def _check_options(session: Session, options: FeedOptions) -> None:
@@ -158,6 +160,11 @@ def _next_cursor(
     return sign(secret, CURSOR_PURPOSE, payload, expires_at=at + CURSOR_TTL)
 
 
+def feed_query(profile: Profile, options: FeedOptions, at: datetime) -> CandidateQuery:
+    """What storage is asked for the profile's feed with ``options``, as of ``at``."""
+    return _query(profile, options, preferences_for(profile, options), at)
+
+
 def _query(
     profile: Profile, options: FeedOptions, preferences: Preferences, at: datetime
 ) -> CandidateQuery:
@@ -168,6 +175,26 @@ def _query(
         profile_id=profile.id,
         muted_sources=tuple(profile.muted_sources or ()),
         include_read=options.include_read,
+    )
+
+
+def shortfall_reason(
+    session: Session,
+    query: CandidateQuery,
+    *,
+    shown: int,
+    widen: str | None,
+    left_out: str = LEFT_OUT,
+) -> str:
+    """Why the feed of ``query`` has only ``shown`` items, in words (see ``feed_reason``)."""
+    return feed_reason(
+        load_window_facts(session, query),
+        shown=shown,
+        window_days=query.window_days,
+        at=query.at,
+        kinds=query.kinds,
+        widen=widen,
+        left_out=left_out,
     )
 
 
@@ -210,8 +237,10 @@ def build_feed(
     secret: bytes,
     now: datetime,
     k: int = DEFAULT_K,
+    widen: str = "window_days",
 ) -> FeedPage:
-    """Rank the profile's feed (as of the cursor's instant, or ``now``) and cut one page."""
+    """Rank the profile's feed (as of the cursor's instant, or ``now``) and cut one page; a feed
+    shorter than a page says why (``widen`` names the window option where it is read)."""
     assert profile.id is not None
     with db.session() as session:
         _check_options(session, options)
@@ -223,6 +252,10 @@ def build_feed(
         page = ranked.items(start, start + options.limit)
         papers = [i.candidate.arxiv_id for i in page if i.candidate.arxiv_id]
         covering = load_covering(session, papers) if papers else {}
+        reason = None
+        if len(ranked) < options.limit:
+            query = _query(profile, options, ranking.preferences, at)
+            reason = shortfall_reason(session, query, shown=len(ranked), widen=widen)
     more = start + len(page) < len(ranked)
     return FeedPage(
         items=page,
@@ -234,6 +267,7 @@ def build_feed(
         truncated=ranking.truncated,
         next_cursor=_next_cursor(secret, profile, options, at, page[-1]) if page and more else None,
         covering=covering,
+        reason=reason,
     )
 
 

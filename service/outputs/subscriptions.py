@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import __version__
-from service.outputs.feed import FeedOptions, preferences_for
+from service.outputs.feed import FeedOptions, preferences_for, shortfall_reason
 from service.outputs.links import feedback_url
 from service.outputs.syndication.document import (
     Action,
@@ -52,6 +52,7 @@ from service.storage.views import ItemView, views
 
 LENS_TICK = timedelta(minutes=15)
 LINK_TTL = timedelta(days=31)
+WIDEN = "your profile's window_days (PATCH /v1/profiles/me)"
 ARTWORK_PATH = "/v1/artwork.png"
 FEEDBACK_ACTIONS = (
     ("like", "Like"),
@@ -294,12 +295,17 @@ def lens_feed(
         at = ranking_instant(now, newest_first_seen(session, now))
         day = datetime.combine(at.date(), datetime.min.time(), UTC)
         signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
-        pool = load_pool(session, _query(profile, lens, preferences, at))
+        query = _query(profile, lens, preferences, at)
+        pool = load_pool(session, query)
         ranked = rank_feed(pool, preferences, now=at).items
         chosen = _chosen(session, ranked, lens, _zone(profile))
         shown = _views(session, chosen)
         entries = [_entry(r, shown[r.candidate.id], signer) for r in chosen]
+        short = len(ranked) < lens.limit  # the window, not max_per_day, keeps it short
+        reason = shortfall_reason(session, query, shown=len(ranked), widen=WIDEN) if short else ""
     entries.sort(key=lambda e: (e.published, e.guid), reverse=True)
     description = _description(profile, preferences, dict(pool.topics.labels))
+    if reason:
+        description = f"{description} Why so few: {reason}."
     channel = _channel(profile, lens, base_url.rstrip("/"), description, entries)
     return LensFeed(FeedDocument(channel, tuple(entries)), as_of=at)

@@ -80,6 +80,7 @@ class Digest:
     sections: tuple[Section, ...]  # only those with entries, in SECTIONS order
     budget_minutes: int
     areas_available: int  # areas with items in the period
+    reason: str | None = None  # why nothing was chosen, in words (an empty digest only)
 
     @property
     def entries(self) -> tuple[DigestEntry, ...]:
