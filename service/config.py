@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -512,6 +511,8 @@ def check_catalog(document: object) -> tuple[Catalog, list[str]]:
 
 def read_catalog(path: Path) -> tuple[Catalog, list[str]]:
     """Read and validate a catalog file; problems are returned, not raised."""
+    import yaml  # here, not at import: a CLI command that reads no catalog does not pay for it
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
