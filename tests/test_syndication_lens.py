@@ -137,8 +137,12 @@ NOON = datetime(2026, 11, 20, 12, 7, 30, tzinfo=UTC)
     [
         (None, datetime(2026, 11, 20, 12, 0, tzinfo=UTC)),  # nothing stored: the tick
         (datetime(2026, 11, 20, 11, 50, tzinfo=UTC), datetime(2026, 11, 20, 12, 0, tzinfo=UTC)),
-        (
+        (  # rounded up: an item first seen at 12:05:01.0009 is in
             datetime(2026, 11, 20, 12, 5, 1, 900, tzinfo=UTC),
+            datetime(2026, 11, 20, 12, 5, 2, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 11, 20, 12, 5, 1, tzinfo=UTC),
             datetime(2026, 11, 20, 12, 5, 1, tzinfo=UTC),
         ),
         (datetime(2026, 11, 20, 12, 9, tzinfo=UTC), NOON),  # never after now

@@ -81,14 +81,19 @@ def tick_start(now: datetime) -> datetime:
 
 
 def ranking_instant(now: datetime, newest_seen: datetime | None) -> datetime:
-    """What a lens is ranked as of: the tick's start, or the newest first-seen moment (not after
-    ``now``) when that is later — so every stored item is in, and the instant moves only with the
-    data or the tick (pure)."""
+    """What a lens is ranked as of: the tick's start, or the newest first-seen moment when that is
+    later (rounded up to the whole second, so that item is in; never past ``now``'s second) — every
+    stored item is in, and the instant moves only with the data or the tick (pure)."""
     start = tick_start(now)
     if newest_seen is None:
         return start
-    seen = newest_seen.astimezone(UTC).replace(microsecond=0)
-    return max(start, min(seen, now.astimezone(UTC).replace(microsecond=0)))
+    return max(start, min(_second_after(newest_seen), _second_after(now)))
+
+
+def _second_after(moment: datetime) -> datetime:
+    """``moment`` in UTC rounded up to a whole second."""
+    whole = moment.astimezone(UTC).replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 NEWEST_SCAN = 64  # the newest rows by id looked at for the newest first-seen moment
