@@ -16,7 +16,9 @@ from apikit import ADMIN_TOKEN
 from clikit import SECRET, Cli, cli_on
 from corpusgen import GeneratedCorpus, generate_corpus
 from fastapi.testclient import TestClient
+from processkit import answers, free_port, stop_leftovers
 from sqlmodel import col, select
+from workerprocs import cli_env, start, wait_until
 
 from service.cli import LAZY_COMMANDS, load_command
 from service.cli.common import settings
@@ -205,3 +207,19 @@ def test_a_hand_ingested_source_is_called_local_and_metrics_count_it(
         db.dispose()
     assert f"staycurrent_items_ingested_24h {stored}" in metrics.splitlines()
     assert SECRET  # the CLI signed its cursors with the key cli_on set
+
+
+def test_serving_on_another_port_than_a_local_base_url_says_so_once(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = cli_env(sqlite_url, port=port, base_url="http://127.0.0.1:8000", log_level="INFO")
+    serving = start(["api"], env, tmp_path, "api")
+    try:
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/readyz"), "the API", timeout=60)
+        assert answers(f"http://127.0.0.1:{port}/readyz")  # served on the port asked
+    finally:
+        stop_leftovers([serving])
+    said = serving.output()
+    warning = f"STAYCURRENT_BASE_URL is http://127.0.0.1:8000 but the API serves on http://127.0.0.1:{port}"
+    assert said.count(warning) == 1, said
