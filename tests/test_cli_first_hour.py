@@ -29,7 +29,15 @@ from service.storage.models import Item, ItemSource, Source
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-NEVER_AT_START = ("sqlalchemy", "sqlmodel", "fastapi", "alembic", "uvicorn", "pydantic_settings")
+NEVER_AT_START = (
+    "sqlalchemy",
+    "sqlmodel",
+    "fastapi",
+    "alembic",
+    "uvicorn",
+    "pydantic_settings",
+    "rich",
+)
 NOT_FOR_ITEMS = ("fastapi", "alembic", "uvicorn", "apscheduler", "httpx", "numpy", "wordllama")
 
 

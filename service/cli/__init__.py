@@ -106,6 +106,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     cls=LazyGroup,
+    rich_markup_mode=None,
 )
 
 
