@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -204,6 +203,9 @@ def _check_email(_session: Session, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise _fail("email", "must be an email address", value)
+    # here, not at import: its tables cost a CLI call that sets no email ~40 ms of start-up
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:
