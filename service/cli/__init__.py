@@ -1,7 +1,8 @@
 """The composition root: ``staycurrent`` and its command groups.
 
-serve | api | worker | poll | ingest | items | feed | profile | digest | export | sources | db
-Settings are loaded here (once, validated) and passed down; nothing below reads the environment.
+serve | api | worker | poll | ingest | items | topics | feed | profile | digest | export | sources |
+db | settings. Each command's module is imported when it runs (``LAZY_COMMANDS``: add new ones
+there). Settings are loaded once, validated, and passed down; nothing below reads the environment.
 """
 
 from __future__ import annotations
