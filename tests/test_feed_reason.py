@@ -158,3 +158,28 @@ def test_an_empty_digest_says_why(api: Api) -> None:
     assert reason is not None and reason.startswith("no items in the last ")
     assert "widen" not in reason  # a digest's window is the time since the last one
     assert f"{EMPTY_NOTE} Why: {reason}." in " ".join(composed.letter.text.split())
+
+
+def test_an_item_first_seen_within_the_current_second_is_in_the_feed(api: Api) -> None:
+    _, token, _ = api.profile("ada")
+    seen = api.now + timedelta(seconds=5, microseconds=300_000)
+    with api.db.write() as session:
+        item = Item(
+            canonical_key="url:https://blog.example/just-in",
+            kind="post",
+            title="Just ingested: language models",
+            url="https://blog.example/just-in",
+            published_at=seen,
+            first_seen_at=seen,
+            changed_at=seen,
+        )
+        session.add(item)
+        session.flush()
+        source_id = api.corpus.source_ids["arXiv cs.CL"]
+        session.add(ItemSource(item_id=item.id, source_id=source_id, first_seen_at=seen))
+        new_id = item.id
+    api.moments.append(seen + timedelta(microseconds=200_000))  # the same second, later
+    feed = api.client.get(
+        "/v1/feed", params={"depth": 0, "limit": 100}, headers=bearer(token)
+    ).json()
+    assert new_id in {entry["id"] for entry in feed["items"]}, feed.get("reason")

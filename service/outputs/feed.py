@@ -72,6 +72,13 @@ class FeedPage:
     reason: str | None = None  # why the whole feed is shorter than a page, in words
 
 
+def second_after(moment: datetime) -> datetime:
+    """``moment`` in UTC rounded up to a whole second: what a feed is ranked as of, so an item
+    first seen within the current second is in (a cursor keeps whole seconds)."""
+    whole = moment.astimezone(UTC).replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
+
+
 def _check_options(session: Session, options: FeedOptions) -> None:
     if options.depth is not None and not 0.0 <= options.depth <= 1.0:
         raise InvalidInputError(f"depth: must be from 0 to 1 (got {options.depth})")
@@ -226,7 +233,7 @@ def rank_profile(
     ``build_feed`` pages give, page after page, without ranking again for each page."""
     with db.session() as session:
         _check_options(session, options)
-        return _rank(session, profile, options, now.astimezone(UTC).replace(microsecond=0), k)
+        return _rank(session, profile, options, second_after(now), k)
 
 
 def build_feed(
@@ -245,7 +252,7 @@ def build_feed(
     with db.session() as session:
         _check_options(session, options)
         resume = _read_cursor(secret, profile, options, now)
-        at = resume.at if resume else now.astimezone(UTC).replace(microsecond=0)
+        at = resume.at if resume else second_after(now)
         ranking = _rank(session, profile, options, at, k)
         ranked = ranking.order
         start = _start(ranked, resume)
@@ -277,7 +284,7 @@ def dial_report(
     """The profile's feed measured at every setting of the dial, checked against the contract."""
     with db.session() as session:
         _check_options(session, options)
-        at = now.astimezone(UTC).replace(microsecond=0)
+        at = second_after(now)
         preferences = preferences_for(profile, options)
         pool = load_pool(session, _query(profile, options, preferences, at))
     return check_dial(pool, preferences, now=at, k=k)

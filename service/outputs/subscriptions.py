@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import __version__
-from service.outputs.feed import FeedOptions, preferences_for, shortfall_reason
+from service.outputs.feed import FeedOptions, preferences_for, second_after, shortfall_reason
 from service.outputs.links import feedback_url
 from service.outputs.syndication.document import (
     Action,
@@ -87,13 +87,7 @@ def ranking_instant(now: datetime, newest_seen: datetime | None) -> datetime:
     start = tick_start(now)
     if newest_seen is None:
         return start
-    return max(start, min(_second_after(newest_seen), _second_after(now)))
-
-
-def _second_after(moment: datetime) -> datetime:
-    """``moment`` in UTC rounded up to a whole second."""
-    whole = moment.astimezone(UTC).replace(microsecond=0)
-    return whole if whole == moment else whole + timedelta(seconds=1)
+    return max(start, min(second_after(newest_seen), second_after(now)))
 
 
 NEWEST_SCAN = 64  # the newest rows by id looked at for the newest first-seen moment

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Literal
 
@@ -50,6 +50,7 @@ from service.outputs.feed import (
     FeedOptions,
     feed_query,
     rank_profile,
+    second_after,
     shortfall_reason,
 )
 from service.outputs.links import feedback_url, unsubscribe_url
@@ -156,7 +157,7 @@ def _digest_options(db: Database, profile: Profile, now: datetime) -> FeedOption
 
 def empty_reason(db: Database, profile: Profile, *, now: datetime) -> str:
     """Why a digest has nothing to send, in words."""
-    at = now.astimezone(UTC).replace(microsecond=0)
+    at = second_after(now)
     query = feed_query(profile, _digest_options(db, profile, now), at)
     with db.session() as session:
         return shortfall_reason(session, query, shown=0, widen=None, left_out=DIGEST_LEFT_OUT)
