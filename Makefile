@@ -3,29 +3,33 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
+# One stamp per install, named for the bytes of pyproject.toml + requirements.lock: an edit of
+# either reinstalls. `make run` needs the runtime only; `make test` (and lint, typecheck, bench,
+# docs) the development tools too, on top of the same venv.
+INPUTS_SUM := $(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
+RUNTIME_STAMP := $(VENV)/.runtime-$(INPUTS_SUM)
+DEV_STAMP := $(VENV)/.dev-$(INPUTS_SUM)
 
-.PHONY: help venv run test lint typecheck pytest bench soak lock docs image clean
+.PHONY: runtime
 
-help:
-	@echo "make run    - set up .venv, migrate, sync feeds.yaml, serve API + poller on SQLite (http://127.0.0.1:8000)"
-	@echo "make test   - set up .venv with dev tools; ruff, ruff format --check, mypy, lint-imports, pytest"
-	@echo "make bench  - run the benchmarks in bench/ and write bench/results/latest.{json,md}"
-	@echo "make soak   - worker and API under load (SOAK_SECONDS, default 600)"
-	@echo "make lock   - rewrite requirements.lock (the image's exact runtime versions)"
-	@echo "make image  - docker build -t staycurrent:latest . (docker compose up -d --build does it too)"
-
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: set PYTHON=python3.11")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@rm -f $(VENV)/.runtime-* $(VENV)/.installed-*
+	@touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@rm -f $(VENV)/.installed-*
-	@touch $(STAMP)
+	@rm -f $(VENV)/.dev-*
+	@touch $(DEV_STAMP)
 
-venv: $(STAMP)
+runtime: $(RUNTIME_STAMP)
 
-run: venv
+venv: $(DEV_STAMP)
+
+run: runtime
 	$(BIN)/staycurrent db upgrade
 	$(BIN)/staycurrent sources sync
 	$(BIN)/staycurrent serve

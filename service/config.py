@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -57,7 +56,9 @@ class Settings(BaseSettings):
         "into DATA_DIR/secret_key when unset; required on PostgreSQL.",
     )
     base_url: str = Field(
-        "http://127.0.0.1:8000", description="Public URL of the API, used in links we send out."
+        "",
+        description="Public URL of the API, used in links we send out; unset: http://HOST:PORT "
+        "(with 127.0.0.1 for a HOST of 0.0.0.0).",
     )
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
@@ -135,6 +136,8 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
+        if not value:
+            return value  # derived from host and port once they are known
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL such as https://feeds.example.org")
@@ -163,7 +166,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "min_interval_minutes: must not exceed STAYCURRENT_MAX_INTERVAL_MINUTES"
             )
+        if not self.base_url:  # set in __dict__: base_url stays out of model_fields_set
+            self.__dict__["base_url"] = served_url(self.host, self.port)
         return self
+
+    @property
+    def base_url_is_set(self) -> bool:
+        """Whether STAYCURRENT_BASE_URL was given (else it is derived from host and port)."""
+        return "base_url" in self.model_fields_set
 
     @property
     def is_sqlite(self) -> bool:
@@ -179,6 +189,38 @@ class Settings(BaseSettings):
         if self.secret_key is None:
             raise ConfigError("STAYCURRENT_SECRET_KEY: not set (call ensure_secret_key first)")
         return self.secret_key.get_secret_value().encode()
+
+
+# A wildcard listen address is reached through loopback on this machine (not a bind: a mapping).
+WILDCARD_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL a client on this machine reaches the API at: ``http://HOST:PORT``, with a
+    loopback address for a wildcard HOST (0.0.0.0, ::) and brackets around IPv6."""
+    shown = WILDCARD_LOOPBACK.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+LOCAL_NAMES = frozenset({"localhost", "127.0.0.1", "::1", *WILDCARD_LOOPBACK})
+
+
+def base_url_mismatch(settings: Settings) -> str | None:
+    """A sentence when a given BASE_URL names this machine but not the port it serves on (links
+    in feeds, emails and OPML would lead nowhere); None when it agrees, or names another host
+    (a reverse proxy in front)."""
+    if not settings.base_url_is_set:
+        return None
+    parts = urlsplit(settings.base_url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    local = parts.hostname in LOCAL_NAMES or parts.hostname == settings.host
+    if not local or port == settings.port:
+        return None
+    return (
+        f"{ENV_PREFIX}BASE_URL is {settings.base_url} but the API serves on "
+        f"{served_url(settings.host, settings.port)}: links in feeds, emails and OPML point to "
+        f"port {port}; unset {ENV_PREFIX}BASE_URL to derive it, or set it to the public URL"
+    )
 
 
 def _describe(error: dict[str, Any], secret_fields: set[str]) -> str:
@@ -469,6 +511,8 @@ def check_catalog(document: object) -> tuple[Catalog, list[str]]:
 
 def read_catalog(path: Path) -> tuple[Catalog, list[str]]:
     """Read and validate a catalog file; problems are returned, not raised."""
+    import yaml  # here, not at import: a CLI command that reads no catalog does not pay for it
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

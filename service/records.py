@@ -327,6 +327,7 @@ class SourceFacts:
     lease_owner: str | None = None
     lease_until: datetime | None = None
     items_last_7_days: int = 0
+    origin: str = "catalog"  # catalog | api | opml | local (made by `staycurrent ingest --source`)
 
 
 @pickled_by_fields

@@ -76,7 +76,7 @@ def test_the_window_can_be_narrowed(api: Api) -> None:
         ({"depth": 2}, "query.depth", "less than or equal to 1"),
         ({"limit": 101}, "query.limit", "less than or equal to 100"),
         ({"limit": 0}, "query.limit", "greater than or equal to 1"),
-        ({"window_days": 365}, "query.window_days", "less than or equal to 90"),
+        ({"window_days": 366}, "query.window_days", "less than or equal to 365"),
         ({"depth": "deep"}, "query.depth", "valid number"),
     ],
 )

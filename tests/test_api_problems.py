@@ -204,7 +204,7 @@ def test_every_endpoint_is_documented(api: Api) -> None:
             assert {"400", "413", "422"} <= set(errors_documented), (method, path)
     test_routes = {"/test/boom", "/test/storage"}  # added by this module's fixture
     undocumented = set(spec["paths"]) - {p for _, p in MY_OPERATIONS} - test_routes
-    assert undocumented == {"/healthz", "/readyz"}
+    assert undocumented == {"/", "/healthz", "/readyz"}
     schemas = spec["components"]["schemas"]
     assert "HTTPValidationError" not in schemas
     examples = ("ProfileCreate", "ProfilePatch", "ProfileOut", "ProfileCreated", "RotatedToken")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +152,17 @@ def test_the_cli_feed_refuses_unknowns(cli: tuple[CliRunner, Any, Database]) -> 
     assert bad.exit_code == 1 and "kinds: must be among" in bad.output
     when = _run(runner, "feed", "--profile", "ada", "--at", "yesterday")
     assert when.exit_code == 2 and "--at: not an ISO 8601" in when.output
+
+
+def test_an_empty_cli_feed_says_why(cli: tuple[CliRunner, GeneratedCorpus, Database]) -> None:
+    runner, corpus, _ = cli
+    _run(runner, "profile", "create", "ada", "--interests", "nlp")
+    later = (corpus.now + timedelta(days=30)).isoformat()
+    text = _run(runner, "feed", "--profile", "ada", "--at", later)
+    assert text.exit_code == 0
+    assert "Why so few: no items in the last 7 days; the newest is from " in text.output
+    assert "widen with --window-days (up to 365 days)" in text.output
+    as_json = json.loads(_run(runner, "feed", "--profile", "ada", "--at", later, "--json").output)
+    assert as_json["items"] == [] and as_json["reason"].startswith("no items in the last 7 days")
+    wide = _run(runner, "feed", "--profile", "ada", "--at", later, "--window-days", "365", "--json")
+    assert len(json.loads(wide.output)["items"]) == 20

@@ -143,8 +143,10 @@ def parsed_command(argv: list[str]) -> Any:
     words = list(argv)
     while hasattr(command, "commands"):  # a group: walk down to the command named
         name = words.pop(0)
-        assert name in command.commands, f"staycurrent has no command {name!r} (in {argv})"
-        command = command.commands[name]
+        context = command.make_context("staycurrent", [name], resilient_parsing=True)
+        found = command.get_command(context, name)  # the root imports its commands lazily
+        assert found is not None, f"staycurrent has no command {name!r} (in {argv})"
+        command = found
     return command.make_context(f"staycurrent {' '.join(argv)}", words)
 
 

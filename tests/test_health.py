@@ -130,6 +130,12 @@ FAILING = {"state": "error", "last_outcome": "error", "last_success_at": at("08:
         ({"last_outcome": "empty"}, NOW, "ok", "the feed is empty (200); next poll 14:20 UTC"),
         ({"active": False}, NOW, "inactive", "removed from the catalog: not polled"),
         (
+            {"active": False, "origin": "local"},
+            NOW,
+            "inactive",
+            "local source (files ingested by hand)",
+        ),
+        (
             {"last_outcome": "not_modified", "last_status": 304, "lease_owner": "w1",
              "lease_until": at("14:04")},
             NOW,

@@ -269,6 +269,6 @@ def test_the_cli_searches_too(
     with cli_on(db.url, tmp_path, monkeypatch) as cli:
         result = cli("items", "list", "--query", "liskov", "--json")
         assert result.exit_code == 0, result.output
-        [item] = json.loads(result.stdout)
+        [item] = json.loads(result.stdout)["items"]
         assert item["title"] == "Diffusion Models Without Noise Schedules"
         assert item["authors"] == ["Barbara Liskov"] and "arxiv" in item

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service.config import ensure_secret_key, load_settings
+from service.config import base_url_mismatch, ensure_secret_key, load_settings
 from service.errors import ConfigError
 
 
@@ -174,3 +174,45 @@ def test_an_unreachable_database_is_one_line_without_its_password(clean_env: Pat
     assert done.stderr.startswith("database unreachable or refused the request: ")
     assert "Traceback" not in done.stderr
     assert "hunter2-secret" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 18001, "http://127.0.0.1:18001"),
+        ("0.0.0.0", 8080, "http://127.0.0.1:8080"),
+        ("::", 8080, "http://[::1]:8080"),
+        ("feeds.lan", 9000, "http://feeds.lan:9000"),
+    ],
+)
+def test_base_url_follows_host_and_port_when_unset(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, host: str, port: int, expected: str
+) -> None:
+    monkeypatch.setenv("STAYCURRENT_HOST", host)
+    monkeypatch.setenv("STAYCURRENT_PORT", str(port))
+    settings = load_settings()
+    assert settings.base_url == expected
+    assert not settings.base_url_is_set
+    assert base_url_mismatch(settings) is None
+
+
+def test_a_given_base_url_is_kept(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAYCURRENT_PORT", "18001")
+    monkeypatch.setenv("STAYCURRENT_BASE_URL", "https://feeds.example.org/")
+    settings = load_settings()
+    assert settings.base_url == "https://feeds.example.org"
+    assert settings.base_url_is_set
+    assert base_url_mismatch(settings) is None  # another host: a reverse proxy in front
+
+
+@pytest.mark.parametrize("given", ["http://127.0.0.1:8000", "http://localhost:8000/"])
+def test_a_local_base_url_on_another_port_is_named(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setenv("STAYCURRENT_PORT", "18001")
+    monkeypatch.setenv("STAYCURRENT_BASE_URL", given)
+    problem = base_url_mismatch(load_settings())
+    assert problem is not None
+    assert "STAYCURRENT_BASE_URL" in problem
+    assert "http://127.0.0.1:18001" in problem
+    assert "port 8000" in problem

@@ -102,7 +102,7 @@ def test_names_are_unique(topics_db: Database) -> None:
         ({"interests": {"nlp": "high"}}, "interests.nlp: must be a number"),
         ({"depth": 1.5}, "depth: must be from 0 to 1"),
         ({"depth": True}, "depth: must be a number"),
-        ({"window_days": 0}, "window_days: must be from 1 to 90"),
+        ({"window_days": 0}, "window_days: must be from 1 to 365"),
         ({"keywords": ["ok", "-"]}, "keywords[1]"),
         ({"keywords": "agents"}, "keywords: must be a list"),
         ({"kind_weights": {"tweet": 1.0}}, "kind_weights: kinds are"),

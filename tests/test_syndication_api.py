@@ -30,7 +30,7 @@ from sqlmodel import col, select
 
 from service.config import Settings
 from service.ingest.jsonfeed import read_json_feed
-from service.outputs.subscriptions import LENS_TICK
+from service.outputs.subscriptions import LENS_TICK, tick_start
 from service.storage.engine import Database
 from service.storage.models import Item, ItemSource, ItemTag, Source, Tag
 
@@ -168,6 +168,30 @@ def test_unchanged_output_answers_304_to_etag_and_to_last_modified(api: Api) -> 
             assert again.status_code == 304 and again.content == b""
             assert again.headers["etag"] == etag
         assert api.client.get(url, headers={"If-None-Match": '"stale"'}).status_code == 200
+
+
+def test_an_item_stored_mid_tick_is_in_the_feed_at_once_and_304s_still_work(api: Api) -> None:
+    api.moments.append(tick_start(api.now) + timedelta(minutes=37))  # 7 minutes into a tick
+    _, _, feed_token = api.profile("ada")
+    url, params = _feed_url(feed_token), {"topics": "nlp", "depth": 1, "limit": 100}
+    first = api.client.get(url, params=params)
+    assert first.headers["cache-control"] == "private, no-cache"  # readers always revalidate
+    key = "arxiv:2611.99998"
+    add_item(
+        api,
+        source="arXiv cs.CL",
+        minutes_ago=1,  # after the tick started: the quarter-hour feed left it out
+        kind="paper",
+        canonical_key=key,
+        arxiv_id="2611.99998",
+        title="Retrieval-augmented generation for large language models, again",
+        url="https://arxiv.org/abs/2611.99998",
+    )
+    second = api.client.get(url, params=params, headers={"If-None-Match": first.headers["etag"]})
+    assert second.status_code == 200 and key in _guids(second.content)
+    assert second.headers["last-modified"] != first.headers["last-modified"]
+    again = api.client.get(url, params=params, headers={"If-None-Match": second.headers["etag"]})
+    assert again.status_code == 304  # keyed on the data: unchanged data, unchanged document
 
 
 def test_new_content_changes_the_etag_and_last_modified(api: Api) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from service.errors import InvalidInputError
 from service.outputs.api.conditional import entity_tag, http_date, is_not_modified
 from service.outputs.outlines import public_url
-from service.outputs.subscriptions import LENS_TICK, tick_start
+from service.outputs.subscriptions import LENS_TICK, ranking_instant, tick_start
 from service.outputs.syndication.artwork import SIZE, artwork_png
 from service.outputs.syndication.lens import Lens, lens_of, subscription_url, throttle
 
@@ -127,6 +127,31 @@ def test_throttle_example() -> None:
 def test_tick_start(now: str, start: str) -> None:
     assert tick_start(datetime.fromisoformat(now)) == datetime.fromisoformat(start)
     assert timedelta(minutes=15) == LENS_TICK
+
+
+NOON = datetime(2026, 11, 20, 12, 7, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("newest_seen", "expected"),
+    [
+        (None, datetime(2026, 11, 20, 12, 0, tzinfo=UTC)),  # nothing stored: the tick
+        (datetime(2026, 11, 20, 11, 50, tzinfo=UTC), datetime(2026, 11, 20, 12, 0, tzinfo=UTC)),
+        (  # rounded up: an item first seen at 12:05:01.0009 is in
+            datetime(2026, 11, 20, 12, 5, 1, 900, tzinfo=UTC),
+            datetime(2026, 11, 20, 12, 5, 2, tzinfo=UTC),
+        ),
+        (
+            datetime(2026, 11, 20, 12, 5, 1, tzinfo=UTC),
+            datetime(2026, 11, 20, 12, 5, 1, tzinfo=UTC),
+        ),
+        (datetime(2026, 11, 20, 12, 9, tzinfo=UTC), NOON),  # never after now
+    ],
+)
+def test_ranking_instant_follows_the_newest_item(
+    newest_seen: datetime | None, expected: datetime
+) -> None:
+    assert ranking_instant(NOON, newest_seen) == expected
 
 
 # --------------------------------------------------------------------------- conditional GET

@@ -1,33 +1,104 @@
 """The composition root: ``staycurrent`` and its command groups.
 
-serve | api | worker | poll | ingest | items | feed | profile | digest | export | sources | db
-Settings are loaded here (once, validated) and passed down; nothing below reads the environment.
+serve | api | worker | poll | ingest | items | topics | feed | profile | digest | export | sources |
+db | settings. Each command's module is imported when it runs (``LAZY_COMMANDS``: add new ones
+there). Settings are loaded once, validated, and passed down; nothing below reads the environment.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import OperationalError
+from typer.core import TyperCommand, TyperGroup
 
 from service import __version__
-from service.cli import (
-    db,
-    digest,
-    export,
-    feed,
-    ingest,
-    items,
-    profile,
-    settings_cmd,
-    sources,
-    worker_cmd,
-)
-from service.cli.common import settings
-from service.errors import StorageError
-from service.logs import redact
+
+# The commands, imported only when one runs: ``--version`` and ``--help`` import none of them (a
+# call then costs a few hundredths of a second, not a second of SQLAlchemy, Alembic and FastAPI).
+# name -> (module, attribute, one-line help as ``--help`` lists it; a test checks it is the real
+# help). An attribute that is a typer.Typer is a group; a function is a single command.
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "poll": (
+        "service.cli.ingest",
+        "poll",
+        "Poll sources now (every active one, or --source), whatever their schedule says.",
+    ),
+    "ingest": (
+        "service.cli.ingest",
+        "ingest",
+        "Ingest local feed files into a source, exactly as if they had been fetched.",
+    ),
+    "feed": (
+        "service.cli.feed",
+        "feed_cmd",
+        "Show a profile's ranked feed, with why each item is there and the feed's metrics.",
+    ),
+    "topics": (
+        "service.cli.items",
+        "topics_cmd",
+        "The taxonomy: areas and their topics, with how many items each has.",
+    ),
+    "worker": (
+        "service.cli.worker_cmd",
+        "worker",
+        "Poll due sources every STAYCURRENT_POLL_TICK_SECONDS until SIGTERM or SIGINT.",
+    ),
+    "db": ("service.cli.db", "app", "The database: migrations, export and import."),
+    "sources": (
+        "service.cli.sources",
+        "app",
+        "Sources: list, check and sync feeds.yaml, status, OPML import.",
+    ),
+    "items": ("service.cli.items", "app", "Stored items: list (with paging) and show."),
+    "settings": (
+        "service.cli.settings_cmd",
+        "app",
+        "Settings: the effective values and the reference.",
+    ),
+    "profile": ("service.cli.profile", "app", "Profiles: interests, the depth dial, tokens."),
+    "export": ("service.cli.export", "app", "Export OPML and feeds (RSS, Atom, JSON Feed)."),
+    "digest": ("service.cli.digest", "app", "The email digest: preview, send, run, history."),
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command ``name`` of LAZY_COMMANDS, its module imported now."""
+    module, attribute, _ = LAZY_COMMANDS[name]
+    found: Any = getattr(importlib.import_module(module), attribute)
+    if isinstance(found, typer.Typer):
+        return typer.main.get_group(found)  # a group even with one command, as add_typer made it
+    single = typer.Typer()
+    single.command(name)(found)
+    return typer.main.get_command(single)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists LAZY_COMMANDS from their one-line help, imports one to run it."""
+
+    listing = False
+
+    # Contexts and formatters are typed Any: typer's own click (newer typer) or click itself.
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        if self.listing:  # --help: a stand-in with the one-line help, nothing imported
+            summary = LAZY_COMMANDS[cmd_name][2]
+            return TyperCommand(cmd_name, help=summary, short_help=summary)
+        return load_command(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
 
 app = typer.Typer(
     name="staycurrent",
@@ -35,18 +106,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=LazyGroup,
+    rich_markup_mode=None,
 )
-app.add_typer(db.app, name="db")
-app.add_typer(sources.app, name="sources")
-app.add_typer(items.app, name="items")
-app.add_typer(settings_cmd.app, name="settings")
-app.add_typer(profile.app, name="profile")
-app.add_typer(export.app, name="export")
-app.add_typer(digest.app, name="digest")
-app.command()(ingest.poll)
-app.command()(ingest.ingest)
-app.command("feed")(feed.feed_cmd)
-app.command()(worker_cmd.worker)
 
 
 def _version(value: bool) -> None:
@@ -79,16 +141,34 @@ def api(
     ] = None,
 ) -> None:
     """API only, for scale-out beside separate `staycurrent worker` processes."""
+    from service.cli.common import settings
     from service.cli.serve import run_api
 
     run_api(workers=workers or settings().api_workers)
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """The reason of a database that cannot be reached or refused, else None (the modules are
+    only looked up if already imported: an error of theirs cannot come from elsewhere)."""
+    from service.errors import StorageError
+
+    if isinstance(exc, StorageError):
+        return exc.reason
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.OperationalError):
+        return str(exc.orig).strip()
+    return None
 
 
 def main() -> None:
     """Run the CLI; a database that cannot be reached ends in one line, not a traceback."""
     try:
         app()
-    except (OperationalError, StorageError) as exc:
-        reason = exc.reason if isinstance(exc, StorageError) else str(exc.orig).strip()
+    except Exception as exc:
+        reason = _database_failure(exc)
+        if reason is None:
+            raise
+        from service.logs import redact
+
         sys.stderr.write(f"database unreachable or refused the request: {redact(reason)}\n")
         raise SystemExit(1) from None

@@ -6,7 +6,7 @@ import functools
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,8 +15,9 @@ from service.config import Settings, ensure_secret_key, load_settings
 from service.errors import StaycurrentError
 from service.logs import configure_logging
 from service.storage.engine import Database
-from service.storage.models import Profile
-from service.storage.profiles import get_profile_by_name
+
+if TYPE_CHECKING:
+    from service.storage.models import Profile
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -57,6 +58,8 @@ def moment(text: str | None, option: str = "--at") -> datetime:
 
 def profile_named(name: str) -> Profile:
     """The profile called ``name``, or exit 1 saying there is none."""
+    from service.storage.profiles import get_profile_by_name
+
     with database().session() as session:
         try:
             return get_profile_by_name(session, name)

@@ -38,6 +38,8 @@ def _summary(composed: ComposedDigest) -> None:
     if digest.empty:
         note = "a 'nothing new' note" if profile.digest_empty_note else "nothing (empty period)"
         console.print(f"Would send: {note}", markup=False)
+        if digest.reason:
+            console.print(f"Why: {digest.reason}", markup=False)
     for section in digest.sections:
         console.print(f"{section.title}:", markup=False)
         for entry in section.entries:

@@ -38,6 +38,8 @@ def _print_page(page: FeedPage) -> None:
         if c.url:
             console.print(f"     {c.url}", markup=False)
     console.print(_metrics_line(page.metrics), markup=False)
+    if page.reason:
+        console.print(f"Why so few: {page.reason}", markup=False)
     if page.next_cursor:
         console.print(f"{page.total - page.items[-1].position - 1} more (use --limit)")
 
@@ -65,7 +67,9 @@ def feed_cmd(
     limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT, help="Items.")] = DEFAULT_LIMIT,
     kinds: Annotated[str | None, typer.Option(help="Comma-separated kinds.")] = None,
     topics: Annotated[str | None, typer.Option(help="Topics replacing the interests.")] = None,
-    window_days: Annotated[int | None, typer.Option(help="Override the window.")] = None,
+    window_days: Annotated[
+        int | None, typer.Option(min=1, max=365, help="Override the window (days).")
+    ] = None,
     include_read: Annotated[bool, typer.Option(help="Keep items marked read.")] = False,
     at: Annotated[str | None, typer.Option(help="Rank as of this ISO time (default now).")] = None,
     dial: Annotated[
@@ -93,6 +97,7 @@ def feed_cmd(
             options=options,
             secret=settings().secret_key_bytes(),
             now=now,
+            widen="--window-days",
         )
     except StaycurrentError as exc:
         fail(exc.reason, code=1)

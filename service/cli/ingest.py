@@ -41,7 +41,8 @@ def _source_ids(name: str | None) -> list[int] | None:
         except NotFoundError as exc:
             fail(exc.reason)
     if not row.active:
-        fail(f"{row.name!r} is not polled: it is inactive (removed from the catalog, or local)")
+        why = "a local source (files ingested by hand)" if row.origin == "local" else "inactive"
+        fail(f"{row.name!r} is not polled: it is {why}")
     return [row.id or 0]
 
 

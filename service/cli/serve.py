@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from service.cli.common import database, settings
 from service.cli.runtime import catalog
-from service.config import Settings
+from service.config import Settings, base_url_mismatch
 from service.outputs.api.app import create_app
 from service.storage.engine import Database
 from service.storage.migrate import upgrade
@@ -72,6 +72,9 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
     db = database()
     upgrade(db)
     announce(cfg.host, cfg.port, with_poller=with_poller)
+    mismatch = base_url_mismatch(cfg)
+    if mismatch is not None:
+        log.warning(mismatch)
     if workers > 1:
         uvicorn.run(
             "service.cli.serve:api_factory",

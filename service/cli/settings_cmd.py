@@ -36,7 +36,7 @@ def reference_table() -> str:
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for name, field in Settings.model_fields.items():
         default = field.default
-        shown = "" if default is None else f"`{default}`"
+        shown = "" if default in (None, "") else f"`{default}`"
         meaning = (field.description or "").replace("|", "\\|")
         lines.append(f"| `{ENV_PREFIX}{name.upper()}` | {shown} | {meaning} |")
     return "\n".join(lines)

@@ -22,12 +22,61 @@ from service.storage.models import utcnow
 from service.storage.sources import find_source, source_facts
 
 app = typer.Typer(
-    help="Sources: check and sync feeds.yaml, status, OPML import.", no_args_is_help=True
+    help="Sources: list, check and sync feeds.yaml, status, OPML import.", no_args_is_help=True
 )
 
 FileArg = Annotated[
     Path | None, typer.Argument(help="A catalog file; default STAYCURRENT_FEEDS_FILE.")
 ]
+
+
+@app.command("list")
+def list_cmd(
+    *,
+    kind: Annotated[str | None, typer.Option(help=f"Only this kind ({', '.join(KINDS)}).")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Only active (or inactive) ones.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Sources per page.")] = 100,
+    cursor: Annotated[
+        str | None, typer.Option(help="The next page: the cursor the previous page printed.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The page as GET /v1/sources returns it.")
+    ] = False,
+) -> None:
+    """Every source in id order: name, kind, where it comes from, items, and its health."""
+    from service.outputs.api.schemas_sources import SourceOut, SourcesResponse
+    from service.outputs.source_pages import SourcesQuery, sources_page
+    from service.storage.source_registry import item_counts
+
+    if kind is not None and kind not in KINDS:
+        raise typer.BadParameter(f"must be one of {', '.join(KINDS)}", param_hint="--kind")
+    now, asked = utcnow(), SourcesQuery(kind=kind, active=active, limit=limit, cursor=cursor)
+    with database().session() as session:
+        try:
+            page = sources_page(session, asked, secret=settings().secret_key_bytes(), now=now)
+        except StaycurrentError as exc:
+            fail(exc.reason, code=2)
+        ids = [s.id for s in page.sources if s.id is not None]
+        counts = item_counts(session, ids)
+        health = {f.id: describe(f, now).sentence for f in source_facts(session, now, ids)}
+    shown = [
+        SourceOut.of(s, counts.get(s.id or 0, 0), health.get(s.id or 0, "")) for s in page.sources
+    ]
+    if as_json:
+        print_json(
+            SourcesResponse(sources=shown, next_cursor=page.next_cursor).model_dump(mode="json")
+        )
+        return
+    table = Table("id", "name", "kind", "origin", "items", "health")
+    for out in shown:
+        table.add_row(
+            str(out.id), out.name, out.kind, out.origin, str(out.items), out.health.sentence
+        )
+    console.print(table if shown else "no sources: run `staycurrent sources sync` first")
+    if page.next_cursor:
+        console.print(f"more: add --cursor {page.next_cursor}", markup=False, soft_wrap=True)
 
 
 @app.command("check")

@@ -15,6 +15,7 @@ from service.ingest import arxiv_calendar
 from service.records import SourceFacts
 
 Status = Literal["new", "ok", "quiet", "backing_off", "gone", "inactive"]
+LOCAL_REASON = "local source (files ingested by hand)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def describe(facts: SourceFacts, now: datetime) -> SourceHealth:
     polling = facts.lease_until is not None and facts.lease_until > now
     if not facts.active:
         status: Status = "inactive"
-        reason = "removed from the catalog: not polled"
+        reason = LOCAL_REASON if facts.origin == "local" else "removed from the catalog: not polled"
         sentence = reason
     else:
         status, reason, upcoming = _assess(facts, now)

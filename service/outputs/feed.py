@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import Session
 
 from service.errors import InvalidInputError, SignatureError
+from service.outputs.feed_reason import LEFT_OUT, feed_reason, load_window_facts
 from service.rank.contract import DialReport, check_dial
 from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
 from service.rank.metrics import DEFAULT_K
@@ -76,6 +77,14 @@ class FeedPage:
     next_cursor: str | None = None
     covering: dict[str, tuple[CoveringItem, ...]] = field(default_factory=dict)
     same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
+    reason: str | None = None  # why the whole feed is shorter than a page, in words
+
+
+def second_after(moment: datetime) -> datetime:
+    """``moment`` in UTC rounded up to a whole second: what a feed is ranked as of, so an item
+    first seen within the current second is in (a cursor keeps whole seconds)."""
+    whole = moment.astimezone(UTC).replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def _check_options(session: Session, options: FeedOptions) -> None:
@@ -166,6 +175,11 @@ def _next_cursor(
     return sign(secret, CURSOR_PURPOSE, payload, expires_at=at + CURSOR_TTL)
 
 
+def feed_query(profile: Profile, options: FeedOptions, at: datetime) -> CandidateQuery:
+    """What storage is asked for the profile's feed with ``options``, as of ``at``."""
+    return _query(profile, options, preferences_for(profile, options), at)
+
+
 def _query(
     profile: Profile, options: FeedOptions, preferences: Preferences, at: datetime
 ) -> CandidateQuery:
@@ -176,6 +190,26 @@ def _query(
         profile_id=profile.id,
         muted_sources=tuple(profile.muted_sources or ()),
         include_read=options.include_read,
+    )
+
+
+def shortfall_reason(
+    session: Session,
+    query: CandidateQuery,
+    *,
+    shown: int,
+    widen: str | None,
+    left_out: str = LEFT_OUT,
+) -> str:
+    """Why the feed of ``query`` has only ``shown`` items, in words (see ``feed_reason``)."""
+    return feed_reason(
+        load_window_facts(session, query),
+        shown=shown,
+        window_days=query.window_days,
+        at=query.at,
+        kinds=query.kinds,
+        widen=widen,
+        left_out=left_out,
     )
 
 
@@ -208,7 +242,7 @@ def rank_profile(
     ``build_feed`` pages give, page after page, without ranking again for each page."""
     with db.session() as session:
         _check_options(session, options)
-        return _rank(session, profile, options, now.astimezone(UTC).replace(microsecond=0), k)
+        return _rank(session, profile, options, second_after(now), k)
 
 
 def build_feed(
@@ -219,19 +253,25 @@ def build_feed(
     secret: bytes,
     now: datetime,
     k: int = DEFAULT_K,
+    widen: str = "window_days",
 ) -> FeedPage:
-    """Rank the profile's feed (as of the cursor's instant, or ``now``) and cut one page."""
+    """Rank the profile's feed (as of the cursor's instant, or ``now``) and cut one page; a feed
+    shorter than a page says why (``widen`` names the window option where it is read)."""
     assert profile.id is not None
     with db.session() as session:
         _check_options(session, options)
         resume = _read_cursor(secret, profile, options, now)
-        at = resume.at if resume else now.astimezone(UTC).replace(microsecond=0)
+        at = resume.at if resume else second_after(now)
         ranking = _rank(session, profile, options, at, k)
         ranked = ranking.order
         start = _start(ranked, resume)
         page = ranked.items(start, start + options.limit)
         papers = [i.candidate.arxiv_id for i in page if i.candidate.arxiv_id]
         covering = load_covering(session, papers) if papers else {}
+        reason = None
+        if len(ranked) < options.limit:
+            query = _query(profile, options, ranking.preferences, at)
+            reason = shortfall_reason(session, query, shown=len(ranked), widen=widen)
     more = start + len(page) < len(ranked)
     return FeedPage(
         items=page,
@@ -248,6 +288,7 @@ def build_feed(
             for i in page
             if i.candidate.id in ranking.same_story
         },
+        reason=reason,
     )
 
 
@@ -257,7 +298,7 @@ def dial_report(
     """The profile's feed measured at every setting of the dial, checked against the contract."""
     with db.session() as session:
         _check_options(session, options)
-        at = now.astimezone(UTC).replace(microsecond=0)
+        at = second_after(now)
         preferences = preferences_for(profile, options)
         pool = load_pool(session, _query(profile, options, preferences, at))
     return check_dial(pool, preferences, now=at, k=k)

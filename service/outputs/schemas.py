@@ -10,6 +10,15 @@ from pydantic import BaseModel, Field
 from service.storage.views import ItemRef, ItemView, Sighting
 
 
+def cut_at_word(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters at a word boundary, and an ellipsis added if it was
+    cut (mid-word only when the first word alone is longer)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
 class TagOut(BaseModel):
     slug: str = Field(examples=["rag"])
     area: str = Field(examples=["nlp"])

@@ -4,10 +4,12 @@
         -> lens.throttle (max_per_day, by first-seen day) -> storage views of the chosen items
         -> Entries (stable GUIDs, signed feedback links) -> FeedDocument -> a renderer
 
-Output is deterministic so conditional GETs work: the feed is ranked as of the start of the
-current ``LENS_TICK`` (items first seen later wait for the next tick), entries are listed newest
-first (a ranking that only reorders leaves the document unchanged), and feedback links expire at
-a day boundary (``LINK_TTL`` after the start of the tick's day, so at least 30 days ahead).
+Output is deterministic so conditional GETs work, and keyed on the data so it never hides a stored
+item: the feed is ranked as of the later of the start of the current ``LENS_TICK`` and the moment
+the newest stored item was first seen (``ranking_instant``), so an item shows at once and the
+document only changes when the data or the tick does. Entries are listed newest first (a ranking
+that only reorders leaves the document unchanged), and feedback links expire at a day boundary
+(``LINK_TTL`` after the start of the ranking day, so at least 30 days ahead).
 The GUID of an entry is its item's canonical key (``arxiv:2411.01234``, ``url:https://…``),
 which no ranking, depth or lens changes.
 """
@@ -23,10 +25,11 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from service import __version__
-from service.outputs.feed import FeedOptions, preferences_for
+from service.outputs.feed import FeedOptions, preferences_for, second_after, shortfall_reason
 from service.outputs.links import feedback_url
 from service.outputs.syndication.document import (
     Action,
@@ -49,6 +52,7 @@ from service.storage.views import ItemView, views
 
 LENS_TICK = timedelta(minutes=15)
 LINK_TTL = timedelta(days=31)
+WIDEN = "your profile's window_days (PATCH /v1/profiles/me)"
 ARTWORK_PATH = "/v1/artwork.png"
 FEEDBACK_ACTIONS = (
     ("like", "Like"),
@@ -74,6 +78,35 @@ def tick_start(now: datetime) -> datetime:
     moment = now.astimezone(UTC)
     step = int(LENS_TICK.total_seconds())
     return datetime.fromtimestamp(int(moment.timestamp()) // step * step, UTC)
+
+
+def ranking_instant(now: datetime, newest_seen: datetime | None) -> datetime:
+    """What a lens is ranked as of: the tick's start, or the newest first-seen moment when that is
+    later (rounded up to the whole second, so that item is in; never past ``now``'s second) — every
+    stored item is in, and the instant moves only with the data or the tick (pure)."""
+    start = tick_start(now)
+    if newest_seen is None:
+        return start
+    return max(start, min(second_after(newest_seen), second_after(now)))
+
+
+NEWEST_SCAN = 64  # the newest rows by id looked at for the newest first-seen moment
+
+
+def newest_first_seen(session: Session, now: datetime) -> datetime | None:
+    """When the newest stored item (among the last ``NEWEST_SCAN`` inserted) was first seen, not
+    after ``now``: a primary-key scan, whatever the size of the table."""
+    recent = (
+        select(col(Item.first_seen_at).label("seen"))
+        .order_by(col(Item.id).desc())
+        .limit(NEWEST_SCAN)
+        .subquery()
+    )
+    statement = sa.select(sa.func.max(recent.c.seen)).where(recent.c.seen <= now)
+    found = session.execute(statement).scalar_one_or_none()
+    if found is not None and found.tzinfo is None:
+        found = found.replace(tzinfo=UTC)
+    return found
 
 
 def feed_id(base_url: str, profile_id: int, lens: Lens) -> str:
@@ -251,22 +284,27 @@ def _channel(
 def lens_feed(
     db: Database, *, profile: Profile, lens: Lens, secret: bytes, base_url: str, now: datetime
 ) -> LensFeed:
-    """The profile's feed through ``lens``, ranked as of the current tick, as records."""
+    """The profile's feed through ``lens``, ranked as of ``ranking_instant``, as records."""
     assert profile.id is not None
     lens.check()
-    at = tick_start(now)
     options = FeedOptions(depth=lens.depth, kinds=lens.kinds, topics=lens.topics)
     preferences = preferences_for(profile, options)
-    day = datetime.combine(at.date(), datetime.min.time(), UTC)
-    signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
     with db.session() as session:
         check_topics(session, "topics", lens.topics or ())
-        pool = load_pool(session, _query(profile, lens, preferences, at))
+        at = ranking_instant(now, newest_first_seen(session, now))
+        day = datetime.combine(at.date(), datetime.min.time(), UTC)
+        signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
+        query = _query(profile, lens, preferences, at)
+        pool = load_pool(session, query)
         ranked = rank_feed(pool, preferences, now=at).items
         chosen = _chosen(session, ranked, lens, _zone(profile))
         shown = _views(session, chosen)
         entries = [_entry(r, shown[r.candidate.id], signer) for r in chosen]
+        short = len(ranked) < lens.limit  # the window, not max_per_day, keeps it short
+        reason = shortfall_reason(session, query, shown=len(ranked), widen=WIDEN) if short else ""
     entries.sort(key=lambda e: (e.published, e.guid), reverse=True)
     description = _description(profile, preferences, dict(pool.topics.labels))
+    if reason:
+        description = f"{description} Why so few: {reason}."
     channel = _channel(profile, lens, base_url.rstrip("/"), description, entries)
     return LensFeed(FeedDocument(channel, tuple(entries)), as_of=at)

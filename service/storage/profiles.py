@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -36,7 +35,7 @@ TokenKind = Literal["api", "feed"]
 TOKEN_KINDS: tuple[TokenKind, ...] = ("api", "feed")
 PRESETS: Mapping[str, float] = {"researcher": 0.85, "engineer": 0.5, "educator": 0.15}
 DEFAULT_WINDOW_DAYS = 7
-MAX_WINDOW_DAYS = 90
+MAX_WINDOW_DAYS = 365
 MAX_INTERESTS = 50
 MAX_KEYWORDS = 50
 MAX_AUTHORS = 100
@@ -204,6 +203,9 @@ def _check_email(_session: Session, value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise _fail("email", "must be an email address", value)
+    # here, not at import: its tables cost a CLI call that sets no email ~40 ms of start-up
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -249,6 +249,7 @@ def _facts(source: Source, items_last_7_days: int) -> SourceFacts:
         lease_owner=source.lease_owner,
         lease_until=source.lease_until,
         items_last_7_days=items_last_7_days,
+        origin=source.origin,
     )
 
 

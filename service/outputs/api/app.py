@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from service import __version__
 from service.config import Settings
 from service.ingest.netguard import Resolver, system_resolver
+from service.outputs.api.docs_pages import install_docs
 from service.outputs.api.health import router as health_router
 from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
@@ -65,12 +66,15 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(refuse_unknown_query)],
+        docs_url=None,  # install_docs serves /docs and /redoc with assets from the installation
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
     app.state.clock = clock
     app.state.resolver = resolver  # DNS for vetting and probing feed URLs (tests replace it)
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
+    install_docs(app)
     app.include_router(health_router)
     install_metrics(app)
     app.add_middleware(RequestLog)  # outermost: logs every answer, 413s and 500s included

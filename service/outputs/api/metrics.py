@@ -101,7 +101,11 @@ def database_lines(session: Session) -> list[str]:
         )
     )
     sources = [((("state", s), ("active", str(a).lower())), n) for s, a, n in state_rows]
-    new_items = session.exec(select(func.coalesce(func.sum(PollLog.items_new), 0)).where(since))
+    # Counted on the items themselves: polls, `staycurrent ingest` and every other path that stores.
+    day_ago = utcnow() - timedelta(hours=24)
+    new_items = session.exec(
+        select(func.count()).select_from(Item).where(col(Item.first_seen_at) >= day_ago)
+    )
     failed = col(PollLog.error_kind).is_not(None)
     return [
         *_gauge("staycurrent_sources", "Sources by state.", sources),

@@ -45,7 +45,8 @@ from service.storage.profiles import find_by_token
 
 router = APIRouter(prefix="/v1", tags=["subscriptions"])
 
-PRIVATE_CACHE = "private, max-age=300"
+# Readers revalidate every time (a 304 costs little): a cached copy never hides new items.
+PRIVATE_CACHE = "private, no-cache"
 PUBLIC_CACHE = "public, max-age=3600"
 PRIVATE_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
 UNKNOWN_SUBSCRIPTION = "no subscription at this address (the link may have been replaced)"
@@ -186,8 +187,10 @@ shows an item twice when the ranking moves. Its content has the summary, source,
 to read or listen, **why** it is here, and signed one-click links: like, show fewer, hide, save.
 Podcast episodes keep their audio enclosure; `kinds=podcast` is a podcast feed with iTunes tags.
 
-The feed is ranked as of the start of the current quarter hour and listed newest first, so it
-changes only when its content does: send `If-None-Match` or `If-Modified-Since` to get a 304.
+Every stored item is in as soon as it is stored: the feed is ranked as of the newest item's
+arrival (or the quarter hour, when later) and listed newest first, so it changes only when its
+content does. Send `If-None-Match` or `If-Modified-Since` to get a 304 (readers are asked to
+revalidate each time: `Cache-Control: private, no-cache`).
 An unknown or replaced feed token gets a 404.
 """
 

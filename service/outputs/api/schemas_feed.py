@@ -181,6 +181,15 @@ class FeedResponse(BaseModel):
     ranked_at: datetime = Field(description="The instant the feed is ranked as of.")
     total: int = Field(description="Items in the whole ranked feed.")
     truncated: bool = Field(description="The window had more items than the candidate cap.")
+    reason: str | None = Field(
+        None,
+        description="Why the feed is empty or shorter than the page, in words (the window, "
+        "the newest item before it, items first seen later or left out); null otherwise.",
+        examples=[
+            "no items in the last 7 days; the newest is from 2026-08-04 (arXiv cs.LG); "
+            "widen with window_days (up to 365 days)"
+        ],
+    )
 
 
 def _summary(text: str) -> str:
@@ -286,6 +295,7 @@ def feed_response(page: FeedPage) -> FeedResponse:
         ranked_at=page.ranked_at,
         total=page.total,
         truncated=page.truncated,
+        reason=page.reason,
     )
 
 

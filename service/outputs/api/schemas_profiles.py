@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.storage.models import MAX_ROW_ID, Profile
+from service.storage.profiles import MAX_WINDOW_DAYS
 
 Preset = Literal["researcher", "engineer", "educator"]
 KindName = Literal["paper", "podcast", "post", "video"]
@@ -45,7 +46,9 @@ class ProfileFields(BaseModel):
     kind_weights: dict[KindName, float] | None = Field(
         None, description="0 to 2 per kind; 0 leaves a kind out.", examples=[{"podcast": 0.5}]
     )
-    window_days: int | None = Field(None, ge=1, le=90, description="How far back the feed looks.")
+    window_days: int | None = Field(
+        None, ge=1, le=MAX_WINDOW_DAYS, description="How far back the feed looks (days)."
+    )
     muted_sources: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] | None = Field(
         None, max_length=500
     )

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from service.outputs.schemas import cut_at_word
 from service.rank.model import Candidate, RankedItem, TopicIndex
 
 ABSTRACT_MINUTES = 2
@@ -80,6 +81,7 @@ class Digest:
     sections: tuple[Section, ...]  # only those with entries, in SECTIONS order
     budget_minutes: int
     areas_available: int  # areas with items in the period
+    reason: str | None = None  # why nothing was chosen, in words (an empty digest only)
 
     @property
     def entries(self) -> tuple[DigestEntry, ...]:
@@ -176,11 +178,7 @@ def clean_text(text: str) -> str:
 
 def two_lines(text: str, limit: int = SUMMARY_CHARS) -> str:
     """``text`` cut to about two lines, at a word boundary, with an ellipsis if cut."""
-    text = clean_text(text)
-    if len(text) <= limit:
-        return text
-    cut = text[: limit + 1].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return cut.rstrip(" ,;:.-") + "…"
+    return cut_at_word(clean_text(text), limit)
 
 
 def web_url(url: str | None) -> str | None:

@@ -134,7 +134,7 @@ def _context(digest: Digest, head: Letterhead) -> dict[str, Any]:
         "header": "Nothing new this time" if digest.empty else digest.header,
         "preheader": digest.header,
         "empty": digest.empty,
-        "empty_note": EMPTY_NOTE,
+        "empty_note": f"{EMPTY_NOTE} Why: {digest.reason}." if digest.reason else EMPTY_NOTE,
         "sections": sections,
         "footer": footer,
         "unsubscribe_url": head.unsubscribe_url,

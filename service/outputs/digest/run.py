@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Literal
@@ -45,7 +45,14 @@ from service.outputs.digest.schedule import (
     window_days,
 )
 from service.outputs.digest.send import SMTPConfig, send_email
-from service.outputs.feed import MAX_LIMIT, FeedOptions, rank_profile
+from service.outputs.feed import (
+    MAX_LIMIT,
+    FeedOptions,
+    feed_query,
+    rank_profile,
+    second_after,
+    shortfall_reason,
+)
 from service.outputs.links import feedback_url, unsubscribe_url
 from service.rank.model import RankedItem, TopicIndex
 from service.storage.deliveries import (
@@ -75,6 +82,7 @@ MIN_SEND_LEASE = timedelta(minutes=5)
 PROFILE_BATCH = 500
 DEFAULT_SEND_LIMIT = 200
 MAX_FEED_PAGES = 5
+DIGEST_LEFT_OUT = "hidden, read, from muted sources or sent in an earlier digest"
 EMPTY_REASON = "nothing new in the period, and no note was asked for"
 
 
@@ -135,6 +143,26 @@ def _unsent(db: Database, profile_id: int, items: Sequence[RankedItem]) -> list[
     return [item for item in items if item.candidate.id not in sent]
 
 
+def _digest_options(db: Database, profile: Profile, now: datetime) -> FeedOptions:
+    """The feed a digest chooses from: its depth, the days since the last one."""
+    assert profile.id is not None
+    with db.session() as session:
+        since = last_sent_at(session, profile_id=profile.id)
+    return FeedOptions(
+        depth=profile.digest_depth,
+        window_days=window_days(profile.digest_cadence, since, now),
+        limit=MAX_LIMIT,
+    )
+
+
+def empty_reason(db: Database, profile: Profile, *, now: datetime) -> str:
+    """Why a digest has nothing to send, in words."""
+    at = second_after(now)
+    query = feed_query(profile, _digest_options(db, profile, now), at)
+    with db.session() as session:
+        return shortfall_reason(session, query, shown=0, widen=None, left_out=DIGEST_LEFT_OUT)
+
+
 def gather(
     db: Database, profile: Profile, *, now: datetime
 ) -> tuple[list[RankedItem], TopicIndex, int]:
@@ -144,13 +172,7 @@ def gather(
     read from that one ranking until there is enough choice, as ``build_feed``'s cursor pages
     would give them."""
     assert profile.id is not None
-    with db.session() as session:
-        since = last_sent_at(session, profile_id=profile.id)
-    options = FeedOptions(
-        depth=profile.digest_depth,
-        window_days=window_days(profile.digest_cadence, since, now),
-        limit=MAX_LIMIT,
-    )
+    options = _digest_options(db, profile, now)
     wanted = max(4 * profile.digest_max_items, 40)  # enough choice for the knapsack
     ranking = rank_profile(db, profile=profile, options=options, now=now)
     order, found, start = ranking.order, [], 0
@@ -186,6 +208,8 @@ def compose_for(
         max_items=profile.digest_max_items,
         areas_available=areas,
     )
+    if digest.empty:
+        digest = replace(digest, reason=empty_reason(db, profile, now=now))
     leave = unsubscribe_url(settings.base_url, secret, profile_id=profile.id, now=now)
     head = Letterhead(
         profile_name=profile.name,
