@@ -14,12 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
 from sqlmodel import Session
 
 from service.errors import NotFoundError
-from service.ingest.embed import MODEL_NAME, from_blob
-from service.rank.stories import nearest
 from service.storage.models import Item
 from service.storage.vectors import vector_of, vectors_near
 from service.storage.views import ItemView, get_item, items_by_id
@@ -51,6 +48,13 @@ def similar_items(
     session: Session, item_id: int, *, limit: int = DEFAULT_LIMIT, days: int = DEFAULT_DAYS
 ) -> Similar:
     """The items most like ``item_id`` published within ``days`` of it, best first."""
+    # numpy and the model's name are imported here: ``staycurrent items list`` loads this module
+    # for its option bounds and must start without them.
+    import numpy as np
+
+    from service.ingest.embed import MODEL_NAME, from_blob
+    from service.rank.stories import nearest
+
     target = get_item(session, item_id)
     if target is None:
         raise NotFoundError(f"no item has id {item_id}")
