@@ -23,6 +23,7 @@ from service.cli import (
     profile,
     settings_cmd,
     sources,
+    tags,
     worker_cmd,
 )
 from service.cli.common import settings
@@ -43,6 +44,7 @@ app.add_typer(settings_cmd.app, name="settings")
 app.add_typer(profile.app, name="profile")
 app.add_typer(export.app, name="export")
 app.add_typer(digest.app, name="digest")
+app.add_typer(tags.app, name="tags")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
 app.command("feed")(feed.feed_cmd)

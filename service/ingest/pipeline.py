@@ -101,7 +101,7 @@ def process_document(
     )
     normalized = normalize_feed(feed, context)
     tagged = tuple(
-        ItemWithTags(item, tagger.tag(item, source_topics=source.topics))
+        ItemWithTags(item, tagger.tag(item, source_topics=source.topics), tagger.model_version)
         for item in normalized.items
     )
     return Processed(feed, tagged, normalized.skipped)

@@ -22,7 +22,7 @@ from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag
 
 CHUNK = 500
 _ANNOUNCE_RANK = {"cross": 0, "replace-cross": 1, "new": 2, "replace": 3}
-_ORIGIN_RANK = {"source": 0, "keyword": 1, "category": 2}
+_ORIGIN_RANK = {"source": 0, "keyword": 1, "model": 2, "category": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,8 @@ def _dedupe(batch: Sequence[ItemWithTags]) -> list[ItemWithTags]:
         if kept.item.arxiv and entry.item.arxiv and item.arxiv:
             cats = tuple(_union(kept.item.arxiv.categories, entry.item.arxiv.categories))
             item = replace(item, arxiv=replace(item.arxiv, categories=cats))
-        merged[key] = ItemWithTags(item, _merge_tags(kept.tags, entry.tags))
+        tag_model = entry.tag_model or kept.tag_model
+        merged[key] = ItemWithTags(item, _merge_tags(kept.tags, entry.tags), tag_model)
     return list(merged.values())
 
 
@@ -440,7 +441,9 @@ def store_items(
     if not batch:
         return StoreCounts()
     existing = _find_existing(session, source_id, batch)
-    fresh = {e.item.canonical_key: _item_row(e.item, now) for e in batch}
+    fresh = {
+        e.item.canonical_key: _item_row(e.item, now) | {"tag_model": e.tag_model} for e in batch
+    }
     inserted = _insert_new(
         session,
         [fresh[e.item.canonical_key] for e in batch if e.item.canonical_key not in existing],
@@ -462,6 +465,8 @@ def store_items(
         assert row.id is not None
         ids[key] = row.id
         updated += _apply_changes(row, fresh[key], now)
+        if entry.tag_model and row.tag_model != entry.tag_model:
+            row.tag_model = entry.tag_model
     session.flush()
     _upsert_sightings(
         session, source_id, [(ids[e.item.canonical_key], e.item.guid) for e in batch], now
