@@ -16,8 +16,8 @@ from service.errors import ModelError
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import FORMAT, TopicModel, assigned_labels, tokens
 from service.ingest.topictrain import (
-    Labelling,
     LabelledPaper,
+    Labelling,
     baseline_predictor,
     evaluate,
     format_table,

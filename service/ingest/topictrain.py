@@ -28,13 +28,13 @@ from service.errors import ModelError
 from service.ingest.tag import GENERAL_AREA, Tagger
 from service.ingest.topicmodel import MAX_CHARS, TopicModel, assigned_labels
 
-MAX_FEATURES = 40_000  # vocabulary cap: keeps the file a few MB and training minutes
+MAX_FEATURES = 60_000  # vocabulary cap: keeps the file a few MB and training minutes
 MIN_DF = 3
 MIN_POSITIVES = 30  # a topic with fewer training papers gets no scorer (too few to learn from)
 REGULARIZATION = 0.5  # C of each linear SVM (chosen on the validation slice)
 VALIDATION_SHARE, TEST_SHARE = 0.1, 0.2
 THRESHOLD_BETA = 0.6  # thresholds maximize F-beta: precision weighs more than recall
-THRESHOLD_RANGE = (0.15, 0.95)
+THRESHOLD_RANGE = (0.05, 0.95)
 
 
 @dataclass(frozen=True, slots=True)
