@@ -7,14 +7,17 @@ Four kinds of evidence, each with a score in (0, 1] and an origin:
 - ``model``: the topic model (``service.ingest.topicmodel``), learned from arXiv's own labels,
   reads the title and summary of every item (papers, posts, episodes, title-only items) and gives a
   calibrated probability per topic that arXiv categories map to; a topic at or above its tuned
-  threshold is assigned with that probability;
+  threshold is assigned with that probability; when nothing in the text gives an area and the
+  source has no default topic, the model's best guess is kept if it is likely enough;
 - ``keyword``: a topic's keywords in the title (scores higher) or the summary and feed terms.
   Keywords match whole words, case-insensitively, plurals included; an ALL-CAPS acronym (RL, GAN,
   LLM, RAG) matches case-sensitively, plural ``LLMs`` included, never inside another word
   ("WORLD", "ORGANIC", "Gandhi"). A single mention in a long summary is a passing clause: it
   scores below ``MIN_SCORE`` and only refines an area the item already has. Where the model
-  covers a topic, a keyword needs some support from it (``MODEL_SUPPORT`` of its threshold):
-  "autonomous driving" in a software-testing abstract does not make it robotics;
+  covers a topic, a keyword in the summary needs some support from it (``MODEL_SUPPORT`` of its
+  threshold): "autonomous driving" in a software-testing abstract does not make it robotics.
+  A keyword in the title needs none (a title is what the item is about, and the model reads
+  a bare title poorly);
 - ``source``: the source's default topics, with a low score, only when the text gives no
   evidence against them: the text found no area at all (a title-only news item), or the topic
   has some support in the text.
@@ -129,9 +132,15 @@ class Tagger:
             for slug, kinds in evidence.items()
             if max(kinds.values()) >= MIN_SCORE or kinds.keys() - {"keyword"}
         }
+        defaults = [slug for slug in source_topics if slug in self._area]
+        guess = None if areas or defaults else self._best_guess(scores)
+        if guess is not None:
+            _add(evidence, guess, scores[guess].probability, "model")
+            _add(evidence, self._area[guess], scores[guess].probability, "model")
+            areas.add(self._area[guess])
         kept = {slug: kinds for slug, kinds in evidence.items() if self._area[slug] in areas}
-        for slug in source_topics:
-            if slug in self._area and self._source_applies(slug, areas, evidence, scores):
+        for slug in defaults:
+            if self._source_applies(slug, areas, evidence, scores):
                 _add(kept, slug, SOURCE_SCORE, "source")
                 _add(kept, self._area[slug], SOURCE_SCORE, "source")
         combined = {slug: _combine(kinds) for slug, kinds in kept.items()}
@@ -158,8 +167,7 @@ class Tagger:
                     yield slug, score, "category"
         yield from self._model_evidence(scores)
         for slug in self.keyword_topics(item.title):
-            if self._supported(slug, scores):
-                yield slug, TITLE_KEYWORD_SCORE, "keyword"
+            yield slug, TITLE_KEYWORD_SCORE, "keyword"
         summary = " ".join((item.summary_text[:KEYWORD_CHARS], *item.terms))
         for slug, hits in self._keyword_counts(summary).items():
             if self._supported(slug, scores):
@@ -168,15 +176,20 @@ class Tagger:
     def _model_evidence(
         self, scores: dict[str, TopicScore]
     ) -> Iterable[tuple[str, float, TagOrigin]]:
+        for slug, score in scores.items():
+            if slug in self._area and score.assigned:
+                yield slug, score.probability, "model"
+
+    def _best_guess(self, scores: dict[str, TopicScore]) -> str | None:
+        """The model's most likely topic when nothing in the text gave an area (if likely
+        enough: ``assigned_labels``, the rule the model is evaluated with)."""
         known = [score for slug, score in scores.items() if slug in self._area]
         if not known:
-            return
+            return None
         probabilities = np.array([s.probability for s in known], dtype=np.float32)
         thresholds = np.array([s.threshold for s in known], dtype=np.float32)
-        chosen = set(assigned_labels([s.slug for s in known], probabilities, thresholds))
-        for score in known:
-            if score.slug in chosen:
-                yield score.slug, score.probability, "model"
+        chosen = assigned_labels([s.slug for s in known], probabilities, thresholds)
+        return chosen[0] if chosen else None
 
     def _supported(self, slug: str, scores: dict[str, TopicScore]) -> bool:
         """A keyword on a topic the model covers counts only if the model leans that way too."""
