@@ -139,3 +139,32 @@ def test_bad_input_never_breaks_tagging(tagger: Tagger, title: str, summary: str
     assert all(0 < t.score <= 1 and t.slug for t in assigned)
     slugs = [t.slug for t in assigned]
     assert len(slugs) == len(set(slugs))
+
+
+def paper(categories: tuple[str, ...], title: str, summary: str = "") -> NormalizedItem:
+    from service.records import ArxivInfo
+
+    info = ArxivInfo("2601.00001", 1, categories, categories[0], "new", "a", "p")
+    return NormalizedItem(
+        canonical_key="arxiv:2601.00001",
+        kind="paper",
+        title=title,
+        url=None,
+        summary_text=summary,
+        summary_html="",
+        published_at=datetime(2026, 1, 1, tzinfo=UTC),
+        arxiv=info,
+    )
+
+
+def test_a_paper_whose_categories_name_an_area_needs_no_model() -> None:
+    title = "Dexterous in-hand manipulation with tactile sensing"
+    origins = {t.slug: t.origin for t in WITH_MODEL.tag(paper(("cs.CV",), title))}
+    assert origins == {"computer-vision": "category"}
+
+
+def test_a_paper_listed_only_in_general_categories_gets_the_models_areas() -> None:
+    title = "Dexterous in-hand manipulation with tactile sensing"
+    origins = {t.slug: t.origin for t in WITH_MODEL.tag(paper(("cs.LG", "cs.AI"), title))}
+    assert origins["ml-core"] == "category"
+    assert origins["robotics"] == "model"

@@ -5,7 +5,8 @@ Four kinds of evidence, each with a score in (0, 1] and an origin:
 - ``category``: the paper's arXiv categories mapped to topics; the primary category scores
   higher than cross-lists;
 - ``model``: the topic model (``service.ingest.topicmodel``), learned from arXiv's own labels,
-  reads the title and summary of every item (papers, posts, episodes, title-only items) and gives a
+  reads the title and summary of every item (posts, episodes, title-only items, and papers whose
+  categories name no area but ml-core) and gives a
   calibrated probability per topic that arXiv categories map to; a topic at or above its tuned
   threshold is assigned with that probability; when nothing in the text gives an area and the
   source has no default topic, the model's best guess is kept if it is likely enough;
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from service.config import Taxonomy, Topic
-from service.ingest.topicmodel import TopicModel, TopicScore, assigned_labels
+from service.ingest.topicmodel import TopicModel, assigned_labels
 from service.records import NormalizedItem, TagAssignment, TagOrigin
 
 PRIMARY_CATEGORY_SCORE = 1.0
@@ -54,6 +55,7 @@ SOURCE_SCORE = 0.3
 GENERAL_AREA = "ml-core"  # cs.LG, cs.AI, stat.ML: says a paper is ML, not which area
 MATCHED_MEMORY = 10_000  # spellings of keywords remembered by a Tagger
 _ORIGIN_RANK: dict[TagOrigin, int] = {"category": 4, "model": 3, "keyword": 2, "source": 1}
+Scores = dict[str, tuple[float, float]]  # a model label -> (probability, threshold)
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*")
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -86,6 +88,11 @@ class Tagger:
         self.model = model
         self.fallback = fallback
         labels = set(model.labels) & set(self._area) if model else set()
+        # the model's labels this taxonomy knows, by column; and their thresholds
+        self._known_labels = [
+            (i, label) for i, label in enumerate(model.labels if model else ()) if label in labels
+        ]
+        self._thresholds: list[float] = model.thresholds.tolist() if model else []
         # the model label that covers a slug: the slug itself, or its area
         self._covered = {
             slug: slug if slug in labels else area
@@ -135,8 +142,8 @@ class Tagger:
         defaults = [slug for slug in source_topics if slug in self._area]
         guess = None if areas or defaults else self._best_guess(scores)
         if guess is not None:
-            _add(evidence, guess, scores[guess].probability, "model")
-            _add(evidence, self._area[guess], scores[guess].probability, "model")
+            _add(evidence, guess, scores[guess][0], "model")
+            _add(evidence, self._area[guess], scores[guess][0], "model")
             areas.add(self._area[guess])
         kept = {slug: kinds for slug, kinds in evidence.items() if self._area[slug] in areas}
         for slug in defaults:
@@ -150,14 +157,21 @@ class Tagger:
             for slug, (score, origin) in ordered
         )
 
-    def _model_scores(self, item: NormalizedItem) -> dict[str, TopicScore]:
+    def _model_scores(self, item: NormalizedItem) -> Scores:
+        """The model's scores, unless arXiv's own categories already name an area (the model
+        learned from them; they are the better evidence, and skipping it halves a paper's cost)."""
         if self.model is None or not (item.title or item.summary_text):
             return {}
+        if item.arxiv is not None and any(
+            slug != GENERAL_AREA for slug in self.category_topics(item.arxiv.categories)
+        ):
+            return {}
         text = f"{item.title}. {item.summary_text}" if item.summary_text else item.title
-        return {score.slug: score for score in self.model.scores(text)}
+        probabilities = self.model.probabilities(text).tolist()
+        return {label: (probabilities[i], self._thresholds[i]) for i, label in self._known_labels}
 
     def _text_evidence(
-        self, item: NormalizedItem, scores: dict[str, TopicScore]
+        self, item: NormalizedItem, scores: Scores
     ) -> Iterable[tuple[str, float, TagOrigin]]:
         if item.arxiv is not None:
             for category in item.arxiv.categories:
@@ -173,38 +187,35 @@ class Tagger:
             if self._supported(slug, scores):
                 yield slug, _summary_score(hits, len(item.summary_text)), "keyword"
 
-    def _model_evidence(
-        self, scores: dict[str, TopicScore]
-    ) -> Iterable[tuple[str, float, TagOrigin]]:
-        for slug, score in scores.items():
-            if slug in self._area and score.assigned:
-                yield slug, score.probability, "model"
+    def _model_evidence(self, scores: Scores) -> Iterable[tuple[str, float, TagOrigin]]:
+        for slug, (probability, threshold) in scores.items():
+            if probability >= threshold:
+                yield slug, probability, "model"
 
-    def _best_guess(self, scores: dict[str, TopicScore]) -> str | None:
+    def _best_guess(self, scores: Scores) -> str | None:
         """The model's most likely topic when nothing in the text gave an area (if likely
         enough: ``assigned_labels``, the rule the model is evaluated with)."""
-        known = [score for slug, score in scores.items() if slug in self._area]
-        if not known:
+        if not scores:
             return None
-        probabilities = np.array([s.probability for s in known], dtype=np.float32)
-        thresholds = np.array([s.threshold for s in known], dtype=np.float32)
-        chosen = assigned_labels([s.slug for s in known], probabilities, thresholds)
+        probabilities = np.array([p for p, _ in scores.values()], dtype=np.float32)
+        thresholds = np.array([t for _, t in scores.values()], dtype=np.float32)
+        chosen = assigned_labels(list(scores), probabilities, thresholds)
         return chosen[0] if chosen else None
 
-    def _supported(self, slug: str, scores: dict[str, TopicScore]) -> bool:
+    def _supported(self, slug: str, scores: Scores) -> bool:
         """A keyword on a topic the model covers counts only if the model leans that way too."""
         label = self._covered.get(slug)
         if label is None or label not in scores:
             return True
-        score = scores[label]
-        return score.probability >= MODEL_SUPPORT * score.threshold
+        probability, threshold = scores[label]
+        return probability >= MODEL_SUPPORT * threshold
 
     def _source_applies(
         self,
         slug: str,
         areas: set[str],
         evidence: dict[str, dict[TagOrigin, float]],
-        scores: dict[str, TopicScore],
+        scores: Scores,
     ) -> bool:
         """A source's default topic holds unless the text found areas and none of them is it."""
         if not areas or self._area[slug] in areas or slug in evidence:

@@ -76,7 +76,8 @@ class TopicModel:
 
     def __init__(self, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
         self.labels: tuple[str, ...] = tuple(str(x) for x in arrays["labels"])
-        self._index = {str(term): i for i, term in enumerate(arrays["vocab"])}
+        self._vocab = np.asarray(arrays["vocab"], dtype=str)
+        self._words, self._unigram, self._bigrams, self._bigram_columns = _index(self._vocab)
         self._idf = np.asarray(arrays["idf"], dtype=np.float32)
         self._coef = np.asarray(arrays["coef"], dtype=np.float32)
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float32)
@@ -93,7 +94,7 @@ class TopicModel:
 
     @property
     def vocabulary_size(self) -> int:
-        return len(self._index)
+        return len(self._vocab)
 
     def probabilities(self, text: str) -> Floats:
         """Calibrated probability of each label (``self.labels`` order) for one text."""
@@ -118,33 +119,40 @@ class TopicModel:
         return rows
 
     def _features(self, text: str) -> tuple[npt.NDArray[np.intp], Floats]:
-        counts: dict[int, int] = {}
-        index = self._index
-        for gram in tokens(text):
-            column = index.get(gram)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        if not counts:
+        """The TF-IDF row of ``text`` as (columns, weights), the terms of ``tokens(text)``.
+
+        Words become ids by one dictionary lookup each; bigrams are looked up as integer codes
+        (first id * words + second id) in a sorted array, so no bigram string is ever built.
+        """
+        found = _TOKEN.findall(text[:MAX_CHARS].lower())
+        ids = np.fromiter(map(self._words.get, found, _MISSING), dtype=np.int64, count=len(found))
+        known = ids[ids >= 0]
+        columns = self._unigram[known]
+        parts = [columns[columns >= 0]]
+        if len(ids) > 1 and len(self._bigrams):
+            first, second = ids[:-1], ids[1:]
+            pairs = (first >= 0) & (second >= 0)
+            codes = first[pairs] * len(self._unigram) + second[pairs]
+            at = np.minimum(np.searchsorted(self._bigrams, codes), len(self._bigrams) - 1)
+            parts.append(self._bigram_columns[at[self._bigrams[at] == codes]])
+        every = np.concatenate(parts)
+        if not every.size:
             return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-        columns = np.fromiter(counts, dtype=np.intp, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        columns, tf = np.unique(every, return_counts=True)
         weights = ((np.log(tf) + 1.0) * self._idf[columns]).astype(np.float32)
         weights /= np.float32(math.sqrt(float(weights @ weights)))
-        return columns, weights
+        return columns.astype(np.intp), weights
 
     # ------------------------------------------------------------------ the file
 
     def to_bytes(self) -> bytes:
         """The ``.npz`` file (compressed, no pickled objects)."""
         buffer = io.BytesIO()
-        vocab = np.empty(len(self._index), dtype=object)
-        for term, i in self._index.items():
-            vocab[i] = term
         np.savez_compressed(
             buffer,
             format=np.array(FORMAT),
             meta=np.array(json.dumps(self.meta, sort_keys=True)),
-            vocab=vocab.astype(str),
+            vocab=self._vocab,
             idf=self._idf,
             coef=self._coef.astype(np.float16),
             intercept=self._intercept,
@@ -188,6 +196,33 @@ class TopicModel:
         except OSError as e:
             raise ModelError(f"the shipped topic model {SHIPPED} is missing: {e}") from e
         return cls.from_bytes(data, name=f"the shipped topic model {SHIPPED}")
+
+
+_MISSING = itertools.repeat(-1)  # what ``dict.get`` gives for a word the model does not know
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _index(vocab: npt.NDArray[np.str_]) -> tuple[dict[str, int], IntArray, IntArray, IntArray]:
+    """Word ids, the column of each word's unigram (-1: none), bigram codes (sorted) and their
+    columns. Every word of the vocabulary, alone or in a bigram, has an id."""
+    words: dict[str, int] = {}
+    unigram_of: dict[int, int] = {}
+    pairs: list[tuple[int, int, int]] = []
+    for column, term in enumerate(vocab.tolist()):
+        first, _, second = term.partition(" ")
+        a = words.setdefault(first, len(words))
+        if second:
+            pairs.append((a, words.setdefault(second, len(words)), column))
+        else:
+            unigram_of[a] = column
+    unigram = np.full(len(words), -1, dtype=np.int64)
+    for word, column in unigram_of.items():
+        unigram[word] = column
+    codes = np.array([a * len(words) + b for a, b, _ in pairs], dtype=np.int64)
+    columns = np.array([c for _, _, c in pairs], dtype=np.int64)
+    order = np.argsort(codes, kind="stable")
+    return words, unigram, codes[order], columns[order]
 
 
 def _check_shapes(model: TopicModel) -> None:
