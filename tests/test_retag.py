@@ -3,8 +3,10 @@ and the topic models an installation stores (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session, col, select
@@ -17,7 +19,7 @@ from service.ingest.topiclearn import load_topic_model, retrain_due
 from service.records import ArxivInfo, ItemWithTags, NormalizedItem, StoredItemText, TagAssignment
 from service.storage.engine import Database
 from service.storage.items import store_items
-from service.storage.models import Item, ItemTag, Source, Tag
+from service.storage.models import Item, ItemTag, Source, Tag, TopicModelFile
 from service.storage.retag import (
     active_topic_model,
     arxiv_papers,
@@ -218,3 +220,59 @@ def test_too_few_stored_papers_refuse_a_retraining(db: Database, stored: list[in
 
     with pytest.raises(ModelError, match="only 1 stored arXiv papers"):
         retrain(db, TAXONOMY, now=NOW, limit=1000, current=None)
+
+
+def test_the_worker_retrains_when_due_adopts_a_better_model_and_keeps_it_otherwise(
+    sqlite_url: str, make_settings: Any
+) -> None:
+    """2,400 stored papers of the labelled set; the first retraining (no model of its own yet)
+    is adopted and the pipeline tags with it; the next tick finds it recent and does nothing."""
+    from pathlib import Path
+
+    from service.config import load_catalog
+    from service.ingest.pipeline import Pipeline
+    from service.ingest.topictrain import read_labelled
+    from service.worker import retrain_job
+
+    labelled = Path(__file__).resolve().parent.parent.parent / "shared" / "labelled"
+    if not (labelled / "arxiv_2025_2026.jsonl.gz").is_file():
+        pytest.skip("the labelled set is not here")
+    taxonomy = load_catalog(Path(__file__).resolve().parent.parent / "feeds.yaml").taxonomy
+    db = Database(sqlite_url)
+    papers = read_labelled(labelled / "arxiv_2025_2026.jsonl.gz", limit=2_400)
+    with db.write() as s:
+        s.add(Source(name="arXiv", url="https://rss.arxiv.org/rss/cs.CV", kind="paper"))
+        s.flush()
+        source_id = s.exec(select(Source.id)).one() or 0
+        batch = [
+            ItemWithTags(
+                NormalizedItem(
+                    canonical_key=f"arxiv:{p.arxiv_id}",
+                    kind="paper",
+                    title=p.title,
+                    url=None,
+                    summary_text=p.abstract,
+                    summary_html="",
+                    published_at=datetime.fromisoformat(p.listed).replace(tzinfo=UTC),
+                    arxiv=ArxivInfo(p.arxiv_id, 1, p.categories, p.categories[0], "new", "", ""),
+                )
+            )
+            for p in papers
+        ]
+        store_items(s, source_id=source_id, items=batch, now=NOW)
+    shipped = load_topic_model(None).model
+    pipeline = Pipeline(db=db, tagger=Tagger(taxonomy, shipped))
+    job = retrain_job(make_settings(tags_retrain_hours=24), taxonomy, pipeline)
+    asyncio.run(job.run())
+    with db.session() as s:
+        [(version, active, figures)] = s.exec(
+            select(TopicModelFile.version, TopicModelFile.active, TopicModelFile.figures)
+        ).all()
+    new, previous = figures["new"], figures["previous"]
+    assert previous["name"] == shipped.version  # both measured on the same latest slice
+    assert active is (new["macro_f1"] > previous["macro_f1"])
+    assert pipeline.tagger.model_version == (version if active else shipped.version)
+    asyncio.run(job.run())  # trained a moment ago: not due
+    with db.session() as s:
+        assert len(s.exec(select(TopicModelFile.id)).all()) == 1
+    db.dispose()
