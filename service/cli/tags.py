@@ -13,6 +13,7 @@ from service.cli.runtime import catalog
 from service.errors import ModelError
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import TopicModel
+from service.ingest.topictrain import LabelledPaper
 from service.storage.models import utcnow
 
 app = typer.Typer(
@@ -31,8 +32,8 @@ LimitOption = Annotated[
 ]
 
 
-def _papers(labelled: Path | None, limit: int | None) -> list[object]:
-    from service.ingest.topictrain import LabelledPaper, read_labelled
+def _papers(labelled: Path | None, limit: int | None) -> list[LabelledPaper]:
+    from service.ingest.topictrain import read_labelled
     from service.storage.retag import arxiv_papers
 
     if labelled is not None:
@@ -72,7 +73,7 @@ def evaluate_cmd(
     if len(papers) < 100:
         fail(f"only {len(papers)} labelled papers: too few to evaluate")
     labelling = Labelling(Tagger(catalog().taxonomy))
-    split = split_by_time(papers)  # type: ignore[arg-type]
+    split = split_by_time(papers)
     ours = evaluate(
         loaded.model.version, model_predictor(loaded.model, labelling), split, labelling
     )
@@ -136,7 +137,7 @@ def _train_to_file(labelled: Path | None, limit: int | None, output: Path, versi
 
     papers = _papers(labelled, limit)
     labelling = Labelling(Tagger(catalog().taxonomy))
-    split = split_by_time(papers)  # type: ignore[arg-type]
+    split = split_by_time(papers)
     try:
         model = train(split, labelling, version=version)
     except ModelError as exc:
