@@ -64,6 +64,20 @@ def test_features_are_scikit_learns_tfidf_and_probabilities_follow() -> None:
         assert np.allclose(model.probabilities(text), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        *TEXTS,
+        "a b cc d_e 12 3 x1 _ __ é ÉÉ straße İstanbul ﬁne e\u0301t\u00e9",
+        "tabs\tand\nnew lines; dots...and--dashes/slashes 3.14 C++ C# .NET",
+        "",
+    ],
+)
+def test_tokens_are_scikit_learns(text: str) -> None:
+    analyzer = TfidfVectorizer(ngram_range=(1, 2)).build_analyzer()
+    assert sorted(tokens(text)) == sorted(analyzer(text))
+
+
 def test_tokens_are_unigrams_then_bigrams() -> None:
     assert tokens("A robot-arm, GRASPS a cup") == [
         "robot",

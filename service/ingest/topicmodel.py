@@ -34,7 +34,7 @@ FORMAT = 1  # the layout of the arrays in the file; a file of another format is 
 MAX_CHARS = 4_000  # the first few thousand characters say what an item is about
 SHIPPED = "topics-arxiv-2026.npz"  # in service/ingest/models/, built by `staycurrent tags retrain`
 FALLBACK_FLOOR = 0.25  # no topic passes its threshold: the best one is kept if at least this likely
-_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_TOKEN = re.compile(r"\w\w+")  # scikit-learn's (?u)\b\w\w+\b: runs of 2+ word characters
 _ARRAYS = ("vocab", "idf", "coef", "intercept", "calib_a", "calib_b", "thresholds", "labels")
 
 Floats = npt.NDArray[np.float32]
