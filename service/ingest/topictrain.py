@@ -2,7 +2,7 @@
 
     labelled papers (title, abstract, categories, listed)
       | split by time: train (earliest) | validation | test (latest)
-      | TF-IDF 1-2-grams + one logistic regression per topic (train)
+      | TF-IDF 1-2-grams + one linear SVM per topic, class-weighted (train)
       | Platt calibration + per-topic threshold (validation)
       | evaluate by area (test): per-area P/R/F1, precision of assigned areas, primary area found
 
