@@ -75,6 +75,7 @@ from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
 from service.ingest.pipeline import Pipeline, body_hash
 from service.ingest.tag import Tagger
+from service.ingest.topiclearn import make_tagger
 from service.records import (
     ItemWithTags,
     Normalized,
@@ -369,7 +370,7 @@ def _setup(ctx: Context) -> tuple[Setup, Corpus]:
     setup = Setup(
         ctx=ctx,
         documents=(*corpus.documents, listing),
-        tagger=Tagger(load_catalog(CATALOG).taxonomy),
+        tagger=make_tagger(load_catalog(CATALOG).taxonomy, None),  # what the worker tags with
         template=_template(ctx.workdir),
         repeats=1 if ctx.tiny else REPEATS,
     )

@@ -31,7 +31,7 @@ from bench.ingestdocs import GeneratedFile
 from bench.report import ROOT, TESTS
 from service.config import load_catalog
 from service.ingest.pipeline import Pipeline
-from service.ingest.tag import Tagger
+from service.ingest.topiclearn import make_tagger
 from service.records import SourceForUpdate
 from service.storage.engine import Database
 from service.storage.models import Item
@@ -104,7 +104,9 @@ def ingest(manifest: Manifest) -> dict[str, float]:
     files = [GeneratedFile(n, k, Path(p), e) for n, k, p, e in manifest.files]  # type: ignore[arg-type]
     shutil.copy(manifest.template, manifest.database)
     db = Database(f"sqlite:///{manifest.database}")
-    pipeline = Pipeline(db=db, tagger=Tagger(load_catalog(Path(manifest.catalog)).taxonomy))
+    pipeline = Pipeline(
+        db=db, tagger=make_tagger(load_catalog(Path(manifest.catalog)).taxonomy, None)
+    )
     sources = _add_sources(db, files)
     started, cpu = time.perf_counter(), _cpu()
     results, growth = peak_growth(lambda: pipeline.ingest_many(_bodies(sources, files)))

@@ -100,6 +100,17 @@ class Settings(BaseSettings):
         "abandoned (the worker then releases its leases and exits, within 10 s).",
     )
 
+    # -- tagging
+    tags_retrain_hours: int = Field(
+        168,
+        ge=0,
+        description="How often the worker retrains the topic model from the stored arXiv "
+        "papers (it keeps the model in use if the new one scores worse); 0 never.",
+    )
+    tags_retrain_papers: int = Field(
+        30_000, ge=2_000, description="Newest stored arXiv papers a retraining learns from."
+    )
+
     # -- email
     smtp_host: str | None = Field(None, description="SMTP server; unset disables sending.")
     smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")

@@ -22,7 +22,7 @@ Kind = Literal["paper", "podcast", "post", "video"]
 KINDS: tuple[Kind, ...] = ("paper", "podcast", "post", "video")
 Level = Literal["research", "practitioner", "overview"]
 LEVELS: tuple[Level, ...] = ("research", "practitioner", "overview")
-TagOrigin = Literal["category", "keyword", "source"]
+TagOrigin = Literal["category", "model", "keyword", "source"]
 AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 RecordType = TypeVar("RecordType", bound=type)
 
@@ -230,6 +230,17 @@ class ItemWithTags:
     tags: tuple[TagAssignment, ...] = field(default=())
     vector: bytes | None = None  # float32 little-endian (service.ingest.embed.to_blob)
     vector_model: str | None = None  # the model that made ``vector``
+    tag_model: str | None = None  # the topic model that tagged it (None: keyword rules only)
+
+
+@pickled_by_fields
+@dataclass(frozen=True, slots=True)
+class StoredItemText:
+    """A stored item as the tagger reads it again (re-tagging every item in batches)."""
+
+    item_id: int
+    item: NormalizedItem
+    source_topics: tuple[str, ...] = ()
 
 
 @pickled_by_fields

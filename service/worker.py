@@ -34,11 +34,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from service.config import Settings, Taxonomy
+from service.errors import ModelError
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.politeness import HostLimiter
 from service.ingest.schedule import ScheduleLimits
-from service.ingest.tag import Tagger
+from service.ingest.topiclearn import last_trained, make_tagger, retrain, retrain_due
 from service.outputs.digest import run_due_digests
 from service.records import PollResult, SourceForUpdate
 from service.storage.claims import claim_due, extend_leases, leased_elsewhere, release_leases
@@ -209,7 +210,7 @@ def build_pipeline(
     """The ingest pipeline configured from settings (with the database-backed host limiter)."""
     return Pipeline(
         db=db,
-        tagger=Tagger(taxonomy),
+        tagger=make_tagger(taxonomy, db),
         fetcher=fetcher,
         limits=ScheduleLimits.from_settings(settings),
         concurrency=settings.poll_concurrency,
@@ -279,6 +280,7 @@ class Job:
 DIGEST_TICK = timedelta(minutes=1)
 OUTCOMES = ("sent", "retry", "failed", "skipped")
 HOUSEKEEPING_TICK = timedelta(hours=6)
+RETRAIN_TICK = timedelta(hours=1)  # looks whether a retraining is due (the last one is stored)
 
 
 def digest_job(settings: Settings, db: Database) -> Job:
@@ -307,8 +309,36 @@ def housekeeping_job(db: Database) -> Job:
     return Job("housekeeping", HOUSEKEEPING_TICK, run)
 
 
-def worker_jobs(settings: Settings, poller: Poller) -> list[Job]:
-    """Every periodic job of the worker: polling, the digest sender, housekeeping."""
+def retrain_job(settings: Settings, taxonomy: Taxonomy, pipeline: Pipeline) -> Job:
+    """Retrain the topic model from the stored arXiv papers; the pipeline tags with the new one
+    only if it scores better than the one in use (``service.ingest.topiclearn.retrain``)."""
+
+    every = timedelta(hours=settings.tags_retrain_hours)
+
+    async def run() -> None:
+        last = await asyncio.to_thread(last_trained, pipeline.db)
+        if not retrain_due(last, utcnow(), every):
+            return
+        try:
+            outcome = await asyncio.to_thread(
+                retrain,
+                pipeline.db,
+                taxonomy,
+                now=utcnow(),
+                limit=settings.tags_retrain_papers,
+                current=pipeline.tagger.model,
+            )
+        except ModelError as exc:
+            log.info("topic model not retrained: %s", exc.reason)
+            return
+        if outcome.adopted:
+            pipeline.tagger = await asyncio.to_thread(make_tagger, taxonomy, pipeline.db)
+
+    return Job("retrain-topics", RETRAIN_TICK, run)
+
+
+def worker_jobs(settings: Settings, poller: Poller, taxonomy: Taxonomy | None = None) -> list[Job]:
+    """Every periodic job of the worker: polling, the digest sender, housekeeping, retraining."""
     jobs = [
         Job(
             "poll",
@@ -320,6 +350,8 @@ def worker_jobs(settings: Settings, poller: Poller) -> list[Job]:
     ]
     if settings.smtp_host:
         jobs.append(digest_job(settings, poller.db))
+    if settings.tags_retrain_hours and taxonomy is not None:
+        jobs.append(retrain_job(settings, taxonomy, poller.pipeline))
     return jobs
 
 
@@ -419,7 +451,9 @@ async def running_worker(
 ) -> AsyncIterator[Worker]:
     """A started worker (for ``staycurrent serve``: beside the API, in its lifespan)."""
     async with polling(settings, db, taxonomy) as poller:
-        worker = Worker(worker_jobs(settings, poller), settings.worker_shutdown_grace_seconds)
+        worker = Worker(
+            worker_jobs(settings, poller, taxonomy), settings.worker_shutdown_grace_seconds
+        )
         await worker.start()
         try:
             yield worker
@@ -452,7 +486,7 @@ async def run_worker(
     try:
         if once:
             async with polling(settings, db, taxonomy) as poller:
-                jobs = worker_jobs(settings, poller)
+                jobs = worker_jobs(settings, poller, taxonomy)
                 await Worker(jobs, settings.worker_shutdown_grace_seconds).run_once(stop)
         else:
             async with running_worker(settings, db, taxonomy):

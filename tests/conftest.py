@@ -96,6 +96,8 @@ _TABLES_IN_ORDER = (
     "tag",
     "item",
     "host_lease",
+    "topic_model",
+    "rebuild_checkpoint",
     "source",
 )
 

@@ -94,7 +94,7 @@ def test_items_come_newest_first_with_every_field(api: Api) -> None:
     first = page["items"][0]
     for key in ("title", "url", "kind", "summary", "authors", "tags", "sources", "covered_by"):
         assert key in first
-    assert all(t["origin"] in {"category", "keyword", "source"} for t in first["tags"])
+    assert all(t["origin"] in {"category", "model", "keyword", "source"} for t in first["tags"])
 
 
 def test_every_item_is_listed_once_across_pages(api: Api) -> None:

@@ -225,7 +225,7 @@ def test_without_vectors_ingest_stores_none(db: Database) -> None:
         assert {i.vector for i in s.exec(select(Item))} == {None}
 
 
-def test_the_cli_backfills_then_lists_similar_items(
+def test_tags_rebuild_backfills_then_the_cli_lists_similar_items(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with cli_on(db_url, tmp_path, monkeypatch) as cli:
@@ -233,11 +233,11 @@ def test_the_cli_backfills_then_lists_similar_items(
         _insert_old_items(db)
         before = cli("items", "similar", "1", "--json")
         assert before.exit_code == 0 and "backfill" in json.loads(before.stdout)["note"]
-        done = cli("items", "backfill", "--batch", "2")
+        done = cli("tags", "rebuild", "--batch", "2")
         assert done.exit_code == 0, done.stdout
-        assert "3 items: 3 vectors and 3 coverage links added" in done.stdout
-        again = cli("items", "backfill")
-        assert "3 items: 0 vectors and 0 coverage links added" in again.stdout
+        assert "re-linked 3 items, each with its vector" in done.stdout
+        with db.session() as s:
+            assert len(list(s.exec(select(ItemLink)))) == 3
         found = json.loads(cli("items", "similar", "3", "--json", "--days", "5").stdout)
         assert found["note"] is None and found["items"][0]["similarity"] >= 0.3
         assert cli("items", "similar", "99").exit_code != 0

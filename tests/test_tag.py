@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from service.config import Taxonomy, Topic
-from service.ingest.tag import Tagger, is_acronym
+from service.ingest.tag import TITLE_KEYWORD_SCORE, Tagger, is_acronym
 from service.records import ArxivInfo, NormalizedItem, TagAssignment
 
 TAXONOMY = Taxonomy(
@@ -79,13 +79,39 @@ def test_primary_category_scores_higher_than_cross_list() -> None:
     assert tags["nlp"].score > tags["vision"].score
 
 
-def test_subtopic_implies_area_and_source_topics_score_low() -> None:
+def test_subtopic_implies_area_and_a_source_topic_the_text_contradicts_is_left_out() -> None:
     tags = TAGGER.tag(item("RLHF"), source_topics=("generative", "unknown-slug"))
     assert tags == (
         TagAssignment("rl", "rl", 0.8, "keyword"),
         TagAssignment("rlhf", "rl", 0.8, "keyword"),
-        TagAssignment("generative", "generative", 0.3, "source"),
     )
+
+
+def test_source_topics_score_low_and_hold_when_the_text_says_nothing() -> None:
+    tags = TAGGER.tag(item("Our new office in Paris"), source_topics=("rag", "unknown-slug"))
+    assert tags == (
+        TagAssignment("nlp", "nlp", 0.3, "source"),
+        TagAssignment("rag", "nlp", 0.3, "source"),
+    )
+
+
+def test_a_source_topic_the_text_also_mentions_adds_to_its_score() -> None:
+    (tag,) = TAGGER.tag(item("GANs are back"), source_topics=("generative",))
+    assert tag.slug == "generative"
+    assert tag.score > TITLE_KEYWORD_SCORE
+    assert tag.origin == "keyword"
+
+
+def test_a_passing_mention_in_a_long_summary_is_not_enough() -> None:
+    long_summary = "We study crop yields across regions. " * 20
+    assert slugs("Crop yields", long_summary + "A GAN was not used.") == set()
+    assert slugs("Crop yields", long_summary + "A GAN here, a GAN there.") == {"generative"}
+    assert slugs("Crop yields", "A GAN for crop yields.") == {"generative"}
+
+
+def test_a_passing_mention_still_refines_an_area_the_title_gives() -> None:
+    long_summary = "We study language models. " * 20 + "Retrieval-augmented generation helps."
+    assert slugs("Why LLMs hallucinate", long_summary) == {"nlp", "rag"}
 
 
 def test_one_assignment_per_slug_with_the_best_score() -> None:

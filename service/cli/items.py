@@ -180,37 +180,3 @@ def similar_cmd(
     for item in found.items:
         table.add_row(str(item.id), f"{item.similarity:.2f}", item.kind, item.title[:70], item.why)
     console.print(table)
-
-
-@app.command("backfill")
-def backfill_cmd(
-    *,
-    batch: Annotated[int, typer.Option(min=1, max=5000, help="Items per transaction.")] = 500,
-) -> None:
-    """Give stored items their vectors and coverage links (items stored before they existed).
-
-    Batches of items in id order, one transaction each; safe to stop and run again.
-    """
-    from service.ingest.backfill import BackfillCounts, backfill_items
-    from service.ingest.pipeline import available_embedder
-    from service.storage.vectors import item_ids_after
-
-    embedder = available_embedder()
-    if embedder is None:
-        console.print("the embedding model cannot be read: only coverage links are made")
-    db = database()
-    totals, after = BackfillCounts(), 0
-    while True:
-        with db.write() as session:
-            ids = item_ids_after(session, after, batch)
-            if not ids:
-                break
-            done = backfill_items(session, ids, embedder=embedder)
-        after = ids[-1]
-        totals = BackfillCounts(
-            totals.items + done.items, totals.vectors + done.vectors, totals.links + done.links
-        )
-        console.print(f"up to item {after}: {totals.vectors} vectors, {totals.links} links")
-    console.print(
-        f"{totals.items} items: {totals.vectors} vectors and {totals.links} coverage links added"
-    )

@@ -114,7 +114,9 @@ def process_document(
     )
     normalized = normalize_feed(feed, context)
     tagged = tuple(
-        ItemWithTags(item, tagger.tag(item, source_topics=source.topics))
+        ItemWithTags(
+            item, tagger.tag(item, source_topics=source.topics), tag_model=tagger.model_version
+        )
         for item in normalized.items
     )
     return Processed(feed, embed_items(tagged, embedder), normalized.skipped)

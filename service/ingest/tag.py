@@ -1,17 +1,31 @@
 """Tag (pure): a ``NormalizedItem`` -> topic assignments from the taxonomy in feeds.yaml.
 
-Three kinds of evidence, each with a score in (0, 1] and an origin:
+Four kinds of evidence, each with a score in (0, 1] and an origin:
 
 - ``category``: the paper's arXiv categories mapped to topics; the primary category scores
   higher than cross-lists;
+- ``model``: the topic model (``service.ingest.topicmodel``), learned from arXiv's own labels,
+  reads the title and summary of every item (posts, episodes, title-only items, and papers whose
+  categories name no area but ml-core) and gives a
+  calibrated probability per topic that arXiv categories map to; a topic at or above its tuned
+  threshold is assigned with that probability; when nothing in the text gives an area and the
+  source has no default topic, the model's best guess is kept if it is likely enough;
 - ``keyword``: a topic's keywords in the title (scores higher) or the summary and feed terms.
   Keywords match whole words, case-insensitively, plurals included; an ALL-CAPS acronym (RL, GAN,
   LLM, RAG) matches case-sensitively, plural ``LLMs`` included, never inside another word
-  ("WORLD", "ORGANIC", "Gandhi");
-- ``source``: the source's default topics, with a low score.
+  ("WORLD", "ORGANIC", "Gandhi"). A single mention in a long summary is a passing clause: it
+  scores below ``MIN_SCORE`` and only refines an area the item already has. Where the model
+  covers a topic, a keyword in the summary needs some support from it (``MODEL_SUPPORT`` of its
+  threshold): "autonomous driving" in a software-testing abstract does not make it robotics.
+  A keyword in the title needs none (a title is what the item is about, and the model reads
+  a bare title poorly);
+- ``source``: the source's default topics, with a low score, only when the text gives no
+  evidence against them: the text found no area at all (a title-only news item), or the topic
+  has some support in the text.
 
-A subtopic implies its area. Each slug is assigned once, with its best score and that score's
-origin. The taxonomy is compiled once into a single regular expression (``Tagger``).
+A subtopic implies its area. The evidence for a slug combines into one score (1 - the product of
+(1 - score) over its kinds of evidence) whose origin is the kind that weighed most. The taxonomy
+is compiled once into a single regular expression (``Tagger``).
 """
 
 from __future__ import annotations
@@ -20,7 +34,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 from service.config import Taxonomy, Topic
+from service.ingest.topicmodel import TopicModel, assigned_labels
 from service.records import NormalizedItem, TagAssignment, TagOrigin
 
 PRIMARY_CATEGORY_SCORE = 1.0
@@ -29,9 +46,16 @@ TITLE_KEYWORD_SCORE = 0.8
 SUMMARY_KEYWORD_SCORE = 0.5
 SUMMARY_REPEAT_BONUS = 0.05
 SUMMARY_KEYWORD_CAP = 0.65
+PASSING_MENTION_SCORE = 0.3  # one mention in a long summary
+SHORT_SUMMARY = 400  # characters: a summary this short has no passing clauses
+KEYWORD_CHARS = 20_000  # the summary read for keywords (a 1 MB abstract costs no more)
+MIN_SCORE = 0.35  # text evidence below this only refines an area the item already has
+MODEL_SUPPORT = 0.5  # a keyword on a topic the model covers needs this share of its threshold
 SOURCE_SCORE = 0.3
+GENERAL_AREA = "ml-core"  # cs.LG, cs.AI, stat.ML: says a paper is ML, not which area
 MATCHED_MEMORY = 10_000  # spellings of keywords remembered by a Tagger
-_ORIGIN_RANK: dict[TagOrigin, int] = {"category": 3, "keyword": 2, "source": 1}
+_ORIGIN_RANK: dict[TagOrigin, int] = {"category": 4, "model": 3, "keyword": 2, "source": 1}
+Scores = dict[str, tuple[float, float]]  # a model label -> (probability, threshold)
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9]*[A-Z][A-Z0-9]*")
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -47,9 +71,12 @@ def keyword_key(text: str) -> str:
 
 
 class Tagger:
-    """A taxonomy compiled for tagging: category map, keyword index and one combined regex."""
+    """A taxonomy compiled for tagging: category map, keyword index, one combined regex, and the
+    topic model when there is one (``model`` None: keyword rules only, ``fallback`` says why)."""
 
-    def __init__(self, taxonomy: Taxonomy) -> None:
+    def __init__(
+        self, taxonomy: Taxonomy, model: TopicModel | None = None, *, fallback: str = ""
+    ) -> None:
         self._area: dict[str, str] = {topic.slug: topic.area for topic in taxonomy.topics}
         self._categories: dict[str, list[str]] = {}
         self._words: dict[str, list[str]] = {}
@@ -58,6 +85,20 @@ class Tagger:
         for topic in taxonomy.topics:
             self._index(topic)
         self._pattern = _compile(self._words, self._acronyms)
+        self.model = model
+        self.fallback = fallback
+        labels = set(model.labels) & set(self._area) if model else set()
+        # the model's labels this taxonomy knows, by column; and their thresholds
+        self._known_labels = [
+            (i, label) for i, label in enumerate(model.labels if model else ()) if label in labels
+        ]
+        self._thresholds: list[float] = model.thresholds.tolist() if model else []
+        # the model label that covers a slug: the slug itself, or its area
+        self._covered = {
+            slug: slug if slug in labels else area
+            for slug, area in self._area.items()
+            if slug in labels or area in labels
+        }
 
     def _index(self, topic: Topic) -> None:
         for category in topic.arxiv:
@@ -68,24 +109,69 @@ class Tagger:
             elif keyword_key(keyword):
                 self._words.setdefault(keyword_key(keyword), []).append(topic.slug)
 
+    @property
+    def model_version(self) -> str | None:
+        """The version recorded on the items this tagger tags (None: keyword rules only)."""
+        return self.model.version if self.model else None
+
+    def area(self, slug: str) -> str:
+        """The area of a topic slug (an area is its own area)."""
+        return self._area[slug]
+
+    def category_topics(self, categories: Iterable[str]) -> tuple[str, ...]:
+        """The topics arXiv categories map to through feeds.yaml (in order, each once)."""
+        found: dict[str, None] = {}
+        for category in categories:
+            found.update(dict.fromkeys(self._categories.get(category, ())))
+        return tuple(found)
+
     def tag(
         self, item: NormalizedItem, *, source_topics: tuple[str, ...] = ()
     ) -> tuple[TagAssignment, ...]:
         """The item's topics, one assignment per slug, best score first."""
-        best: dict[str, tuple[float, TagOrigin]] = {}
-        for slug, score, origin in self._evidence(item, source_topics):
-            _keep_best(best, slug, score, origin)
-            area = self._area[slug]
-            if area != slug:
-                _keep_best(best, area, score, origin)
-        ordered = sorted(best.items(), key=lambda pair: (-pair[1][0], pair[0]))
+        scores = self._model_scores(item)
+        evidence: dict[str, dict[TagOrigin, float]] = {}
+        for slug, score, origin in self._text_evidence(item, scores):
+            _add(evidence, slug, score, origin)
+            _add(evidence, self._area[slug], score, origin)
+        areas = {
+            self._area[slug]
+            for slug, kinds in evidence.items()
+            if max(kinds.values()) >= MIN_SCORE or kinds.keys() - {"keyword"}
+        }
+        defaults = [slug for slug in source_topics if slug in self._area]
+        guess = None if areas or defaults else self._best_guess(scores)
+        if guess is not None:
+            _add(evidence, guess, scores[guess][0], "model")
+            _add(evidence, self._area[guess], scores[guess][0], "model")
+            areas.add(self._area[guess])
+        kept = {slug: kinds for slug, kinds in evidence.items() if self._area[slug] in areas}
+        for slug in defaults:
+            if self._source_applies(slug, areas, evidence, scores):
+                _add(kept, slug, SOURCE_SCORE, "source")
+                _add(kept, self._area[slug], SOURCE_SCORE, "source")
+        combined = {slug: _combine(kinds) for slug, kinds in kept.items()}
+        ordered = sorted(combined.items(), key=lambda pair: (-pair[1][0], pair[0]))
         return tuple(
-            TagAssignment(slug=slug, area=self._area[slug], score=round(score, 3), origin=origin)
+            TagAssignment(slug=slug, area=self._area[slug], score=score, origin=origin)
             for slug, (score, origin) in ordered
         )
 
-    def _evidence(
-        self, item: NormalizedItem, source_topics: tuple[str, ...]
+    def _model_scores(self, item: NormalizedItem) -> Scores:
+        """The model's scores, unless arXiv's own categories already name an area (the model
+        learned from them; they are the better evidence, and skipping it halves a paper's cost)."""
+        if self.model is None or not (item.title or item.summary_text):
+            return {}
+        if item.arxiv is not None and any(
+            slug != GENERAL_AREA for slug in self.category_topics(item.arxiv.categories)
+        ):
+            return {}
+        text = f"{item.title}. {item.summary_text}" if item.summary_text else item.title
+        probabilities = self.model.probabilities(text).tolist()
+        return {label: (probabilities[i], self._thresholds[i]) for i, label in self._known_labels}
+
+    def _text_evidence(
+        self, item: NormalizedItem, scores: Scores
     ) -> Iterable[tuple[str, float, TagOrigin]]:
         if item.arxiv is not None:
             for category in item.arxiv.categories:
@@ -93,15 +179,49 @@ class Tagger:
                 score = PRIMARY_CATEGORY_SCORE if primary else CROSS_LIST_SCORE
                 for slug in self._categories.get(category, ()):
                     yield slug, score, "category"
+        yield from self._model_evidence(scores)
         for slug in self.keyword_topics(item.title):
             yield slug, TITLE_KEYWORD_SCORE, "keyword"
-        summary = " ".join((item.summary_text, *item.terms))
+        summary = " ".join((item.summary_text[:KEYWORD_CHARS], *item.terms))
         for slug, hits in self._keyword_counts(summary).items():
-            bonus = SUMMARY_REPEAT_BONUS * (hits - 1)
-            yield slug, min(SUMMARY_KEYWORD_CAP, SUMMARY_KEYWORD_SCORE + bonus), "keyword"
-        for slug in source_topics:
-            if slug in self._area:
-                yield slug, SOURCE_SCORE, "source"
+            if self._supported(slug, scores):
+                yield slug, _summary_score(hits, len(item.summary_text)), "keyword"
+
+    def _model_evidence(self, scores: Scores) -> Iterable[tuple[str, float, TagOrigin]]:
+        for slug, (probability, threshold) in scores.items():
+            if probability >= threshold:
+                yield slug, probability, "model"
+
+    def _best_guess(self, scores: Scores) -> str | None:
+        """The model's most likely topic when nothing in the text gave an area (if likely
+        enough: ``assigned_labels``, the rule the model is evaluated with)."""
+        if not scores:
+            return None
+        probabilities = np.array([p for p, _ in scores.values()], dtype=np.float32)
+        thresholds = np.array([t for _, t in scores.values()], dtype=np.float32)
+        chosen = assigned_labels(list(scores), probabilities, thresholds)
+        return chosen[0] if chosen else None
+
+    def _supported(self, slug: str, scores: Scores) -> bool:
+        """A keyword on a topic the model covers counts only if the model leans that way too."""
+        label = self._covered.get(slug)
+        if label is None or label not in scores:
+            return True
+        probability, threshold = scores[label]
+        return probability >= MODEL_SUPPORT * threshold
+
+    def _source_applies(
+        self,
+        slug: str,
+        areas: set[str],
+        evidence: dict[str, dict[TagOrigin, float]],
+        scores: Scores,
+    ) -> bool:
+        """A source's default topic holds unless the text found areas and none of them is it."""
+        if not areas or self._area[slug] in areas or slug in evidence:
+            return True
+        label = self._covered.get(slug)
+        return label is not None and label in scores and self._supported(slug, scores)
 
     def keyword_topics(self, text: str) -> tuple[str, ...]:
         """The slugs whose keywords occur in ``text`` (in order of first hit)."""
@@ -137,12 +257,28 @@ class Tagger:
         return []
 
 
-def _keep_best(
-    best: dict[str, tuple[float, TagOrigin]], slug: str, score: float, origin: TagOrigin
+def _summary_score(hits: int, summary_chars: int) -> float:
+    """A keyword in the summary: a single mention in a long summary is a passing clause."""
+    if hits == 1 and summary_chars > SHORT_SUMMARY:
+        return PASSING_MENTION_SCORE
+    return min(SUMMARY_KEYWORD_CAP, SUMMARY_KEYWORD_SCORE + SUMMARY_REPEAT_BONUS * (hits - 1))
+
+
+def _add(
+    evidence: dict[str, dict[TagOrigin, float]], slug: str, score: float, origin: TagOrigin
 ) -> None:
-    current = best.get(slug)
-    if current is None or (score, _ORIGIN_RANK[origin]) > (current[0], _ORIGIN_RANK[current[1]]):
-        best[slug] = (score, origin)
+    kinds = evidence.setdefault(slug, {})
+    kinds[origin] = max(score, kinds.get(origin, 0.0))
+
+
+def _combine(kinds: dict[TagOrigin, float]) -> tuple[float, TagOrigin]:
+    """One score from independent kinds of evidence (1 - product of misses), and the origin
+    that weighed most (ties: category, model, keyword, source)."""
+    miss = 1.0
+    for score in kinds.values():
+        miss *= 1.0 - score
+    origin = max(kinds, key=lambda o: (kinds[o], _ORIGIN_RANK[o]))
+    return round(min(1.0, 1.0 - miss), 3), origin
 
 
 def _compile(words: dict[str, list[str]], acronyms: dict[str, list[str]]) -> re.Pattern[str] | None:

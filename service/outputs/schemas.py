@@ -24,7 +24,7 @@ class TagOut(BaseModel):
     area: str = Field(examples=["nlp"])
     label: str = Field(examples=["Retrieval-augmented generation"])
     score: float = Field(ge=0, le=1, examples=[0.9])
-    origin: str = Field(description="category | keyword | source", examples=["keyword"])
+    origin: str = Field(description="category | model | keyword | source", examples=["model"])
 
 
 class SourceRefOut(BaseModel):

@@ -20,7 +20,7 @@ class CandidateTag:
     slug: str
     area: str  # the slug of the tag's area (itself for an area)
     score: float  # in (0, 1]
-    origin: str  # category | keyword | source
+    origin: str  # category | model | keyword | source
 
 
 @dataclass(frozen=True, slots=True)

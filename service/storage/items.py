@@ -23,7 +23,7 @@ from service.storage.models import Item, ItemLink, ItemQuote, ItemSource, ItemTa
 
 CHUNK = 500
 _ANNOUNCE_RANK = {"cross": 0, "replace-cross": 1, "new": 2, "replace": 3}
-_ORIGIN_RANK = {"source": 0, "keyword": 1, "category": 2}
+_ORIGIN_RANK = {"source": 0, "keyword": 1, "model": 2, "category": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +125,12 @@ def _dedupe(batch: Sequence[ItemWithTags]) -> list[ItemWithTags]:
         if kept.item.arxiv and entry.item.arxiv and item.arxiv:
             cats = tuple(_union(kept.item.arxiv.categories, entry.item.arxiv.categories))
             item = replace(item, arxiv=replace(item.arxiv, categories=cats))
-        merged[key] = replace(newer_entry, item=item, tags=_merge_tags(kept.tags, entry.tags))
+        merged[key] = replace(
+            newer_entry,
+            item=item,
+            tags=_merge_tags(kept.tags, entry.tags),
+            tag_model=entry.tag_model or kept.tag_model,
+        )
     return list(merged.values())
 
 
@@ -246,6 +251,7 @@ _PAPER_VERSION_FIELDS = (
 def _fresh_row(entry: ItemWithTags, now: datetime) -> dict[str, Any]:
     row = _item_row(entry.item, now)
     row["vector"], row["vector_model"] = entry.vector, entry.vector_model
+    row["tag_model"] = entry.tag_model
     return row
 
 
@@ -521,6 +527,8 @@ def store_items(
         assert row.id is not None
         ids[key] = row.id
         updated += _apply_changes(row, fresh[key], now)
+        if entry.tag_model and row.tag_model != entry.tag_model:
+            row.tag_model = entry.tag_model
     session.flush()
     _upsert_sightings(
         session, source_id, [(ids[e.item.canonical_key], e.item.guid) for e in batch], now

@@ -180,6 +180,8 @@ class Item(SQLModel, table=True):
     vector_model: str | None = Field(default=None, max_length=64)
     # coverage by title: a paper's title as posts quote it (service.ingest.quotes)
     title_key: str | None = Field(default=None, max_length=300, index=True)
+    # tagging: the topic model that tagged the item (None: keyword rules only)
+    tag_model: str | None = Field(default=None, max_length=64)
 
 
 class ItemSource(SQLModel, table=True):
@@ -217,7 +219,32 @@ class ItemTag(SQLModel, table=True):
     item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
     tag_id: int = Field(foreign_key="tag.id", primary_key=True, ondelete="CASCADE")
     score: float
-    origin: str = Field(max_length=16)  # category | keyword | source
+    origin: str = Field(max_length=16)  # category | model | keyword | source
+
+
+class TopicModelFile(SQLModel, table=True):
+    """A topic model this installation trained from its own arXiv papers (``active``: in use)."""
+
+    __tablename__ = "topic_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(max_length=64, unique=True)
+    created_at: datetime = _when(nullable=False)
+    active: bool = Field(default=False)
+    figures: dict[str, Any] = _json_map()  # its evaluation and the previous model's
+    data: bytes = Field(sa_type=sa.LargeBinary)
+
+
+class RebuildCheckpoint(SQLModel, table=True):
+    """How far a resumable pass over every item got (``staycurrent tags rebuild``)."""
+
+    __tablename__ = "rebuild_checkpoint"
+
+    name: str = Field(primary_key=True, max_length=64)
+    last_item_id: int = 0
+    done: int = 0
+    goal: str = Field(default="", max_length=200)  # what the pass is for (a model version)
+    updated_at: datetime = _when(nullable=False)
 
 
 class ItemLink(SQLModel, table=True):

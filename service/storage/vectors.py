@@ -83,12 +83,6 @@ def vectors_near(
     return [StoredVector(i, p, bytes(v)) for i, p, v in rows]
 
 
-def item_ids_after(session: Session, after: int, limit: int) -> list[int]:
-    """The next ``limit`` item ids above ``after``, ascending (batches for a backfill)."""
-    stmt = sa.select(col(Item.id)).where(col(Item.id) > after).order_by(col(Item.id)).limit(limit)
-    return [int(i) for i in session.execute(stmt).scalars()]
-
-
 def texts_of(session: Session, ids: Sequence[int]) -> list[sa.Row[tuple[object, ...]]]:
     """What a backfill reads of each item: id, kind, title, summaries, links, vector model."""
     found: list[sa.Row[tuple[object, ...]]] = []

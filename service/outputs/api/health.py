@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.ingest.topiclearn import load_topic_model
 from service.storage.engine import Database
 from service.storage.migrate import current_revision, head_revision
 
@@ -26,6 +27,7 @@ class Readiness(BaseModel):
     migration: str | None
     expected_migration: str
     detail: str = ""
+    tagging: str = ""  # "model <version>", or "keyword rules only: <why>"
 
 
 @router.get("/healthz", summary="Process is alive", response_model=Health)
@@ -66,4 +68,21 @@ def readyz(request: Request) -> Readiness | JSONResponse:
             detail="run `staycurrent db upgrade`",
         )
         return JSONResponse(body.model_dump(), status_code=503)
-    return Readiness(status="ready", database="ok", migration=revision, expected_migration=head)
+    return Readiness(
+        status="ready",
+        database="ok",
+        migration=revision,
+        expected_migration=head,
+        tagging=_tagging(request, db),
+    )
+
+
+def _tagging(request: Request, db: Database) -> str:
+    """How items are tagged: with the topic model (which), or by keyword rules alone (why).
+
+    Read once per process (the model loads in a fraction of a second, too slow for every probe).
+    """
+    status = getattr(request.app.state, "tagging", None)
+    if status is None:
+        status = request.app.state.tagging = load_topic_model(db).status
+    return str(status)

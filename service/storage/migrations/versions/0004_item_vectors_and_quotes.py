@@ -2,11 +2,11 @@
 
 On ``item``: a float32 blob and the name of the model that made it, and a paper's title key;
 ``item_quote``: the title keys a post quotes. Existing rows get NULL and receive their vector and
-keys from the backfill (``staycurrent items backfill``, ``service.ingest.backfill``). Columns are
+keys from the backfill (``staycurrent tags rebuild``, ``service.ingest.backfill``). Columns are
 added in place (no table copy), so SQLite's full-text triggers on ``item`` stay as they are.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-12-07 15:20:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0001"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
