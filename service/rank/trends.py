@@ -1,0 +1,372 @@
+"""The trend radar: which phrases and topics are rising, against their own past (pure).
+
+    items (TrendItem, from storage) + now  ->  detect_themes  ->  TrendReport of frozen Themes
+
+**The test.** Each phrase (see ``phrases``) and each topic is counted in the *window* (the last
+``window_days``) and in the *baseline* before it (``baseline_days``). Its expected count in the
+window is its baseline rate, smoothed by a prior of ``prior`` sightings and scaled by how much was
+published in each stretch (so a busy week of arXiv raises no phrase on its own):
+
+    expected = (baseline + prior) * window_volume / baseline_volume
+
+and its score is the Poisson deviance of what was seen against that expectation, as a one-sided
+z-value, ``sqrt(2 * (seen * ln(seen / expected) - (seen - expected)))`` when seen > expected.
+A theme must score ``min_score`` and rise ``min_ratio`` times over its expectation.
+
+Why a smoothed rate ratio and not Kleinberg's burst automaton: the automaton finds bursts along a
+term's whole history (a state sequence per term, each refresh over every day again) and its
+states say little a reader can check. The rate ratio needs two counts per phrase, so a refresh
+is one pass over the window and the baseline; the prior keeps a phrase never seen before from
+dividing by zero and makes a new phrase need several sightings; and its terms are the evidence
+shown to the reader ("12 items from 7 sources in 3 days; usually 1 a week").
+
+**Spread.** A *voice* is who says something: the lead author of a paper (an arXiv listing is a
+conduit, not a speaker), the feed of anything else. Each voice counts at most ``voice_cap`` times
+in the window (and proportionally in the baseline), and a theme needs ``min_voices`` voices: one
+feed's boilerplate or one prolific author is not a trend.
+
+**Merging.** Phrasings that differ in case, hyphens, spaces or a plural share a key and are one
+phrase. Phrases whose items are largely the same ("GRPO" and "group relative policy
+optimization"; "time scaling" inside "test time scaling") are one theme, named by the longer
+phrase when it covers most of the shorter one's items, and the others kept as its aliases.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service.rank.phrases import contains, gram_keys, grams, phrase_key, text_of
+
+TOPIC_PREFIX = "topic:"
+OVERLAP_MERGE = 0.6  # share of the smaller theme's items that makes two themes one
+COVER_RENAME = 0.8  # share of a theme's items a longer phrase must cover to name it
+MAX_CONSIDERED = 400  # candidate phrases clustered, by score (the rest cannot reach the top)
+MIN_BASELINE_ITEMS = 20
+MAX_ALIASES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class TrendItem:
+    """What the radar needs of an item (read by storage, or generated in tests)."""
+
+    id: int
+    kind: str
+    title: str
+    summary: str
+    published_at: datetime
+    source_ids: tuple[int, ...] = ()
+    lead_author: str | None = None
+    areas: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    @property
+    def voice(self) -> str:
+        if self.kind == "paper" and self.lead_author:
+            return "author:" + self.lead_author.strip().lower()
+        if self.source_ids:
+            return f"source:{min(self.source_ids)}"
+        return f"item:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TrendParams:
+    window_days: float = 7.0
+    baseline_days: float = 28.0
+    min_voices: int = 3
+    min_items: int = 4
+    voice_cap: int = 2
+    min_score: float = 3.0
+    min_ratio: float = 4.0
+    prior: float = 1.0
+    limit: int = 20
+    representatives: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    """One rising theme, with the numbers behind it and what they mean in words."""
+
+    key: str
+    label: str
+    kind: str  # phrase | topic
+    score: float
+    ratio: float
+    items: int
+    voices: int
+    feeds: int
+    seen: float  # voice-capped count in the window
+    expected: float
+    baseline_per_week: float
+    first_seen: datetime
+    latest_seen: datetime
+    areas: tuple[str, ...]
+    representative: tuple[int, ...]
+    item_ids: tuple[int, ...]
+    aliases: tuple[str, ...]
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrendReport:
+    now: datetime
+    window_days: float
+    themes: tuple[Theme, ...]
+    window_items: int
+    baseline_items: int
+    note: str  # why there are no themes, in words ("" when there are)
+
+
+@dataclass(slots=True)
+class _Candidate:
+    key: str
+    members: list[int]  # indices into the window's items
+    seen: float
+    voices: int
+    baseline: float = 0.0
+    expected: float = 0.0
+    score: float = 0.0
+
+
+def detect_themes(
+    items: Sequence[TrendItem],
+    *,
+    now: datetime,
+    params: TrendParams = TrendParams(),
+    topic_labels: Mapping[str, str] | None = None,
+) -> TrendReport:
+    """The rising themes of ``items`` as of ``now``, best first (at most ``params.limit``)."""
+    window_start = now - timedelta(days=params.window_days)
+    baseline_start = window_start - timedelta(days=params.baseline_days)
+    window = [item for item in items if window_start < item.published_at <= now]
+    baseline = [item for item in items if baseline_start < item.published_at <= window_start]
+    note = _shortfall(window, baseline, params)
+    if note:
+        return TrendReport(now, params.window_days, (), len(window), len(baseline), note)
+    window_keys = [_keys(item) for item in window]
+    candidates = _window_candidates(window, window_keys, params)
+    _count_baseline(candidates, baseline, params)
+    _score(candidates, len(window), len(baseline), params)
+    rising = [c for c in candidates.values() if _rises(c, params)]
+    rising.sort(key=lambda c: (-c.score, -len(c.key), c.key))
+    clusters = _cluster(rising[:MAX_CONSIDERED])
+    themes = tuple(
+        _theme(cluster, window, params, topic_labels or {}) for cluster in clusters[: params.limit]
+    )
+    quiet = "" if themes else "nothing in the window rises clearly above its usual rate"
+    return TrendReport(now, params.window_days, themes, len(window), len(baseline), quiet)
+
+
+def _shortfall(window: Sequence[TrendItem], baseline: Sequence[TrendItem], p: TrendParams) -> str:
+    if not window:
+        return "nothing was published in the window"
+    if len(baseline) < MIN_BASELINE_ITEMS:
+        return (
+            f"too little history to tell what is rising: {len(baseline)} items in the "
+            f"{p.baseline_days:g} days before the window (at least {MIN_BASELINE_ITEMS} needed)"
+        )
+    voices = len({item.voice for item in window})
+    if voices < p.min_voices:
+        return (
+            f"a theme needs {p.min_voices} independent sources and the window has "
+            f"{voices}: nothing can be called a trend yet"
+        )
+    return ""
+
+
+def _keys(item: TrendItem) -> set[str]:
+    keys = gram_keys(text_of(item.title, item.summary))
+    keys.update(TOPIC_PREFIX + topic for topic in item.topics)
+    return keys
+
+
+def _window_candidates(
+    window: Sequence[TrendItem], window_keys: Sequence[set[str]], p: TrendParams
+) -> dict[str, _Candidate]:
+    counts: Counter[str] = Counter()
+    for keys in window_keys:
+        counts.update(keys)
+    frequent = {key for key, count in counts.items() if count >= p.min_items}
+    members: defaultdict[str, list[int]] = defaultdict(list)
+    for index, keys in enumerate(window_keys):
+        for key in keys & frequent:
+            members[key].append(index)
+    candidates: dict[str, _Candidate] = {}
+    for key, indices in members.items():
+        per_voice = Counter(window[i].voice for i in indices)
+        if len(per_voice) >= p.min_voices:
+            seen = float(sum(min(n, p.voice_cap) for n in per_voice.values()))
+            candidates[key] = _Candidate(key, indices, seen, len(per_voice))
+    return candidates
+
+
+def _count_baseline(
+    candidates: dict[str, _Candidate], baseline: Sequence[TrendItem], p: TrendParams
+) -> None:
+    wanted = set(candidates)
+    pairs: Counter[tuple[str, str]] = Counter()
+    for item in baseline:
+        voice = item.voice
+        pairs.update((key, voice) for key in _keys(item) & wanted)
+    cap = p.voice_cap * p.baseline_days / p.window_days
+    for (key, _voice), count in pairs.items():
+        candidates[key].baseline += min(count, cap)
+
+
+def _score(
+    candidates: dict[str, _Candidate], window_volume: int, baseline_volume: int, p: TrendParams
+) -> None:
+    scale = window_volume / baseline_volume
+    for c in candidates.values():
+        c.expected = (c.baseline + p.prior) * scale
+        c.score = poisson_z(c.seen, c.expected)
+
+
+def poisson_z(seen: float, expected: float) -> float:
+    """How surprising ``seen`` is for a Poisson count expecting ``expected`` (0 when not above)."""
+    if seen <= expected or expected <= 0:
+        return 0.0
+    deviance = 2.0 * (seen * math.log(seen / expected) - (seen - expected))
+    return math.sqrt(max(deviance, 0.0))
+
+
+def _rises(c: _Candidate, p: TrendParams) -> bool:
+    return c.score >= p.min_score and c.seen >= p.min_ratio * c.expected
+
+
+def _cluster(rising: Sequence[_Candidate]) -> list[list[_Candidate]]:
+    """Greedy by score: a phrase sharing most items with a stronger theme joins it."""
+    clusters: list[tuple[set[int], list[_Candidate]]] = []
+    for c in rising:
+        members = set(c.members)
+        for items, cluster in clusters:
+            overlap = len(members & items) / min(len(members), len(items))
+            if overlap >= OVERLAP_MERGE:
+                cluster.append(c)
+                break
+        else:
+            clusters.append((members, [c]))
+    return [cluster for _items, cluster in clusters]
+
+
+def _theme(
+    cluster: list[_Candidate],
+    window: Sequence[TrendItem],
+    p: TrendParams,
+    topic_labels: Mapping[str, str],
+) -> Theme:
+    head = cluster[0]
+    members = [window[i] for i in head.members]
+    labels = {c.key: _label(c.key, [window[i] for i in c.members], topic_labels) for c in cluster}
+    name = _name(head, cluster, labels)
+    first = min(item.published_at for item in members)
+    latest = max(item.published_at for item in members)
+    per_week = head.baseline * 7.0 / p.baseline_days
+    return Theme(
+        key=head.key,
+        label=labels[name.key],
+        kind="topic" if head.key.startswith(TOPIC_PREFIX) else "phrase",
+        score=round(head.score, 3),
+        ratio=round(head.seen / head.expected, 3),
+        items=len(members),
+        voices=head.voices,
+        feeds=len({s for item in members for s in item.source_ids}),
+        seen=head.seen,
+        expected=round(head.expected, 3),
+        baseline_per_week=round(per_week, 3),
+        first_seen=first,
+        latest_seen=latest,
+        areas=_areas(members),
+        representative=_representative(members, labels[name.key], p.representatives),
+        item_ids=tuple(sorted(item.id for item in members)),
+        aliases=_aliases(labels[name.key], [labels[c.key] for c in cluster]),
+        evidence=evidence(len(members), head.voices, first, latest, per_week),
+    )
+
+
+def _name(head: _Candidate, cluster: list[_Candidate], labels: Mapping[str, str]) -> _Candidate:
+    """The longest phrase of the cluster that contains the head and covers most of its items."""
+    best = head
+    head_items = set(head.members)
+    for c in cluster[1:]:
+        covers = len(head_items & set(c.members)) / len(head_items)
+        if covers >= COVER_RENAME and contains(labels[c.key], labels[best.key]):
+            best = c
+    return best
+
+
+def _aliases(name: str, labels: Sequence[str]) -> tuple[str, ...]:
+    """Other names of the theme ("group relative policy optimization" for "GRPO").
+
+    Fragments are not names: a phrase sharing a word with the name, or inside a longer member.
+    """
+    named = {phrase_key((word,)) for word in name.replace("-", " ").split()}
+    others = {
+        label
+        for label in labels
+        if not named & {phrase_key((word,)) for word in label.replace("-", " ").split()}
+    }
+    maximal = [label for label in others if not any(contains(o, label) for o in others)]
+    return tuple(sorted(maximal)[:MAX_ALIASES])
+
+
+def _label(key: str, members: Sequence[TrendItem], topic_labels: Mapping[str, str]) -> str:
+    """The phrase as the items write it most often ("test-time scaling", "GRPO")."""
+    if key.startswith(TOPIC_PREFIX):
+        slug = key.removeprefix(TOPIC_PREFIX)
+        return topic_labels.get(slug, slug)
+    forms: Counter[str] = Counter()
+    for item in members:
+        words = grams(text_of(item.title, item.summary)).get(key)
+        if words:
+            forms[_as_written(words, item)] += 1
+    return forms.most_common(1)[0][0] if forms else key
+
+
+def _as_written(words: tuple[str, ...], item: TrendItem) -> str:
+    pattern = r"[\s-]*".join(re.escape(word) for word in words)
+    found = re.search(pattern, item.title) or re.search(pattern, item.summary)
+    return found.group(0) if found else " ".join(words)
+
+
+def _areas(members: Sequence[TrendItem]) -> tuple[str, ...]:
+    counts = Counter(area for item in members for area in set(item.areas))
+    floor = max(1, len(members) // 4)
+    return tuple(area for area, n in counts.most_common(3) if n >= floor)
+
+
+def _representative(members: Sequence[TrendItem], label: str, limit: int) -> tuple[int, ...]:
+    """A paper, a post, an episode: the best of each kind first (the phrase in its title)."""
+    needle = label.lower()
+
+    def rank(item: TrendItem) -> tuple[bool, int, datetime]:
+        return (needle in item.title.lower(), len(item.source_ids), item.published_at)
+
+    ordered = sorted(members, key=rank, reverse=True)
+    chosen: list[TrendItem] = []
+    for item in ordered:
+        if item.kind not in {c.kind for c in chosen}:
+            chosen.append(item)
+    chosen += [item for item in ordered if item not in chosen]
+    return tuple(item.id for item in chosen[:limit])
+
+
+def evidence(items: int, voices: int, first: datetime, latest: datetime, per_week: float) -> str:
+    """The theme in words: "12 items from 7 sources in 3 days; usually 1 a week"."""
+    days = max(1, math.ceil((latest - first).total_seconds() / 86400))
+    span = "1 day" if days == 1 else f"{days} days"
+    plural = "item" if items == 1 else "items"
+    return f"{items} {plural} from {voices} sources in {span}; {usual_rate(per_week)}"
+
+
+def usual_rate(per_week: float) -> str:
+    if per_week >= 0.95:
+        return f"usually {round(per_week)} a week"
+    per_month = round(per_week * 30 / 7)
+    if per_month >= 1:
+        return f"usually {per_month} a month"
+    return "rarely seen before"
