@@ -332,3 +332,29 @@ class HostTurn:
 
     key: str
     last_request_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendItem:
+    """What the trend radar needs of an item (from storage, to rank/trends.py).
+
+    Its *voice* is who says it: a paper's lead author, anything else's feed.
+    """
+
+    id: int
+    kind: str
+    title: str
+    summary: str
+    published_at: datetime
+    source_ids: tuple[int, ...] = ()
+    lead_author: str | None = None
+    areas: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    @property
+    def voice(self) -> str:
+        if self.kind == "paper" and self.lead_author:
+            return "author:" + self.lead_author.strip().lower()
+        if self.source_ids:
+            return f"source:{min(self.source_ids)}"
+        return f"item:{self.id}"

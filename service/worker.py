@@ -40,6 +40,7 @@ from service.ingest.politeness import HostLimiter
 from service.ingest.schedule import ScheduleLimits
 from service.ingest.tag import Tagger
 from service.outputs.digest import run_due_digests
+from service.outputs.trends import refresh_trends
 from service.records import PollResult, SourceForUpdate
 from service.storage.claims import claim_due, extend_leases, leased_elsewhere, release_leases
 from service.storage.engine import Database
@@ -307,6 +308,22 @@ def housekeeping_job(db: Database) -> Job:
     return Job("housekeeping", HOUSEKEEPING_TICK, run)
 
 
+TRENDS_TICK = timedelta(minutes=10)
+
+
+def trends_job(db: Database, clock: Callable[[], datetime] = utcnow) -> Job:
+    """Recompute the trend windows that new items (or the sliding window) made stale."""
+
+    async def run() -> None:
+        outcomes = await asyncio.to_thread(refresh_trends, db, now=clock())
+        for done in (o for o in outcomes if o.refreshed):
+            log.info(
+                "trends refreshed", extra={"window_days": done.window_days, "themes": done.themes}
+            )
+
+    return Job("trends", TRENDS_TICK, run)
+
+
 def worker_jobs(settings: Settings, poller: Poller) -> list[Job]:
     """Every periodic job of the worker: polling, the digest sender, housekeeping."""
     jobs = [
@@ -317,6 +334,7 @@ def worker_jobs(settings: Settings, poller: Poller) -> list[Job]:
             stop=poller.stop,
         ),
         housekeeping_job(poller.db),
+        trends_job(poller.db),
     ]
     if settings.smtp_host:
         jobs.append(digest_job(settings, poller.db))

@@ -85,6 +85,8 @@ def corpus_files() -> list[Path]:
 # --------------------------------------------------------------------------- databases
 
 _TABLES_IN_ORDER = (
+    "trend",
+    "trend_refresh",
     "delivery_item",
     "delivery",
     "feedback",

@@ -21,8 +21,14 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+from corpusgen import _ITEM_BLANK, TAXONOMY, _fix_sequences, _insert_batches
+
 from service.rank.phrases import phrase_key
 from service.rank.trends import TrendItem
+from service.storage.catalog import sync_taxonomy
+from service.storage.engine import Database
+from service.storage.models import Item, ItemSource, ItemTag, Source, Tag
 
 BACKGROUND = """
 graph neural networks|contrastive learning|reinforcement learning|language models
@@ -156,7 +162,7 @@ class _Writer:
         if kind == "paper" and self.rng.random() < 0.3:
             sources = tuple(sorted({source, self.rng.choice(self.listings)}))
         title, summary = self.text(extra)
-        area = self.rng.choice(("nlp", "computer-vision", "reinforcement-learning", "theory"))
+        area = self.rng.choice(("nlp", "computer-vision", "reinforcement-learning", "ml-theory"))
         item = TrendItem(
             id=len(self.items) + 1,
             kind=kind,
@@ -268,3 +274,70 @@ def theme_keys(label: str, aliases: tuple[str, ...]) -> set[str]:
 def matches(burst_key: str, label: str, aliases: tuple[str, ...]) -> bool:
     """Whether a theme is the burst: the burst's phrase is in one of the theme's names."""
     return any(burst_key in key for key in theme_keys(label, aliases))
+
+
+def store_stream(db: Database, stream: Stream) -> dict[int, int]:
+    """Insert the stream as ingest would have stored it; returns stream item id -> row id."""
+    with db.write() as session:
+        sync_taxonomy(session, TAXONOMY)
+        session.flush()
+        tag_ids = dict(session.execute(sa.select(Tag.slug, Tag.id)).all())
+        first_source = int(session.execute(sa.select(sa.func.max(Source.id))).scalar() or 0)
+        first_item = int(session.execute(sa.select(sa.func.max(Item.id))).scalar() or 0)
+        source_ids = sorted({s for item in stream.items for s in item.source_ids})
+        _insert_batches(session, Source, [_source_row(first_source + s, s) for s in source_ids])
+        ids = {item.id: first_item + item.id for item in stream.items}
+        _insert_batches(session, Item, [_item_row(ids[item.id], item) for item in stream.items])
+        sightings = [
+            {
+                "item_id": ids[item.id],
+                "source_id": first_source + s,
+                "guid": f"{item.id}-{s}",
+                "first_seen_at": item.published_at,
+                "last_seen_at": item.published_at,
+            }
+            for item in stream.items
+            for s in item.source_ids
+        ]
+        _insert_batches(session, ItemSource, sightings)
+        tags = [
+            {"item_id": ids[item.id], "tag_id": tag_ids[area], "score": 0.9, "origin": "category"}
+            for item in stream.items
+            for area in item.areas
+        ]
+        _insert_batches(session, ItemTag, tags)
+        _fix_sequences(session)
+    return ids
+
+
+def _source_row(row_id: int, number: int) -> dict[str, object]:
+    kind = "paper" if number <= 4 else "post" if number < 35 else "podcast"
+    return {
+        "id": row_id,
+        "name": f"trend source {row_id}",
+        "url": f"https://feeds.example.org/trends/{row_id}.xml",
+        "kind": kind,
+        "level": "research" if kind == "paper" else "practitioner",
+        "weight": 1.0,
+        "topics": [],
+        "origin": "catalog",
+    }
+
+
+def _item_row(row_id: int, item: TrendItem) -> dict[str, object]:
+    return {
+        **_ITEM_BLANK,
+        "id": row_id,
+        "canonical_key": f"trend:{row_id}",
+        "kind": item.kind,
+        "title": item.title,
+        "url": f"https://example.org/items/{row_id}",
+        "summary_text": item.summary,
+        "summary_html": f"<p>{item.summary}</p>",
+        "authors": [item.lead_author] if item.lead_author else [],
+        "authors_text": item.lead_author or "",
+        "published_at": item.published_at,
+        "first_seen_at": item.published_at,
+        "changed_at": item.published_at,
+        "reading_minutes": 5,
+    }

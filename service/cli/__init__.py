@@ -23,6 +23,7 @@ from service.cli import (
     profile,
     settings_cmd,
     sources,
+    trends,
     worker_cmd,
 )
 from service.cli.common import settings
@@ -46,6 +47,7 @@ app.add_typer(digest.app, name="digest")
 app.command()(ingest.poll)
 app.command()(ingest.ingest)
 app.command("feed")(feed.feed_cmd)
+app.command("trends")(trends.trends_cmd)
 app.command()(worker_cmd.worker)
 
 

@@ -41,6 +41,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service.rank.phrases import contains, gram_keys, grams, phrase_key, text_of
+from service.records import TrendItem
+
+__all__ = ["Theme", "TrendItem", "TrendParams", "TrendReport", "detect_themes"]
 
 TOPIC_PREFIX = "topic:"
 OVERLAP_MERGE = 0.6  # share of the smaller theme's items that makes two themes one
@@ -48,29 +51,6 @@ COVER_RENAME = 0.8  # share of a theme's items a longer phrase must cover to nam
 MAX_CONSIDERED = 400  # candidate phrases clustered, by score (the rest cannot reach the top)
 MIN_BASELINE_ITEMS = 20
 MAX_ALIASES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class TrendItem:
-    """What the radar needs of an item (read by storage, or generated in tests)."""
-
-    id: int
-    kind: str
-    title: str
-    summary: str
-    published_at: datetime
-    source_ids: tuple[int, ...] = ()
-    lead_author: str | None = None
-    areas: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-
-    @property
-    def voice(self) -> str:
-        if self.kind == "paper" and self.lead_author:
-            return "author:" + self.lead_author.strip().lower()
-        if self.source_ids:
-            return f"source:{min(self.source_ids)}"
-        return f"item:{self.id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,10 +321,10 @@ def _areas(members: Sequence[TrendItem]) -> tuple[str, ...]:
 
 def _representative(members: Sequence[TrendItem], label: str, limit: int) -> tuple[int, ...]:
     """A paper, a post, an episode: the best of each kind first (the phrase in its title)."""
-    needle = label.lower()
+    needle = _squeezed(label)
 
     def rank(item: TrendItem) -> tuple[bool, int, datetime]:
-        return (needle in item.title.lower(), len(item.source_ids), item.published_at)
+        return (needle in _squeezed(item.title), len(item.source_ids), item.published_at)
 
     ordered = sorted(members, key=rank, reverse=True)
     chosen: list[TrendItem] = []
@@ -353,6 +333,10 @@ def _representative(members: Sequence[TrendItem], label: str, limit: int) -> tup
             chosen.append(item)
     chosen += [item for item in ordered if item not in chosen]
     return tuple(item.id for item in chosen[:limit])
+
+
+def _squeezed(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
 def evidence(items: int, voices: int, first: datetime, latest: datetime, per_week: float) -> str:

@@ -1,0 +1,58 @@
+"""Trend radar: the rising themes of each window (trend) and when each was computed (trend_refresh).
+
+Revision ID: 0005
+Revises: 0001
+Create Date: 2026-12-07 15:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "trend",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("window_days", sa.Integer(), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=300), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("ratio", sa.Float(), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("voices", sa.Integer(), nullable=False),
+        sa.Column("feeds", sa.Integer(), nullable=False),
+        sa.Column("baseline_per_week", sa.Float(), nullable=False),
+        sa.Column("evidence", sa.Text(), nullable=False),
+        sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("latest_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("areas", sa.JSON(), nullable=False),
+        sa.Column("aliases", sa.JSON(), nullable=False),
+        sa.Column("item_ids", sa.JSON(), nullable=False),
+        sa.Column("representative", sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("window_days", "rank", name="uq_trend_window_rank"),
+    )
+    op.create_table(
+        "trend_refresh",
+        sa.Column("window_days", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("newest_item_id", sa.Integer(), nullable=False),
+        sa.Column("window_items", sa.Integer(), nullable=False),
+        sa.Column("baseline_items", sa.Integer(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("window_days"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("trend_refresh")
+    op.drop_table("trend")

@@ -1,0 +1,186 @@
+"""The trend table on SQLite and PostgreSQL: the worker's refresh, reading it, the API, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from apikit import ADMIN, ADMIN_TOKEN, bearer
+from clikit import cli_on
+from fastapi.testclient import TestClient
+from trendgen import Stream, generate_stream, matches, store_stream
+
+from service.config import Settings
+from service.errors import InvalidInputError
+from service.outputs.api.app import create_app
+from service.outputs.trends import STALE_AFTER, refresh_trends, trends_for
+from service.storage.engine import Database
+from service.storage.migrate import upgrade
+from service.storage.models import Item, Profile, Trend, TrendRefresh
+from service.storage.profiles import create_profile
+from service.worker import trends_job
+
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def stream() -> Stream:
+    return generate_stream(seed=4, now=NOW, per_day=30)
+
+
+@pytest.fixture
+def stored(db: Database, stream: Stream) -> Database:
+    store_stream(db, stream)
+    return db
+
+
+def _burst_labels(stream: Stream, labels: list[tuple[str, list[str]]]) -> int:
+    return sum(
+        any(matches(b.key, label, tuple(aliases)) for b in stream.bursts)
+        for label, aliases in labels
+    )
+
+
+def test_a_refresh_stores_the_rising_themes_and_readers_get_them(
+    stored: Database, stream: Stream
+) -> None:
+    outcomes = refresh_trends(stored, now=NOW)
+    assert {o.window_days: o.refreshed for o in outcomes} == {3: True, 7: True, 14: True}
+    page = trends_for(stored, window_days=7, limit=10)
+    assert page.scope == "field" and page.note == "" and page.computed_at == NOW
+    labels = [(v.trend.label, list(v.trend.aliases)) for v in page.themes]
+    assert len(labels) == 10
+    assert _burst_labels(stream, labels) >= 9
+    first = page.themes[0]
+    assert first.why.startswith("rising across the field: ")
+    assert first.trend.evidence in first.why
+    assert [r.id for r in first.representative] == first.trend.representative[:3]
+    squeezed = first.trend.label.lower().replace("-", " ")
+    assert all(squeezed in r.title.lower().replace("-", " ") for r in first.representative)
+    assert first.area_labels  # "Natural language processing", not the slug
+
+
+def test_the_refresh_is_incremental(stored: Database) -> None:
+    refresh_trends(stored, now=NOW)
+    later = NOW + timedelta(minutes=10)
+    assert not any(o.refreshed for o in refresh_trends(stored, now=later))
+    with stored.write() as session:
+        session.add(
+            Item(
+                canonical_key="url:https://example.org/new",
+                kind="post",
+                title="A new post",
+                published_at=later,
+            )
+        )
+    assert all(o.refreshed for o in refresh_trends(stored, now=later))
+    with stored.session() as session:
+        assert session.get(TrendRefresh, 7).computed_at == later  # type: ignore[union-attr]
+    stale = later + STALE_AFTER
+    assert all(o.refreshed for o in refresh_trends(stored, now=stale))
+
+
+def test_a_deep_profile_sees_what_rises_in_its_areas_and_a_broad_one_the_field(
+    stored: Database,
+) -> None:
+    refresh_trends(stored, now=NOW)
+    deep = create_profile(stored, name="deep", changes={"interests": {"nlp": 1.0}, "depth": 0.9})
+    broad = create_profile(stored, name="broad", changes={"interests": {"nlp": 1.0}, "depth": 0.1})
+    mine = trends_for(stored, profile=deep.profile, limit=30)
+    field = trends_for(stored, profile=broad.profile, limit=30)
+    assert mine.scope == "areas" and field.scope == "field"
+    assert mine.themes and all("nlp" in v.trend.areas for v in mine.themes)
+    assert all(v.why.startswith("rising in your area Natural language") for v in mine.themes)
+    assert len(field.themes) > len(mine.themes)
+    assert {v.why.split(":")[0] for v in field.themes} == {
+        "rising across the field",
+        "rising in your area Natural language processing",
+    }
+
+
+def test_nothing_computed_yet_and_bad_windows_are_explained(db: Database) -> None:
+    page = trends_for(db)
+    assert page.themes == () and page.computed_at is None
+    assert page.note.startswith("trends have not been computed yet")
+    with pytest.raises(InvalidInputError, match="window must be one of 3, 7, 14 days, not 5"):
+        trends_for(db, window_days=5)
+    refresh_trends(db, now=NOW)  # an empty database: a note, no error
+    assert trends_for(db).note == "nothing was published in the window"
+
+
+def test_the_worker_job_refreshes(stored: Database) -> None:
+    asyncio.run(trends_job(stored, clock=lambda: NOW).run())
+    with stored.session() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Trend)).scalar() >= 20
+        refreshed = session.execute(sa.select(TrendRefresh.window_days, TrendRefresh.computed_at))
+        assert sorted(refreshed.all()) == [(3, NOW), (7, NOW), (14, NOW)]
+
+
+def test_get_trends_for_anyone_and_for_a_profile(
+    stored: Database, stream: Stream, make_settings: Callable[..., Settings]
+) -> None:
+    refresh_trends(stored, now=NOW)
+    app = create_app(make_settings(admin_token=ADMIN_TOKEN), db=stored, clock=lambda: NOW)
+    client = TestClient(app)
+    anyone = client.get("/v1/trends", params={"limit": 5})
+    assert anyone.status_code == 200, anyone.text
+    body = anyone.json()
+    assert body["scope"] == "field" and body["window_days"] == 7 and len(body["trends"]) == 5
+    top = body["trends"][0]
+    assert top["rank"] == 1 and top["evidence"] in top["why"]
+    assert top["representative"][0]["title"] and top["sources"] >= 3
+    made = client.post("/v1/profiles", json={"name": "ada", "interests": {"nlp": 1}}, headers=ADMIN)
+    token = made.json()["api_token"]
+    deep = client.get("/v1/trends", params={"depth": 1}, headers=bearer(token)).json()
+    assert deep["scope"] == "areas"
+    assert all("nlp" in t["areas"] for t in deep["trends"])
+    assert client.get("/v1/trends", headers=bearer("nobody")).status_code == 401
+    assert client.get("/v1/trends", params={"window": 5}).status_code == 422
+    by_topic = client.get("/v1/trends", params={"topic": "computer-vision", "limit": 30}).json()
+    assert all("computer-vision" in t["areas"] for t in by_topic["trends"])
+
+
+def test_the_cli_lists_the_trends(
+    stored: Database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refresh_trends(stored, now=NOW)
+    with stored.write() as session:
+        session.add(
+            Profile(
+                name="ada",
+                token_hash="a" * 64,
+                feed_token_hash="b" * 64,
+                depth=0.9,
+                interests={"nlp": 1.0},
+            )
+        )
+    with cli_on(db_url, tmp_path, monkeypatch) as cli:
+        shown = cli("trends", "--limit", "3")
+        assert shown.exit_code == 0, shown.output
+        assert "Rising in the last 7 days, across the field:" in shown.output
+        assert "  1. " in shown.output and "  3. " in shown.output
+        as_json = json.loads(cli("trends", "--json", "--profile", "ada").output)
+        assert as_json["scope"] == "areas"
+        assert all("nlp" in t["areas"] for t in as_json["trends"])
+        bad = cli("trends", "--window", "5")
+        assert bad.exit_code == 1 and "window must be one of" in bad.output
+
+
+def test_the_migration_upgrades_a_populated_database(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/old.db")
+    upgrade(db, "0001")
+    with db.write() as session:
+        session.add(Item(canonical_key="url:x", kind="post", title="old", published_at=NOW))
+    upgrade(db)
+    assert (
+        refresh_trends(db, now=NOW)[0].note == "too little history to tell what is rising: "
+        "0 items in the 28 days before the window (at least 20 needed)"
+    )
+    with db.session() as session:
+        assert session.execute(sa.select(sa.func.count()).select_from(Item)).scalar() == 1
+    db.dispose()
