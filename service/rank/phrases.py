@@ -12,8 +12,10 @@ is said there, and reading every abstract in full would make a refresh at 200k i
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 
 MAX_N = 4
 SUMMARY_WORDS = 40
@@ -52,10 +54,19 @@ def text_of(title: str, summary: str) -> list[str]:
     return [*tokens(title), "|", *tokens(" ".join(opening))]
 
 
+def _joined(word: str) -> str:
+    """A word as it follows another in a key: after a space, or attached when it is a number."""
+    return word if word[:1].isdigit() or word[:1] == "." else " " + word
+
+
 def phrase_key(words: Iterable[str]) -> str:
-    """The key of a phrase: lowercase, no hyphens or spaces, the last word's plural "s" dropped."""
-    low = [_HYPHEN.sub("", word.lower()) for word in words]
-    return "".join(low[:-1]) + _singular(low[-1]) if low else ""
+    """The key of a phrase: lowercase words, hyphens as spaces, a number joined to the word
+    before it ("Qwen 3.5" = "Qwen3.5"), the last word's plural "s" dropped."""
+    low = [part for word in words for part in word.lower().split("-") if part]
+    if not low:
+        return ""
+    low[-1] = _singular(low[-1])
+    return low[0] + "".join(_joined(word) for word in low[1:])
 
 
 def _starts(low: str) -> bool:
@@ -80,31 +91,74 @@ def _singular(key: str) -> str:
     return key
 
 
+@functools.lru_cache(maxsize=1 << 17)
+def _forms(word: str) -> tuple[str, str, str, str, bool, bool]:
+    """(lowercase, singular, both as they follow another word, may start, may end a phrase)."""
+    low = word.lower()
+    sing = _singular(low)
+    if low == "|":
+        return low, low, low, low, False, False
+    return low, sing, _joined(low), _joined(sing), _starts(low), _ends(low)
+
+
 def gram_keys(token_list: list[str]) -> set[str]:
     """The keys of every phrase of one item (see ``grams``), without their surface forms: fast."""
-    words = split_words(token_list)
-    low = [word.lower() for word in words]
-    sing = [_singular(word) for word in low]
-    start = [_starts(word) for word in low]
-    end = [_ends(word) for word in low]
-    keys = {key for key, a in zip(sing, start, strict=True) if a}
-    bridge = [word != "|" for word in low]
-    keys.update(a + b for a, b, s, e in zip(low, sing[1:], start, end[1:], strict=False) if s and e)
-    keys.update(
-        a + b + c
-        for a, b, c, s, m, e in zip(
-            low, low[1:], sing[2:], start, bridge[1:], end[2:], strict=False
-        )
-        if s and m and e
-    )
-    keys.update(
-        a + b + c + d
-        for a, b, c, d, s, m, n, e in zip(
-            low, low[1:], low[2:], sing[3:], start, bridge[1:], bridge[2:], end[3:], strict=False
-        )
-        if s and m and n and e
-    )
+    forms = [_forms(word) for word in split_words(token_list)]
+    keys: set[str] = set()
+    count = len(forms)
+    for first in range(count):
+        low, sing, _jl, _js, starts, _ends_here = forms[first]
+        if not starts:
+            continue
+        keys.add(sing)
+        prefix = low
+        for nxt in range(first + 1, min(first + MAX_N, count)):
+            low_n, _sing_n, jlow_n, jsing_n, _s, ends = forms[nxt]
+            if low_n == "|":
+                break
+            if ends:
+                keys.add(prefix + jsing_n)
+            prefix += jlow_n
     return keys
+
+
+def wanted_keys(
+    token_list: list[str], prefixes: AbstractSet[str], wanted: AbstractSet[str]
+) -> set[str]:
+    """The keys of ``gram_keys`` that are in ``wanted``, walking only down known ``prefixes``
+    (every beginning of a wanted key): most words start nothing wanted and cost one lookup."""
+    forms = [_forms(word) for word in split_words(token_list)]
+    keys: set[str] = set()
+    count = len(forms)
+    for first in range(count):
+        low, sing, _jl, _js, starts, _e = forms[first]
+        if not starts or low not in prefixes:
+            if starts and sing in wanted:
+                keys.add(sing)
+            continue
+        if sing in wanted:
+            keys.add(sing)
+        prefix = low
+        for nxt in range(first + 1, min(first + MAX_N, count)):
+            low_n, _sn, jlow_n, jsing_n, _s, ends = forms[nxt]
+            if low_n == "|":
+                break
+            if ends and prefix + jsing_n in wanted:
+                keys.add(prefix + jsing_n)
+            prefix += jlow_n
+            if prefix not in prefixes:
+                break
+    return keys
+
+
+def prefixes_of(keys: Iterable[str]) -> frozenset[str]:
+    """Every word-boundary beginning of each key ("test", "test time" of "test time scaling")."""
+    found: set[str] = set()
+    for key in keys:
+        for cut in range(1, len(key) + 1):
+            if cut == len(key) or key[cut] in " 0123456789.":
+                found.add(key[:cut])
+    return frozenset(found)
 
 
 def grams(token_list: list[str]) -> dict[str, tuple[str, ...]]:

@@ -40,7 +40,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from service.rank.phrases import contains, gram_keys, grams, phrase_key, text_of
+from service.rank.phrases import (
+    contains,
+    gram_keys,
+    grams,
+    phrase_key,
+    prefixes_of,
+    text_of,
+    wanted_keys,
+)
 from service.records import TrendItem
 
 __all__ = ["Theme", "TrendItem", "TrendParams", "TrendReport", "detect_themes"]
@@ -129,13 +137,14 @@ def detect_themes(
         return TrendReport(now, params.window_days, (), len(window), len(baseline), note)
     window_keys = [_keys(item) for item in window]
     candidates = _window_candidates(window, window_keys, params)
-    _count_baseline(candidates, baseline, params)
+    _count_baseline(candidates, baseline, len(window) / len(baseline), params)
     _score(candidates, len(window), len(baseline), params)
     rising = [c for c in candidates.values() if _rises(c, params)]
     rising.sort(key=lambda c: (-c.score, -len(c.key), c.key))
     clusters = _cluster(rising[:MAX_CONSIDERED])
     themes = tuple(
-        _theme(cluster, window, params, topic_labels or {}) for cluster in clusters[: params.limit]
+        _theme(cluster, window, params, _Labeller(window, topic_labels or {}))
+        for cluster in clusters[: params.limit]
     )
     quiet = "" if themes else "nothing in the window rises clearly above its usual rate"
     return TrendReport(now, params.window_days, themes, len(window), len(baseline), quiet)
@@ -185,16 +194,39 @@ def _window_candidates(
 
 
 def _count_baseline(
-    candidates: dict[str, _Candidate], baseline: Sequence[TrendItem], p: TrendParams
+    candidates: dict[str, _Candidate], baseline: Sequence[TrendItem], scale: float, p: TrendParams
 ) -> None:
-    wanted = set(candidates)
+    """Each candidate's voice-capped count in the baseline; those that cannot rise are dropped.
+
+    A phrase can rise only while ``seen >= min_ratio * (baseline + prior) * scale``; every
+    distinct voice adds at least 1 to its capped baseline, so a phrase is given up (and no
+    longer looked for) as soon as it has more distinct voices than that allows. Common phrases
+    die within the first baseline items, which keeps the pass short.
+    """
+    allowed = {k: c.seen / (p.min_ratio * scale) - p.prior for k, c in candidates.items()}
+    alive = {key for key, most in allowed.items() if most >= 0}
+    prefixes = prefixes_of(key for key in alive if not key.startswith(TOPIC_PREFIX))
     pairs: Counter[tuple[str, str]] = Counter()
+    voices: Counter[str] = Counter()
     for item in baseline:
+        if not alive:
+            break
         voice = item.voice
-        pairs.update((key, voice) for key in _keys(item) & wanted)
+        keys = wanted_keys(text_of(item.title, item.summary), prefixes, alive)
+        keys.update(key for key in (TOPIC_PREFIX + t for t in item.topics) if key in alive)
+        for key in keys:
+            pair = (key, voice)
+            if pair not in pairs:
+                voices[key] += 1
+                if voices[key] > allowed[key]:
+                    alive.discard(key)
+            pairs[pair] += 1
+    for key in [key for key in candidates if key not in alive]:
+        del candidates[key]
     cap = p.voice_cap * p.baseline_days / p.window_days
     for (key, _voice), count in pairs.items():
-        candidates[key].baseline += min(count, cap)
+        if key in candidates:
+            candidates[key].baseline += min(count, cap)
 
 
 def _score(
@@ -237,11 +269,11 @@ def _theme(
     cluster: list[_Candidate],
     window: Sequence[TrendItem],
     p: TrendParams,
-    topic_labels: Mapping[str, str],
+    labeller: _Labeller,
 ) -> Theme:
     head = cluster[0]
     members = [window[i] for i in head.members]
-    labels = {c.key: _label(c.key, [window[i] for i in c.members], topic_labels) for c in cluster}
+    labels = {c.key: labeller.label(c.key, c.members) for c in cluster}
     name = _name(head, cluster, labels)
     first = min(item.published_at for item in members)
     latest = max(item.published_at for item in members)
@@ -294,17 +326,33 @@ def _aliases(name: str, labels: Sequence[str]) -> tuple[str, ...]:
     return tuple(sorted(maximal)[:MAX_ALIASES])
 
 
-def _label(key: str, members: Sequence[TrendItem], topic_labels: Mapping[str, str]) -> str:
-    """The phrase as the items write it most often ("test-time scaling", "GRPO")."""
-    if key.startswith(TOPIC_PREFIX):
-        slug = key.removeprefix(TOPIC_PREFIX)
-        return topic_labels.get(slug, slug)
-    forms: Counter[str] = Counter()
-    for item in members:
-        words = grams(text_of(item.title, item.summary)).get(key)
-        if words:
-            forms[_as_written(words, item)] += 1
-    return forms.most_common(1)[0][0] if forms else key
+class _Labeller:
+    """Names phrases as the items write them most often ("test-time scaling", "GRPO").
+
+    Each item's phrases (with their surface forms) are read once, however many themes ask.
+    """
+
+    def __init__(self, window: Sequence[TrendItem], topic_labels: Mapping[str, str]) -> None:
+        self.window = window
+        self.topic_labels = topic_labels
+        self.surfaces: dict[int, dict[str, tuple[str, ...]]] = {}
+
+    def _grams(self, index: int) -> dict[str, tuple[str, ...]]:
+        if index not in self.surfaces:
+            item = self.window[index]
+            self.surfaces[index] = grams(text_of(item.title, item.summary))
+        return self.surfaces[index]
+
+    def label(self, key: str, members: Sequence[int]) -> str:
+        if key.startswith(TOPIC_PREFIX):
+            slug = key.removeprefix(TOPIC_PREFIX)
+            return self.topic_labels.get(slug, slug)
+        forms: Counter[str] = Counter()
+        for index in members:
+            words = self._grams(index).get(key)
+            if words:
+                forms[_as_written(words, self.window[index])] += 1
+        return forms.most_common(1)[0][0] if forms else key
 
 
 def _as_written(words: tuple[str, ...], item: TrendItem) -> str:
