@@ -117,7 +117,9 @@ def optional_profile(
     summary="What is rising",
     description=TRENDS_DESCRIPTION,
     response_model=TrendsResponse,
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 403, 422),
+    # the token is optional: without one, the whole field
+    openapi_extra={"security": [{}, {"HTTPBearer": []}]},
 )
 def get_trends(
     *,
