@@ -358,3 +358,17 @@ class TrendItem:
         if self.source_ids:
             return f"source:{min(self.source_ids)}"
         return f"item:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSighting:
+    """A post or episode (``by_item``) links a paper by arXiv id (from storage, to the radar)."""
+
+    arxiv_id: str
+    by_item: int
+    by_kind: str
+    by_source: int | None
+    published_at: datetime
+    paper_id: int | None = None  # the paper's item, once it is stored
+    paper_title: str | None = None
+    paper_areas: tuple[str, ...] = ()

@@ -21,7 +21,7 @@ from service.outputs.api.app import create_app
 from service.outputs.trends import STALE_AFTER, refresh_trends, trends_for
 from service.storage.engine import Database
 from service.storage.migrate import upgrade
-from service.storage.models import Item, Profile, Trend, TrendRefresh
+from service.storage.models import Item, ItemLink, Profile, Trend, TrendRefresh
 from service.storage.profiles import create_profile
 from service.worker import trends_job
 
@@ -184,3 +184,39 @@ def test_the_migration_upgrades_a_populated_database(tmp_path: Path) -> None:
     with db.session() as session:
         assert session.execute(sa.select(sa.func.count()).select_from(Item)).scalar() == 1
     db.dispose()
+
+
+def test_papers_everyone_covers_are_stored_and_shown(db: Database, stream: Stream) -> None:
+    ids = store_stream(db, stream)
+    posts = [
+        i
+        for i in stream.items
+        if i.kind in ("post", "podcast") and i.published_at > NOW - timedelta(days=6)
+    ]
+    chosen = {}
+    for item in posts:  # one covering item per feed, five feeds
+        chosen.setdefault(item.source_ids[0], item)
+    covering = list(chosen.values())[:5]
+    with db.write() as session:
+        paper = Item(
+            canonical_key="arxiv:2612.00001",
+            kind="paper",
+            title="Sparse Experts Again",
+            arxiv_id="2612.00001",
+            published_at=NOW - timedelta(days=6),
+        )
+        session.add(paper)
+        session.flush()
+        paper_id = paper.id
+        session.add_all(ItemLink(item_id=ids[c.id], arxiv_id="2612.00001") for c in covering)
+    refresh_trends(db, now=NOW)
+    page = trends_for(db, window_days=7)
+    (top, *_) = page.papers
+    assert top.trend.label == "Sparse Experts Again" and top.trend.kind == "paper"
+    assert (
+        top.trend.evidence.startswith("covered by ")
+        and "from 5 sources; none before" in top.trend.evidence
+    )
+    assert top.representative[0].id == paper_id
+    assert {r.kind for r in top.representative[1:]} <= {"post", "podcast"}
+    assert all(v.trend.kind != "paper" for v in page.themes)

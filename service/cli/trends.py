@@ -24,6 +24,11 @@ def _print_page(page: TrendsPage) -> None:
             console.print(f"     - [{ref.kind}] {ref.title}", markup=False)
     if page.note:
         console.print(page.note, markup=False)
+    if page.papers:
+        console.print("Papers everyone covers:", markup=False)
+    for rank, view in enumerate(page.papers, start=1):
+        console.print(f"{rank:3}. {view.trend.label}", markup=False)
+        console.print(f"     {view.trend.evidence}", markup=False)
 
 
 def trends_cmd(

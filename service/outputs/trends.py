@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from service.errors import InvalidInputError
+from service.rank.covered import CoveredPaper, covered_papers
 from service.rank.trends import Theme, TrendParams, TrendReport, detect_themes
 from service.storage.engine import Database
 from service.storage.models import Profile, Tag, Trend, TrendRefresh
 from service.storage.trends import (
+    coverage_sightings,
     newest_item_id,
     replace_trends,
     stored_trends,
@@ -34,6 +36,7 @@ DEFAULT_WINDOW = 7
 BASELINE_DAYS = 28
 STALE_AFTER = timedelta(hours=3)
 KEPT_PER_WINDOW = 30
+KEPT_PAPERS = 20
 DEEP = 0.5  # a profile at this depth or more sees what rises inside its areas
 
 
@@ -66,13 +69,18 @@ def refresh_trends(
             return [RefreshOutcome(w, False, 0, "") for w in windows]
         since = now - timedelta(days=max(due) + BASELINE_DAYS)
         items = trend_items(session, since=since, until=now)
+        sightings = coverage_sightings(session, since=since, until=now)
         labels = topic_labels(session)
     outcomes = []
     for window in due:
         params = TrendParams(window_days=window, baseline_days=BASELINE_DAYS, limit=KEPT_PER_WINDOW)
         report = detect_themes(items, now=now, params=params, topic_labels=labels)
+        papers = covered_papers(
+            sightings, now=now, window_days=window, baseline_days=BASELINE_DAYS, limit=KEPT_PAPERS
+        )
+        rows = [*_rows(report), *(_paper_row(window, rank, p) for rank, p in enumerate(papers))]
         with db.write() as session:
-            replace_trends(session, refresh=_refresh_row(report, newest), trends=_rows(report))
+            replace_trends(session, refresh=_refresh_row(report, newest), trends=rows)
         outcomes.append(RefreshOutcome(window, True, len(report.themes), report.note))
     return outcomes
 
@@ -115,6 +123,30 @@ def _row(window: int, rank: int, theme: Theme) -> Trend:
     )
 
 
+def _paper_row(window: int, rank: int, paper: CoveredPaper) -> Trend:
+    shown = [paper.paper_id] if paper.paper_id is not None else []
+    return Trend(
+        window_days=window,
+        rank=rank,
+        key=f"paper:{paper.arxiv_id}"[:300],
+        label=paper.title[:300],
+        kind="paper",
+        score=paper.score,
+        ratio=paper.ratio,
+        items=paper.covering,
+        voices=paper.sources,
+        feeds=paper.sources,
+        baseline_per_week=round(paper.before * 7 / BASELINE_DAYS, 3),
+        evidence=paper.evidence,
+        first_seen_at=paper.first_seen,
+        latest_seen_at=paper.latest_seen,
+        areas=list(paper.areas),
+        aliases=[f"arXiv:{paper.arxiv_id}"],
+        item_ids=list(paper.covering_ids),
+        representative=[*shown, *paper.covering_ids[:2]],
+    )
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -135,6 +167,7 @@ class TrendsPage:
     scope: str  # field | areas
     note: str
     themes: tuple[TrendView, ...]
+    papers: tuple[TrendView, ...] = ()  # papers everyone covers
 
 
 def check_window(window_days: int) -> int:
@@ -160,24 +193,28 @@ def trends_for(
         area_of, label_of = _taxonomy(session)
         mine = _profile_areas(profile, area_of)
         deep = profile is not None and (profile.depth if depth is None else depth) >= DEEP
-        chosen = [
+        shown = [
             t
             for t in stored.trends
             if _about(t, topic, area_of) and (not deep or set(t.areas) & mine)
-        ][:limit]
-        refs = _references(session, chosen)
-    views = tuple(
-        TrendView(
+        ]
+        themes = [t for t in shown if t.kind != "paper"][:limit]
+        papers = [t for t in shown if t.kind == "paper"][:limit]
+        refs = _references(session, [*themes, *papers])
+
+    def view(t: Trend) -> TrendView:
+        return TrendView(
             trend=t,
             representative=tuple(refs[i] for i in t.representative if i in refs),
             area_labels=tuple(label_of.get(a, a) for a in t.areas),
             why=_why(t, mine, label_of),
         )
-        for t in chosen
-    )
+
+    views = tuple(view(t) for t in themes)
     note = _note(stored.refresh, views, deep, topic)
     computed = stored.refresh.computed_at if stored.refresh else None
-    return TrendsPage(window_days, computed, "areas" if deep else "field", note, views)
+    scope = "areas" if deep else "field"
+    return TrendsPage(window_days, computed, scope, note, views, tuple(view(t) for t in papers))
 
 
 def _taxonomy(session: Session) -> tuple[dict[str, str], dict[str, str]]:

@@ -312,14 +312,16 @@ class Trend(SQLModel, table=True):
     """One rising theme of the last refresh of a window (a refresh replaces the window's rows)."""
 
     __tablename__ = "trend"
-    __table_args__ = (sa.UniqueConstraint("window_days", "rank", name="uq_trend_window_rank"),)
+    __table_args__ = (
+        sa.UniqueConstraint("window_days", "kind", "rank", name="uq_trend_window_kind_rank"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     window_days: int
     rank: int
     key: str = Field(max_length=300)
     label: str = Field(max_length=300)
-    kind: str = Field(max_length=16)  # phrase | topic
+    kind: str = Field(max_length=16)  # phrase | topic | paper (papers everyone covers)
     score: float
     ratio: float
     items: int

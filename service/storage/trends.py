@@ -16,8 +16,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from service.records import TrendItem
-from service.storage.models import Item, ItemSource, ItemTag, Tag, Trend, TrendRefresh
+from service.records import CoverageSighting, TrendItem
+from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Tag, Trend, TrendRefresh
 
 SUMMARY_CHARS = 400  # the radar reads the opening of a summary (phrases.SUMMARY_WORDS words)
 _CHUNK = 900
@@ -97,6 +97,45 @@ def _tags(session: Session, ids: Sequence[int]) -> dict[int, list[tuple[str, str
         for item_id, area, slug, parent in session.execute(query):
             found[item_id].append((area, slug if parent else None))
     return found
+
+
+def coverage_sightings(
+    session: Session, *, since: datetime, until: datetime
+) -> list[CoverageSighting]:
+    """Every link from a post or episode published in ``(since, until]`` to a paper."""
+    covering = sa.orm.aliased(Item)
+    paper = sa.orm.aliased(Item)
+    rows = session.execute(
+        sa.select(
+            col(ItemLink.arxiv_id),
+            col(covering.id),
+            col(covering.kind),
+            sa.select(sa.func.min(col(ItemSource.source_id)))
+            .where(col(ItemSource.item_id) == col(covering.id))
+            .scalar_subquery(),
+            col(covering.published_at),
+            col(paper.id),
+            col(paper.title),
+        )
+        .join(covering, col(covering.id) == col(ItemLink.item_id))
+        .outerjoin(paper, col(paper.arxiv_id) == col(ItemLink.arxiv_id))
+        .where(col(covering.published_at) > since, col(covering.published_at) <= until)
+    ).all()
+    papers = sorted({row[5] for row in rows if row[5] is not None})
+    tags = _tags(session, papers)
+    return [
+        CoverageSighting(
+            arxiv_id=arxiv_id,
+            by_item=by_item,
+            by_kind=kind,
+            by_source=source,
+            published_at=published,
+            paper_id=paper_id,
+            paper_title=title,
+            paper_areas=tuple(sorted({a for a, _s in tags.get(paper_id, ())})) if paper_id else (),
+        )
+        for arxiv_id, by_item, kind, source, published, paper_id, title in rows
+    ]
 
 
 def topic_labels(session: Session) -> dict[str, str]:

@@ -23,6 +23,9 @@ The **trend radar**: phrases ("GRPO", "test-time scaling") and topics whose rate
 words (`evidence`: "12 items from 7 sources in 3 days; usually 1 a week"), when it was first
 and last seen, its areas, and its most representative items.
 
+`papers` are the **papers everyone covers**: those whose coverage (posts and podcast episodes
+linking them) grew fastest in the window, from at least two feeds.
+
 The worker recomputes the trends every few minutes; this endpoint only reads them.
 
 Without a token the answer is the whole field. With a profile's API token it is for that profile:
@@ -42,7 +45,7 @@ class TrendItemOut(BaseModel):
 class TrendOut(BaseModel):
     rank: int
     label: str
-    kind: Literal["phrase", "topic"]
+    kind: Literal["phrase", "topic", "paper"]
     score: float = Field(description="How surprising the rise is (a one-sided Poisson z-value).")
     ratio: float = Field(description="Seen in the window / expected from the usual rate.")
     evidence: str
@@ -65,6 +68,9 @@ class TrendsResponse(BaseModel):
     scope: Literal["field", "areas"]
     note: str = Field(description="Why the list is empty, in words (empty when it is not).")
     trends: list[TrendOut]
+    papers: list[TrendOut] = Field(
+        description="Papers everyone covers: the fastest-growing coverage by posts and episodes."
+    )
 
 
 def _trend_out(view: TrendView) -> TrendOut:
@@ -72,7 +78,7 @@ def _trend_out(view: TrendView) -> TrendOut:
     return TrendOut(
         rank=t.rank + 1,
         label=t.label,
-        kind="topic" if t.kind == "topic" else "phrase",
+        kind="topic" if t.kind == "topic" else "paper" if t.kind == "paper" else "phrase",
         score=t.score,
         ratio=t.ratio,
         evidence=t.evidence,
@@ -100,6 +106,7 @@ def trends_response(page: TrendsPage) -> TrendsResponse:
         scope="areas" if page.scope == "areas" else "field",
         note=page.note,
         trends=[_trend_out(view) for view in page.themes],
+        papers=[_trend_out(view) for view in page.papers],
     )
 
 

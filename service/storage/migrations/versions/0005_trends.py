@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("item_ids", sa.JSON(), nullable=False),
         sa.Column("representative", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("window_days", "rank", name="uq_trend_window_rank"),
+        sa.UniqueConstraint("window_days", "kind", "rank", name="uq_trend_window_kind_rank"),
     )
     op.create_table(
         "trend_refresh",
