@@ -18,6 +18,7 @@ from trendgen import Stream, generate_stream, matches, store_stream
 from service.config import Settings
 from service.errors import InvalidInputError
 from service.outputs.api.app import create_app
+from service.outputs.digest.run import preview
 from service.outputs.trends import STALE_AFTER, refresh_trends, trends_for
 from service.storage.engine import Database
 from service.storage.migrate import upgrade
@@ -220,3 +221,24 @@ def test_papers_everyone_covers_are_stored_and_shown(db: Database, stream: Strea
     assert top.representative[0].id == paper_id
     assert {r.kind for r in top.representative[1:]} <= {"post", "podcast"}
     assert all(v.trend.kind != "paper" for v in page.themes)
+
+
+def test_the_digest_has_a_rising_this_week_section(
+    stored: Database, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(smtp_from="Staycurrent <digest@example.org>")
+    made = create_profile(
+        stored, name="eve", changes={"interests": {"nlp": 1.0}, "email": "eve@example.org"}
+    )
+    before = preview(stored, settings, made.profile, NOW)
+    assert before.digest.rising == () and "RISING THIS WEEK" not in before.letter.text
+    refresh_trends(stored, now=NOW)
+    page = trends_for(stored, profile=made.profile, limit=3)
+    composed = preview(stored, settings, made.profile, NOW)
+    assert [r.label for r in composed.digest.rising] == [v.trend.label for v in page.themes]
+    assert len(composed.digest.rising) == 3
+    assert "RISING THIS WEEK" in composed.letter.text
+    assert "Rising this week" in composed.letter.html
+    first = composed.digest.rising[0]
+    assert first.why in composed.letter.text.replace("\n  ", " ")
+    assert first.url is not None and f'href="{first.url}"' in composed.letter.html
