@@ -242,3 +242,30 @@ def test_the_digest_has_a_rising_this_week_section(
     first = composed.digest.rising[0]
     assert first.why in composed.letter.text.replace("\n  ", " ")
     assert first.url is not None and f'href="{first.url}"' in composed.letter.html
+
+
+def test_trends_rss_is_a_feed_of_the_rising_themes(
+    stored: Database, make_settings: Callable[..., Settings]
+) -> None:
+    import feedparser
+
+    refresh_trends(stored, now=NOW)
+    made = create_profile(stored, name="ada", changes={"interests": {"nlp": 1.0}, "depth": 0.1})
+    app = create_app(make_settings(), db=stored, clock=lambda: NOW)
+    client = TestClient(app)
+    url = f"/v1/subscriptions/{made.feed_token}/trends.rss"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/rss+xml; charset=utf-8"
+    feed = feedparser.parse(response.content)
+    assert feed.bozo == 0
+    page = trends_for(stored, profile=made.profile, limit=30)
+    titles = {entry.title for entry in feed.entries}
+    assert titles == {f"Rising: {view.trend.label}" for view in page.themes}
+    first = page.themes[0].trend
+    guid = f"staycurrent:trend:{first.key}:{first.first_seen_at.date().isoformat()}"
+    assert guid in {entry.id for entry in feed.entries}
+    again = client.get(url, headers={"If-None-Match": response.headers["etag"]})
+    assert again.status_code == 304
+    assert client.get("/v1/subscriptions/nobody/trends.rss").status_code == 404
+    assert client.get(f"/v1/subscriptions/{made.api_token}/trends.rss").status_code == 404

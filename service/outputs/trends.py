@@ -12,11 +12,14 @@ they read the trend table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from html import escape
 
 from sqlmodel import Session, select
 
 from service.errors import InvalidInputError
+from service.outputs.syndication.document import Channel, Entry, FeedDocument
+from service.outputs.syndication.document import Link as FeedLink
 from service.rank.covered import CoveredPaper, covered_papers
 from service.rank.trends import Theme, TrendParams, TrendReport, detect_themes
 from service.storage.engine import Database
@@ -33,11 +36,13 @@ from service.storage.views import ItemRef, items_by_id
 
 TREND_WINDOWS = (3, 7, 14)
 DEFAULT_WINDOW = 7
+TRENDS_FILENAME = "trends.rss"
 BASELINE_DAYS = 28
 STALE_AFTER = timedelta(hours=3)
 KEPT_PER_WINDOW = 30
 KEPT_PAPERS = 20
 DEEP = 0.5  # a profile at this depth or more sees what rises inside its areas
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,3 +272,46 @@ def _note(
     if topic:
         return f"nothing is rising in {topic} this window"
     return "nothing is rising inside your areas this window" if deep else ""
+
+
+# --------------------------------------------------------------------------- as a feed
+
+
+def trends_document(page: TrendsPage, *, title: str, feed_id: str, home_url: str) -> FeedDocument:
+    """The themes as feed entries: one entry per theme and burst (its id holds the first day),
+    so a reader shows a theme once while it rises and again if it rises anew later."""
+    entries = tuple(_theme_entry(view) for view in page.themes)
+    updated = max((e.last_change for e in entries), default=page.computed_at or EPOCH)
+    channel = Channel(
+        feed_id=feed_id,
+        title=title,
+        description="What is rising in ML: phrases and topics well above their usual rate, "
+        "from several independent sources (the Staycurrent trend radar).",
+        home_url=home_url,
+        updated=updated,
+    )
+    return FeedDocument(channel, tuple(sorted(entries, key=lambda e: e.published, reverse=True)))
+
+
+def _theme_entry(view: TrendView) -> Entry:
+    t = view.trend
+    refs = tuple(FeedLink(ref.title, ref.url) for ref in view.representative if ref.url)
+    listed = "".join(
+        f"<li>{escape(ref.kind)}: {escape(ref.title)}</li>" for ref in view.representative
+    )
+    return Entry(
+        guid=f"staycurrent:trend:{t.key}:{t.first_seen_at.date().isoformat()}",
+        title=f"Rising: {t.label}",
+        url=refs[0].url if refs else None,
+        published=t.first_seen_at,
+        updated=t.latest_seen_at,
+        authors=(),
+        summary=view.why,
+        summary_html=f"<p>{escape(view.why)}</p><ul>{listed}</ul>",
+        kind="post",
+        source="Staycurrent trend radar",
+        minutes=None,
+        why=t.evidence,
+        topics=view.area_labels,
+        covered_by=refs,
+    )

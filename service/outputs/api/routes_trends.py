@@ -5,15 +5,40 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+from pydantic import BaseModel, ConfigDict, Field
 
+from service.errors import NotFoundError
+from service.outputs.api.conditional import cached_response
 from service.outputs.api.deps import Credentials, DatabaseDep, SettingsDep, current_profile
 from service.outputs.api.problems import problem_responses
-from service.outputs.trends import DEFAULT_WINDOW, TrendsPage, TrendView, trends_for
+from service.outputs.api.routes_subscriptions import (
+    PRIVATE_CACHE,
+    PRIVATE_HEADERS,
+    UNKNOWN_SUBSCRIPTION,
+)
+from service.outputs.syndication.lens import subscription_url
+from service.outputs.syndication.rss import render_rss
+from service.outputs.trends import (
+    DEFAULT_WINDOW,
+    TRENDS_FILENAME,
+    TrendsPage,
+    TrendView,
+    trends_document,
+    trends_for,
+)
 from service.storage.models import Profile
+from service.storage.profiles import find_by_token
 
 router = APIRouter(prefix="/v1", tags=["trends"])
+RSS = """<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:atom="http://www.w3.org/2005/Atom" version="2.0"><channel>
+  <title>Staycurrent: rising, for ada</title>
+  <item><title>Rising: GRPO</title><link>https://arxiv.org/abs/2612.01234</link>
+    <guid isPermaLink="false">staycurrent:trend:grpo:2026-12-02</guid>
+    <description>&lt;p&gt;rising across the field: 24 items from 12 sources …</description>
+  </item></channel></rss>"""
 MAX_TRENDS = 30
 
 TRENDS_DESCRIPTION = """
@@ -62,7 +87,51 @@ class TrendOut(BaseModel):
     representative: list[TrendItemOut]
 
 
+TREND_EXAMPLE = {
+    "rank": 1,
+    "label": "GRPO",
+    "kind": "phrase",
+    "score": 10.4,
+    "ratio": 24.9,
+    "evidence": "24 items from 12 sources in 5 days; usually 2 a month",
+    "why": "rising in your area Reinforcement learning: 24 items from 12 sources in 5 days; …",
+    "items": 24,
+    "sources": 12,
+    "feeds": 9,
+    "usual_per_week": 0.5,
+    "first_seen": "2026-12-02T00:00:00Z",
+    "latest_seen": "2026-12-06T12:00:00Z",
+    "areas": ["reinforcement-learning"],
+    "area_labels": ["Reinforcement learning"],
+    "aliases": ["group relative policy optimization"],
+    "representative": [
+        {
+            "id": 5123,
+            "kind": "paper",
+            "title": "GRPO without a critic, revisited",
+            "url": "https://arxiv.org/abs/2612.01234",
+            "published": "2026-12-03T00:00:00Z",
+        }
+    ],
+}
+
+
 class TrendsResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "window_days": 7,
+                    "computed_at": "2026-12-07T12:00:00Z",
+                    "scope": "areas",
+                    "note": "",
+                    "trends": [TREND_EXAMPLE],
+                    "papers": [],
+                }
+            ]
+        }
+    )
+
     window_days: int
     computed_at: datetime | None
     scope: Literal["field", "areas"]
@@ -150,3 +219,46 @@ def get_trends(
         db, window_days=window, topic=topic, limit=limit, profile=profile, depth=depth
     )
     return trends_response(page)
+
+
+@router.get(
+    "/subscriptions/{token}/trends.rss",
+    summary="What is rising, as RSS",
+    description="The trend radar for your feed reader: one entry per rising theme (for your "
+    "areas at depth ≥ 0.5, else the whole field), with its evidence and representative items. "
+    "Takes the profile's **feed token**, like the other subscriptions; listed in `lenses.opml`.",
+    response_class=Response,
+    responses={
+        200: {"description": "RSS 2.0.", "content": {"application/rss+xml": {"example": RSS}}},
+        304: {"description": "Not modified: your copy (ETag / Last-Modified) is current."},
+        **problem_responses(404, 422),
+    },
+)
+def trends_rss(
+    *,
+    request: Request,
+    token: Annotated[str, PathParam(description="The profile's feed token.")],
+    db: DatabaseDep,
+    settings: SettingsDep,
+    window: Annotated[int, Query(description="The window in days: 3, 7 or 14.")] = DEFAULT_WINDOW,
+) -> Response:
+    with db.session() as session:
+        profile = find_by_token(session, token, which="feed")
+    if profile is None:
+        raise NotFoundError(UNKNOWN_SUBSCRIPTION)
+    page = trends_for(db, window_days=window, limit=MAX_TRENDS, profile=profile)
+    self_url = subscription_url(settings.base_url, token, TRENDS_FILENAME)
+    document = trends_document(
+        page,
+        title=f"Staycurrent: rising, for {profile.name}",
+        feed_id=f"{settings.base_url.rstrip('/')}/trends/{profile.id}",
+        home_url=settings.base_url,
+    )
+    return cached_response(
+        request,
+        render_rss(document, self_url=self_url),
+        media_type="application/rss+xml; charset=utf-8",
+        last_modified=page.computed_at or document.channel.updated,
+        cache_control=PRIVATE_CACHE,
+        headers=PRIVATE_HEADERS,
+    )
