@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
@@ -87,7 +87,7 @@ class TrendOut(BaseModel):
     representative: list[TrendItemOut]
 
 
-TREND_EXAMPLE = {
+TREND_EXAMPLE: dict[str, Any] = {
     "rank": 1,
     "label": "GRPO",
     "kind": "phrase",
