@@ -269,3 +269,25 @@ def test_trends_rss_is_a_feed_of_the_rising_themes(
     assert again.status_code == 304
     assert client.get("/v1/subscriptions/nobody/trends.rss").status_code == 404
     assert client.get(f"/v1/subscriptions/{made.api_token}/trends.rss").status_code == 404
+
+
+def test_feed_items_carry_their_trend_badges(
+    stored: Database, make_settings: Callable[..., Settings]
+) -> None:
+    refresh_trends(stored, now=NOW)
+    made = create_profile(stored, name="ada", changes={"interests": {"nlp": 1.0}, "depth": 0.0})
+    client = TestClient(create_app(make_settings(), db=stored, clock=lambda: NOW))
+    response = client.get("/v1/feed", params={"limit": 100}, headers=bearer(made.api_token))
+    assert response.status_code == 200, response.text
+    items = response.json()["items"]
+    themes = trends_for(stored, limit=30).themes
+    expected = {
+        item["id"]: [
+            f"part of a rising theme: {v.trend.label}"
+            for v in themes
+            if item["id"] in v.trend.item_ids
+        ]
+        for item in items
+    }
+    assert {item["id"]: item["badges"] for item in items} == expected
+    assert any(item["badges"] for item in items)

@@ -11,6 +11,7 @@ they read the trend table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -220,6 +221,22 @@ def trends_for(
     computed = stored.refresh.computed_at if stored.refresh else None
     scope = "areas" if deep else "field"
     return TrendsPage(window_days, computed, scope, note, views, tuple(view(t) for t in papers))
+
+
+def rising_badges(
+    db: Database, item_ids: Sequence[int], *, window_days: int = DEFAULT_WINDOW
+) -> dict[int, list[str]]:
+    """Item id -> "part of a rising theme: GRPO" for the items of ``item_ids`` in a theme."""
+    wanted = set(item_ids)
+    badges: dict[int, list[str]] = {}
+    with db.session() as session:
+        stored = stored_trends(session, window_days)
+    for trend in stored.trends:
+        if trend.kind == "paper":
+            continue
+        for item_id in wanted.intersection(trend.item_ids):
+            badges.setdefault(item_id, []).append(f"part of a rising theme: {trend.label}")
+    return badges
 
 
 def _taxonomy(session: Session) -> tuple[dict[str, str], dict[str, str]]:
