@@ -372,3 +372,16 @@ class CoverageSighting:
     paper_id: int | None = None  # the paper's item, once it is stored
     paper_title: str | None = None
     paper_areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedPaper:
+    """A paper a profile liked or saved, as it is now (from storage, to rank/comebacks.py)."""
+
+    item_id: int
+    title: str
+    version: int | None
+    comments: str | None
+    doi: str | None
+    journal_ref: str | None
+    covering: tuple[tuple[int, str], ...] = ()  # (item id, title) of posts and episodes

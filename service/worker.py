@@ -40,7 +40,7 @@ from service.ingest.politeness import HostLimiter
 from service.ingest.schedule import ScheduleLimits
 from service.ingest.tag import Tagger
 from service.outputs.digest import run_due_digests
-from service.outputs.trends import refresh_trends
+from service.outputs.trends import refresh_comebacks, refresh_trends
 from service.records import PollResult, SourceForUpdate
 from service.storage.claims import claim_due, extend_leases, leased_elsewhere, release_leases
 from service.storage.engine import Database
@@ -312,10 +312,14 @@ TRENDS_TICK = timedelta(minutes=10)
 
 
 def trends_job(db: Database, clock: Callable[[], datetime] = utcnow) -> Job:
-    """Recompute the trend windows that new items (or the sliding window) made stale."""
+    """Recompute the trend windows that new items (or the sliding window) made stale, and
+    record what happened to the papers profiles liked or saved (papers coming back)."""
 
     async def run() -> None:
         outcomes = await asyncio.to_thread(refresh_trends, db, now=clock())
+        back = await asyncio.to_thread(refresh_comebacks, db, now=clock())
+        if back:
+            log.info("papers coming back", extra={"events": back})
         for done in (o for o in outcomes if o.refreshed):
             log.info(
                 "trends refreshed", extra={"window_days": done.window_days, "themes": done.themes}

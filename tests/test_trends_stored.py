@@ -19,10 +19,10 @@ from service.config import Settings
 from service.errors import InvalidInputError
 from service.outputs.api.app import create_app
 from service.outputs.digest.run import preview
-from service.outputs.trends import STALE_AFTER, refresh_trends, trends_for
+from service.outputs.trends import STALE_AFTER, refresh_comebacks, refresh_trends, trends_for
 from service.storage.engine import Database
 from service.storage.migrate import upgrade
-from service.storage.models import Item, ItemLink, Profile, Trend, TrendRefresh
+from service.storage.models import Feedback, Item, ItemLink, Profile, Trend, TrendRefresh
 from service.storage.profiles import create_profile
 from service.worker import trends_job
 
@@ -291,3 +291,52 @@ def test_feed_items_carry_their_trend_badges(
     }
     assert {item["id"]: item["badges"] for item in items} == expected
     assert any(item["badges"] for item in items)
+
+
+def test_a_liked_paper_comes_back_once_per_event(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
+    made = create_profile(db, name="ada", changes={})
+    with db.write() as session:
+        paper = Item(
+            canonical_key="arxiv:2612.00007",
+            kind="paper",
+            title="Sparse Experts Again",
+            arxiv_id="2612.00007",
+            arxiv_version=1,
+            published_at=NOW - timedelta(days=20),
+        )
+        session.add(paper)
+        session.flush()
+        paper_id = paper.id
+        assert paper_id is not None and made.profile.id is not None
+        session.add(Feedback(profile_id=made.profile.id, item_id=paper_id, signal="save"))
+    assert refresh_comebacks(db, now=NOW) == 0  # the baseline
+    with db.write() as session:
+        row = session.get(Item, paper_id)
+        assert row is not None
+        row.arxiv_version, row.comments = 3, "camera-ready, adds ablations"
+        post = Item(
+            canonical_key="url:https://blog.example.org/sparse",
+            kind="post",
+            title="Sparse experts are back",
+            published_at=NOW,
+        )
+        session.add(post)
+        session.flush()
+        assert post.id is not None
+        session.add(ItemLink(item_id=post.id, arxiv_id="2612.00007"))
+    later = NOW + timedelta(hours=1)
+    assert refresh_comebacks(db, now=later) == 2
+    assert refresh_comebacks(db, now=later + timedelta(hours=1)) == 0  # once per event
+    refresh_trends(db, now=later)
+    page = trends_for(db, profile=made.profile)
+    assert {c.title for c in page.coming_back} == {"Sparse Experts Again"}
+    assert sorted(c.reason for c in page.coming_back) == [
+        "new coverage: 'Sparse experts are back'",
+        "v3 posted: 'camera-ready, adds ablations'",
+    ]
+    client = TestClient(create_app(make_settings(), db=db, clock=lambda: later))
+    body = client.get("/v1/trends", headers=bearer(made.api_token)).json()
+    assert {c["reason"] for c in body["coming_back"]} == {c.reason for c in page.coming_back}
+    assert client.get("/v1/trends").json()["coming_back"] == []

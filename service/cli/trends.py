@@ -9,7 +9,13 @@ import typer
 from service.cli.common import console, database, fail, moment, print_json, profile_named
 from service.errors import StaycurrentError
 from service.outputs.api.routes_trends import MAX_TRENDS, trends_response
-from service.outputs.trends import DEFAULT_WINDOW, TrendsPage, refresh_trends, trends_for
+from service.outputs.trends import (
+    DEFAULT_WINDOW,
+    TrendsPage,
+    refresh_comebacks,
+    refresh_trends,
+    trends_for,
+)
 
 
 def _print_page(page: TrendsPage) -> None:
@@ -29,6 +35,10 @@ def _print_page(page: TrendsPage) -> None:
     for rank, view in enumerate(page.papers, start=1):
         console.print(f"{rank:3}. {view.trend.label}", markup=False)
         console.print(f"     {view.trend.evidence}", markup=False)
+    if page.coming_back:
+        console.print("Coming back (papers you liked or saved):", markup=False)
+    for back in page.coming_back:
+        console.print(f"  - {back.title}: {back.reason}", markup=False)
 
 
 def trends_cmd(
@@ -51,6 +61,7 @@ def trends_cmd(
     try:
         if refresh:
             refresh_trends(database(), now=moment(at), force=True)
+            refresh_comebacks(database(), now=moment(at))
         page = trends_for(
             database(), window_days=window, topic=topic, limit=limit, profile=chosen, depth=depth
         )

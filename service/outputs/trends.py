@@ -21,10 +21,18 @@ from sqlmodel import Session, select
 from service.errors import InvalidInputError
 from service.outputs.syndication.document import Channel, Entry, FeedDocument
 from service.outputs.syndication.document import Link as FeedLink
+from service.rank.comebacks import comebacks
 from service.rank.covered import CoveredPaper, covered_papers
 from service.rank.trends import Theme, TrendParams, TrendReport, detect_themes
+from service.storage.comebacks import (
+    ShownComeback,
+    recent_comebacks,
+    record_events,
+    recorded_events,
+    watched_papers,
+)
 from service.storage.engine import Database
-from service.storage.models import Profile, Tag, Trend, TrendRefresh
+from service.storage.models import Comeback, Profile, Tag, Trend, TrendRefresh
 from service.storage.trends import (
     coverage_sightings,
     newest_item_id,
@@ -153,6 +161,31 @@ def _paper_row(window: int, rank: int, paper: CoveredPaper) -> Trend:
     )
 
 
+def refresh_comebacks(db: Database, *, now: datetime) -> int:
+    """Record what happened to every liked or saved paper since it was watched; the number of
+    events to show (baseline rows, the state when watching began, are not counted)."""
+    with db.session() as session:
+        watched = watched_papers(session)
+        recorded = recorded_events(session)
+    rows = [
+        Comeback(
+            profile_id=profile_id,
+            item_id=event.item_id,
+            event=event.event[:300],
+            reason=event.reason,
+            baseline=event.baseline,
+            created_at=now,
+        )
+        for profile_id, papers in watched.items()
+        for paper in papers
+        for event in comebacks(paper, recorded.get((profile_id, paper.item_id), set()))
+    ]
+    if rows:
+        with db.write() as session:
+            record_events(session, rows)
+    return sum(not row.baseline for row in rows)
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -174,6 +207,7 @@ class TrendsPage:
     note: str
     themes: tuple[TrendView, ...]
     papers: tuple[TrendView, ...] = ()  # papers everyone covers
+    coming_back: tuple[ShownComeback, ...] = ()  # the profile's liked or saved papers
 
 
 def check_window(window_days: int) -> int:
@@ -207,6 +241,10 @@ def trends_for(
         themes = [t for t in shown if t.kind != "paper"][:limit]
         papers = [t for t in shown if t.kind == "paper"][:limit]
         refs = _references(session, [*themes, *papers])
+        since = (stored.refresh.computed_at if stored.refresh else EPOCH) - timedelta(
+            days=window_days
+        )
+        back = recent_comebacks(session, profile.id, since) if profile and profile.id else []
 
     def view(t: Trend) -> TrendView:
         return TrendView(
@@ -220,7 +258,9 @@ def trends_for(
     note = _note(stored.refresh, views, deep, topic)
     computed = stored.refresh.computed_at if stored.refresh else None
     scope = "areas" if deep else "field"
-    return TrendsPage(window_days, computed, scope, note, views, tuple(view(t) for t in papers))
+    return TrendsPage(
+        window_days, computed, scope, note, views, tuple(view(t) for t in papers), tuple(back)
+    )
 
 
 def rising_badges(

@@ -348,3 +348,23 @@ class TrendRefresh(SQLModel, table=True):
     window_items: int = 0
     baseline_items: int = 0
     note: str = Field(default="", sa_type=sa.Text)
+
+
+class Comeback(SQLModel, table=True):
+    """An event of a paper a profile liked or saved: a new version, a DOI, a journal reference,
+    new coverage. Recorded once per (profile, paper, event); ``baseline`` rows are the state when
+    the paper was first watched (never shown)."""
+
+    __tablename__ = "comeback"
+    __table_args__ = (
+        sa.UniqueConstraint("profile_id", "item_id", "event", name="uq_comeback_event"),
+        sa.Index("ix_comeback_profile_created", "profile_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE")
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
+    event: str = Field(max_length=300)  # v3 | doi | journal | coverage:<item id>
+    reason: str = Field(sa_type=sa.Text)
+    baseline: bool = False
+    created_at: datetime = _when(nullable=False)

@@ -116,6 +116,15 @@ TREND_EXAMPLE: dict[str, Any] = {
 }
 
 
+class ComebackOut(BaseModel):
+    item_id: int
+    title: str
+    url: str | None
+    arxiv_id: str | None
+    reason: str = Field(description="What happened: \"v3 posted: 'camera-ready'\", a DOI, …")
+    at: datetime
+
+
 class TrendsResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -127,6 +136,16 @@ class TrendsResponse(BaseModel):
                     "note": "",
                     "trends": [TREND_EXAMPLE],
                     "papers": [],
+                    "coming_back": [
+                        {
+                            "item_id": 4711,
+                            "title": "Sparse Experts Again",
+                            "url": "https://arxiv.org/abs/2611.04711",
+                            "arxiv_id": "2611.04711",
+                            "reason": "v3 posted: 'camera-ready, adds ablations'",
+                            "at": "2026-12-06T08:10:00Z",
+                        }
+                    ],
                 }
             ]
         }
@@ -139,6 +158,10 @@ class TrendsResponse(BaseModel):
     trends: list[TrendOut]
     papers: list[TrendOut] = Field(
         description="Papers everyone covers: the fastest-growing coverage by posts and episodes."
+    )
+    coming_back: list[ComebackOut] = Field(
+        description="With a token: papers you liked or saved that came back in the window "
+        "(a new version, a DOI or journal reference, new coverage), once per event."
     )
 
 
@@ -176,6 +199,17 @@ def trends_response(page: TrendsPage) -> TrendsResponse:
         note=page.note,
         trends=[_trend_out(view) for view in page.themes],
         papers=[_trend_out(view) for view in page.papers],
+        coming_back=[
+            ComebackOut(
+                item_id=c.item_id,
+                title=c.title,
+                url=c.url,
+                arxiv_id=c.arxiv_id,
+                reason=c.reason,
+                at=c.at,
+            )
+            for c in page.coming_back
+        ],
     )
 
 

@@ -1,4 +1,5 @@
-"""Trend radar: the rising themes of each window (trend) and when each was computed (trend_refresh).
+"""Trend radar: rising themes per window (trend), when computed (trend_refresh), papers coming back
+(comeback).
 
 Revision ID: 0005
 Revises: 0001
@@ -52,7 +53,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("window_days"),
     )
 
+    op.create_table(
+        "comeback",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("profile_id", sa.Integer(), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("event", sa.String(length=300), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("baseline", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["item.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["profile_id"], ["profile.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("profile_id", "item_id", "event", name="uq_comeback_event"),
+    )
+    with op.batch_alter_table("comeback", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_comeback_profile_created", ["profile_id", "created_at"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("comeback", schema=None) as batch_op:
+        batch_op.drop_index("ix_comeback_profile_created")
+    op.drop_table("comeback")
     op.drop_table("trend_refresh")
     op.drop_table("trend")
