@@ -210,3 +210,18 @@ def test_evidence_and_the_score() -> None:
     assert evidence(12, 7, first, NOW, 1.0) == "12 items from 7 sources in 3 days; usually 1 a week"
     assert poisson_z(3, 3) == 0.0
     assert poisson_z(12, 1) > poisson_z(6, 1) > 3
+
+
+def test_papers_are_judged_against_papers_not_against_blog_posts() -> None:
+    listing_day = [
+        _item(n, f"Neural architecture, part {n}", source=1, author=f"Author {n}", days=1)
+        for n in range(1, 9)
+    ]
+    report = detect_themes([*_background(), *listing_day], now=NOW)
+    assert report.themes == ()  # no papers in the baseline: papers cannot be judged yet
+    earlier_papers = [
+        _item(500 + n, f"Kernel study {n}", source=1, author=f"Writer {n}", days=8 + n)
+        for n in range(12)
+    ]
+    (theme,) = detect_themes([*_background(), *earlier_papers, *listing_day], now=NOW).themes
+    assert theme.label == "Neural architecture" and theme.items == 8

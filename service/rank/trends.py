@@ -9,7 +9,12 @@ published in each stretch (so a busy week of arXiv raises no phrase on its own):
 
     expected = (baseline + prior) * window_volume / baseline_volume
 
-and its score is the Poisson deviance of what was seen against that expectation, as a one-sided
+Papers and everything else are counted apart (*strata*): a phrase's expectation is the sum over
+strata of its baseline there times that stratum's volume ratio, so a listing day of papers is
+compared with the papers before it, not with a month of blog posts; a stratum with no history
+(fewer than ``MIN_STRATUM_ITEMS`` baseline items) is not judged at all.
+
+The score is the Poisson deviance of what was seen against that expectation, as a one-sided
 z-value, ``sqrt(2 * (seen * ln(seen / expected) - (seen - expected)))`` when seen > expected.
 A theme must score ``min_score`` and rise ``min_ratio`` times over its expectation.
 
@@ -37,7 +42,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from service.rank.phrases import (
@@ -58,6 +63,7 @@ OVERLAP_MERGE = 0.6  # share of the smaller theme's items that makes two themes 
 COVER_RENAME = 0.8  # share of a theme's items a longer phrase must cover to name it
 MAX_CONSIDERED = 400  # candidate phrases clustered, by score (the rest cannot reach the top)
 MIN_BASELINE_ITEMS = 20
+MIN_STRATUM_ITEMS = 10
 MAX_ALIASES = 3
 
 
@@ -112,12 +118,20 @@ class TrendReport:
 @dataclass(slots=True)
 class _Candidate:
     key: str
-    members: list[int]  # indices into the window's items
-    seen: float
+    members: list[int]  # indices into the window's (judged) items
+    seen_by: dict[str, float]  # voice-capped count in the window, per stratum
     voices: int
-    baseline: float = 0.0
+    baseline_by: dict[str, float] = field(default_factory=dict)
     expected: float = 0.0
     score: float = 0.0
+
+    @property
+    def seen(self) -> float:
+        return sum(self.seen_by.values())
+
+    @property
+    def baseline(self) -> float:
+        return sum(self.baseline_by.values())
 
 
 def detect_themes(
@@ -135,15 +149,17 @@ def detect_themes(
     note = _shortfall(window, baseline, params)
     if note:
         return TrendReport(now, params.window_days, (), len(window), len(baseline), note)
-    window_keys = [_keys(item) for item in window]
-    candidates = _window_candidates(window, window_keys, params)
-    _count_baseline(candidates, baseline, len(window) / len(baseline), params)
-    _score(candidates, len(window), len(baseline), params)
+    scales = _scales(window, baseline)
+    judged = [item for item in window if stratum(item) in scales]
+    window_keys = [_keys(item) for item in judged]
+    candidates = _window_candidates(judged, window_keys, params)
+    _count_baseline(candidates, baseline, scales, params)
+    _score(candidates, scales, params)
     rising = [c for c in candidates.values() if _rises(c, params)]
     rising.sort(key=lambda c: (-c.score, -len(c.key), c.key))
     clusters = _cluster(rising[:MAX_CONSIDERED])
     themes = tuple(
-        _theme(cluster, window, params, _Labeller(window, topic_labels or {}))
+        _theme(cluster, judged, params, _Labeller(judged, topic_labels or {}))
         for cluster in clusters[: params.limit]
     )
     quiet = "" if themes else "nothing in the window rises clearly above its usual rate"
@@ -167,6 +183,20 @@ def _shortfall(window: Sequence[TrendItem], baseline: Sequence[TrendItem], p: Tr
     return ""
 
 
+def stratum(item: TrendItem) -> str:
+    """Papers and everything else are counted apart: a listing day of papers in the window is
+    compared with the papers of the baseline, not with a month of blog posts."""
+    return "paper" if item.kind == "paper" else "other"
+
+
+def _scales(window: Sequence[TrendItem], baseline: Sequence[TrendItem]) -> dict[str, float]:
+    """Per stratum with history enough: window volume / baseline volume. A stratum without
+    (``MIN_STRATUM_ITEMS`` in the baseline) cannot be judged, and its items are left out."""
+    ahead = Counter(stratum(item) for item in window)
+    behind = Counter(stratum(item) for item in baseline)
+    return {s: ahead[s] / behind[s] for s in ahead if behind[s] >= MIN_STRATUM_ITEMS}
+
+
 def _keys(item: TrendItem) -> set[str]:
     keys = gram_keys(text_of(item.title, item.summary))
     keys.update(TOPIC_PREFIX + topic for topic in item.topics)
@@ -186,36 +216,46 @@ def _window_candidates(
             members[key].append(index)
     candidates: dict[str, _Candidate] = {}
     for key, indices in members.items():
-        per_voice = Counter(window[i].voice for i in indices)
+        per_voice = Counter((stratum(window[i]), window[i].voice) for i in indices)
         if len(per_voice) >= p.min_voices:
-            seen = float(sum(min(n, p.voice_cap) for n in per_voice.values()))
-            candidates[key] = _Candidate(key, indices, seen, len(per_voice))
+            seen: defaultdict[str, float] = defaultdict(float)
+            for (part, _voice), n in per_voice.items():
+                seen[part] += min(n, p.voice_cap)
+            candidates[key] = _Candidate(key, indices, dict(seen), len(per_voice))
     return candidates
 
 
 def _count_baseline(
-    candidates: dict[str, _Candidate], baseline: Sequence[TrendItem], scale: float, p: TrendParams
+    candidates: dict[str, _Candidate],
+    baseline: Sequence[TrendItem],
+    scales: Mapping[str, float],
+    p: TrendParams,
 ) -> None:
     """Each candidate's voice-capped count in the baseline; those that cannot rise are dropped.
 
-    A phrase can rise only while ``seen >= min_ratio * (baseline + prior) * scale``; every
-    distinct voice adds at least 1 to its capped baseline, so a phrase is given up (and no
-    longer looked for) as soon as it has more distinct voices than that allows. Common phrases
-    die within the first baseline items, which keeps the pass short.
+    A phrase can rise only while ``seen >= min_ratio * expected``, and its expectation is at
+    least its capped baseline times the smallest stratum scale; every distinct voice adds at
+    least 1 to that baseline, so a phrase is given up (and no longer looked for) as soon as it
+    has more distinct voices than that allows. Common phrases die within the first baseline
+    items, which keeps the pass short.
     """
-    allowed = {k: c.seen / (p.min_ratio * scale) - p.prior for k, c in candidates.items()}
-    alive = {key for key, most in allowed.items() if most >= 0}
+    least = min(scales.values())
+    allowed = {k: c.seen / (p.min_ratio * least) for k, c in candidates.items()}
+    alive = set(candidates)
     prefixes = prefixes_of(key for key in alive if not key.startswith(TOPIC_PREFIX))
-    pairs: Counter[tuple[str, str]] = Counter()
+    pairs: Counter[tuple[str, str, str]] = Counter()
     voices: Counter[str] = Counter()
     for item in baseline:
+        part = stratum(item)
         if not alive:
             break
+        if part not in scales:
+            continue
         voice = item.voice
         keys = wanted_keys(text_of(item.title, item.summary), prefixes, alive)
         keys.update(key for key in (TOPIC_PREFIX + t for t in item.topics) if key in alive)
         for key in keys:
-            pair = (key, voice)
+            pair = (key, part, voice)
             if pair not in pairs:
                 voices[key] += 1
                 if voices[key] > allowed[key]:
@@ -224,18 +264,21 @@ def _count_baseline(
     for key in [key for key in candidates if key not in alive]:
         del candidates[key]
     cap = p.voice_cap * p.baseline_days / p.window_days
-    for (key, _voice), count in pairs.items():
+    for (key, part, _voice), count in pairs.items():
         if key in candidates:
-            candidates[key].baseline += min(count, cap)
+            found = candidates[key].baseline_by
+            found[part] = found.get(part, 0.0) + min(count, cap)
 
 
-def _score(
-    candidates: dict[str, _Candidate], window_volume: int, baseline_volume: int, p: TrendParams
-) -> None:
-    scale = window_volume / baseline_volume
+def _score(candidates: dict[str, _Candidate], scales: Mapping[str, float], p: TrendParams) -> None:
+    """expected = sum over strata of (baseline + its share of the prior) * the stratum's scale."""
     for c in candidates.values():
-        c.expected = (c.baseline + p.prior) * scale
-        c.score = poisson_z(c.seen, c.expected)
+        seen = c.seen
+        c.expected = sum(
+            (c.baseline_by.get(part, 0.0) + p.prior * c.seen_by.get(part, 0.0) / seen) * scale
+            for part, scale in scales.items()
+        )
+        c.score = poisson_z(seen, c.expected)
 
 
 def poisson_z(seen: float, expected: float) -> float:
