@@ -23,7 +23,7 @@ from service.outputs.syndication.document import Channel, Entry, FeedDocument
 from service.outputs.syndication.document import Link as FeedLink
 from service.rank.comebacks import comebacks
 from service.rank.covered import CoveredPaper, covered_papers
-from service.rank.trends import Theme, TrendParams, TrendReport, detect_themes
+from service.rank.trends import FormsMemo, Theme, TrendParams, TrendReport, detect_themes
 from service.storage.comebacks import (
     ShownComeback,
     recent_comebacks,
@@ -86,9 +86,10 @@ def refresh_trends(
         sightings = coverage_sightings(session, since=since, until=now)
         labels = topic_labels(session)
     outcomes = []
+    memo = FormsMemo()  # each item's words are analysed once for every window
     for window in due:
         params = TrendParams(window_days=window, baseline_days=BASELINE_DAYS, limit=KEPT_PER_WINDOW)
-        report = detect_themes(items, now=now, params=params, topic_labels=labels)
+        report = detect_themes(items, now=now, params=params, topic_labels=labels, memo=memo)
         papers = covered_papers(
             sightings, now=now, window_days=window, baseline_days=BASELINE_DAYS, limit=KEPT_PAPERS
         )

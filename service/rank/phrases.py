@@ -16,6 +16,7 @@ import functools
 import re
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
+from typing import cast
 
 MAX_N = 4
 SUMMARY_WORDS = 40
@@ -101,9 +102,19 @@ def _forms(word: str) -> tuple[str, str, str, str, bool, bool]:
     return low, sing, _joined(low), _joined(sing), _starts(low), _ends(low)
 
 
-def gram_keys(token_list: list[str]) -> set[str]:
-    """The keys of every phrase of one item (see ``grams``), without their surface forms: fast."""
-    forms = [_forms(word) for word in split_words(token_list)]
+Forms = list[tuple[str, str, str, str, bool, bool]]
+
+
+def forms_of(token_list: list[str]) -> Forms:
+    """The words of an item, each analysed once (shared tuples: cheap to keep per item)."""
+    return [_forms(word) for word in split_words(token_list)]
+
+
+def gram_keys(token_list: list[str] | Forms) -> set[str]:
+    """The keys of every phrase of one item (see ``grams``), without their surface forms: fast.
+
+    Takes the item's tokens, or its ``forms_of`` (what a refresh keeps between windows)."""
+    forms = _as_forms(token_list)
     keys: set[str] = set()
     count = len(forms)
     for first in range(count):
@@ -122,12 +133,18 @@ def gram_keys(token_list: list[str]) -> set[str]:
     return keys
 
 
+def _as_forms(token_list: list[str] | Forms) -> Forms:
+    if token_list and isinstance(token_list[0], tuple):
+        return token_list
+    return forms_of(cast(list[str], token_list))
+
+
 def wanted_keys(
-    token_list: list[str], prefixes: AbstractSet[str], wanted: AbstractSet[str]
+    token_list: list[str] | Forms, prefixes: AbstractSet[str], wanted: AbstractSet[str]
 ) -> set[str]:
     """The keys of ``gram_keys`` that are in ``wanted``, walking only down known ``prefixes``
     (every beginning of a wanted key): most words start nothing wanted and cost one lookup."""
-    forms = [_forms(word) for word in split_words(token_list)]
+    forms = _as_forms(token_list)
     keys: set[str] = set()
     count = len(forms)
     for first in range(count):

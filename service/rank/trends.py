@@ -44,9 +44,12 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from service.rank.phrases import (
+    Forms,
     contains,
+    forms_of,
     gram_keys,
     grams,
     phrase_key,
@@ -64,6 +67,8 @@ COVER_RENAME = 0.8  # share of a theme's items a longer phrase must cover to nam
 MAX_CONSIDERED = 400  # candidate phrases clustered, by score (the rest cannot reach the top)
 MIN_BASELINE_ITEMS = 20
 MIN_STRATUM_ITEMS = 10
+SCREEN_EVERY = 4  # the screening pass reads every 4th baseline item
+SCREEN_MIN_ITEMS = 400  # below this the baseline is counted in one pass
 MAX_ALIASES = 3
 
 
@@ -115,6 +120,19 @@ class TrendReport:
     note: str  # why there are no themes, in words ("" when there are)
 
 
+class FormsMemo:
+    """Each item's analysed words (``phrases.forms_of``), read once however many windows ask."""
+
+    def __init__(self) -> None:
+        self._forms: dict[int, Forms] = {}
+
+    def forms(self, item: TrendItem) -> Forms:
+        found = self._forms.get(item.id)
+        if found is None:
+            found = self._forms[item.id] = forms_of(text_of(item.title, item.summary))
+        return found
+
+
 @dataclass(slots=True)
 class _Candidate:
     key: str
@@ -140,8 +158,12 @@ def detect_themes(
     now: datetime,
     params: TrendParams = TrendParams(),
     topic_labels: Mapping[str, str] | None = None,
+    memo: FormsMemo | None = None,
 ) -> TrendReport:
-    """The rising themes of ``items`` as of ``now``, best first (at most ``params.limit``)."""
+    """The rising themes of ``items`` as of ``now``, best first (at most ``params.limit``).
+
+    ``memo`` keeps each item's analysed words between calls (several windows of one refresh).
+    """
     window_start = now - timedelta(days=params.window_days)
     baseline_start = window_start - timedelta(days=params.baseline_days)
     window = [item for item in items if window_start < item.published_at <= now]
@@ -151,9 +173,10 @@ def detect_themes(
         return TrendReport(now, params.window_days, (), len(window), len(baseline), note)
     scales = _scales(window, baseline)
     judged = [item for item in window if stratum(item) in scales]
-    window_keys = [_keys(item) for item in judged]
+    memo = memo if memo is not None else FormsMemo()
+    window_keys = [_keys(item, memo) for item in judged]
     candidates = _window_candidates(judged, window_keys, params)
-    _count_baseline(candidates, baseline, scales, params)
+    _count_baseline(candidates, baseline, scales, params, memo, judged)
     _score(candidates, scales, params)
     rising = [c for c in candidates.values() if _rises(c, params)]
     rising.sort(key=lambda c: (-c.score, -len(c.key), c.key))
@@ -197,8 +220,8 @@ def _scales(window: Sequence[TrendItem], baseline: Sequence[TrendItem]) -> dict[
     return {s: ahead[s] / behind[s] for s in ahead if behind[s] >= MIN_STRATUM_ITEMS}
 
 
-def _keys(item: TrendItem) -> set[str]:
-    keys = gram_keys(text_of(item.title, item.summary))
+def _keys(item: TrendItem, memo: FormsMemo) -> set[str]:
+    keys = gram_keys(memo.forms(item))
     keys.update(TOPIC_PREFIX + topic for topic in item.topics)
     return keys
 
@@ -214,60 +237,102 @@ def _window_candidates(
     for index, keys in enumerate(window_keys):
         for key in keys & frequent:
             members[key].append(index)
-    candidates: dict[str, _Candidate] = {}
-    for key, indices in members.items():
-        per_voice = Counter((stratum(window[i]), window[i].voice) for i in indices)
-        if len(per_voice) >= p.min_voices:
-            seen: defaultdict[str, float] = defaultdict(float)
-            for (part, _voice), n in per_voice.items():
-                seen[part] += min(n, p.voice_cap)
-            candidates[key] = _Candidate(key, indices, dict(seen), len(per_voice))
-    return candidates
+    # until _cap_voices, ``seen_by`` holds the raw count: an upper bound of the capped one
+    return {key: _Candidate(key, found, {"raw": len(found)}, 0) for key, found in members.items()}
 
 
-def _count_baseline(
+def _cap_voices(
+    candidates: dict[str, _Candidate], window: Sequence[TrendItem], p: TrendParams
+) -> None:
+    """Each candidate's voice-capped count per stratum; too few voices and it is dropped."""
+    for key in list(candidates):
+        c = candidates[key]
+        per_voice = Counter((stratum(window[i]), window[i].voice) for i in c.members)
+        if len(per_voice) < p.min_voices:
+            del candidates[key]
+            continue
+        seen: defaultdict[str, float] = defaultdict(float)
+        for (part, _voice), n in per_voice.items():
+            seen[part] += min(n, p.voice_cap)
+        c.seen_by, c.voices = dict(seen), len(per_voice)
+
+
+def _count_baseline(  # noqa: PLR0917 - private, called once
     candidates: dict[str, _Candidate],
     baseline: Sequence[TrendItem],
     scales: Mapping[str, float],
     p: TrendParams,
+    memo: FormsMemo,
+    window: Sequence[TrendItem],
 ) -> None:
     """Each candidate's voice-capped count in the baseline; those that cannot rise are dropped.
 
     A phrase can rise only while ``seen >= min_ratio * expected``, and its expectation is at
-    least its capped baseline times the smallest stratum scale; every distinct voice adds at
-    least 1 to that baseline, so a phrase is given up (and no longer looked for) as soon as it
-    has more distinct voices than that allows. Common phrases die within the first baseline
-    items, which keeps the pass short.
+    least its capped baseline times the smallest stratum scale (``allowed`` is the most baseline
+    it may have). Two passes keep this cheap at scale:
+
+    1. *screen*: every ``SCREEN_EVERY``-th baseline item is read for every candidate; a phrase
+       whose sampled count is, by three standard deviations, above its share of ``allowed`` is
+       dropped (the steady, common phrases: most candidates);
+    2. the survivors' voices are counted in the window (capped; too few voices: dropped);
+    3. *count*: the whole baseline, for the survivors only, walking a prefix set of them; a
+       phrase is also given up as soon as its exact capped count passes ``allowed``.
     """
     least = min(scales.values())
+    cap = p.voice_cap * p.baseline_days / p.window_days
+    allowed = {k: c.seen / (p.min_ratio * least) for k, c in candidates.items()}  # raw: upper
+    if len(baseline) >= SCREEN_MIN_ITEMS:
+        alive = set(candidates)
+        sampled = _capped(baseline[::SCREEN_EVERY], alive, scales, memo, allowed, cap, 0)
+        for key, hits in sampled.items():
+            if hits - 3.0 * math.sqrt(hits) - 1.0 > allowed[key] / SCREEN_EVERY:
+                del candidates[key]
+    _cap_voices(candidates, window, p)
     allowed = {k: c.seen / (p.min_ratio * least) for k, c in candidates.items()}
     alive = set(candidates)
+    counted = _capped(baseline, alive, scales, memo, allowed, cap, 1)
+    for key in [key for key in candidates if key not in alive]:
+        del candidates[key]
+    for (key, part), total in counted.items():
+        if key in candidates:
+            candidates[key].baseline_by[part] = total
+
+
+def _capped(  # noqa: PLR0917 - private, one pass of _count_baseline
+    items: Sequence[TrendItem],
+    alive: set[str],
+    scales: Mapping[str, float],
+    memo: FormsMemo,
+    allowed: Mapping[str, float],
+    cap: float,
+    give_up: int,
+) -> Counter[Any]:
+    """Voice-capped counts of the ``alive`` keys in ``items``: by key when ``give_up`` is 0 (the
+    screen); by (key, stratum) when 1, discarding from ``alive`` each key past ``allowed``."""
     prefixes = prefixes_of(key for key in alive if not key.startswith(TOPIC_PREFIX))
     pairs: Counter[tuple[str, str, str]] = Counter()
-    voices: Counter[str] = Counter()
-    for item in baseline:
+    totals: Counter[Any] = Counter()
+    running: Counter[str] = Counter()
+    for item in items:
         part = stratum(item)
         if not alive:
             break
         if part not in scales:
             continue
         voice = item.voice
-        keys = wanted_keys(text_of(item.title, item.summary), prefixes, alive)
+        keys = wanted_keys(memo.forms(item), prefixes, alive)
         keys.update(key for key in (TOPIC_PREFIX + t for t in item.topics) if key in alive)
         for key in keys:
             pair = (key, part, voice)
-            if pair not in pairs:
-                voices[key] += 1
-                if voices[key] > allowed[key]:
-                    alive.discard(key)
             pairs[pair] += 1
-    for key in [key for key in candidates if key not in alive]:
-        del candidates[key]
-    cap = p.voice_cap * p.baseline_days / p.window_days
-    for (key, part, _voice), count in pairs.items():
-        if key in candidates:
-            found = candidates[key].baseline_by
-            found[part] = found.get(part, 0.0) + min(count, cap)
+            if pairs[pair] > cap:
+                continue
+            totals[(key, part) if give_up else key] += 1
+            if give_up:
+                running[key] += 1
+                if running[key] > allowed[key]:
+                    alive.discard(key)
+    return totals
 
 
 def _score(candidates: dict[str, _Candidate], scales: Mapping[str, float], p: TrendParams) -> None:
