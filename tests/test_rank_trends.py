@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -225,3 +226,15 @@ def test_papers_are_judged_against_papers_not_against_blog_posts() -> None:
     ]
     (theme,) = detect_themes([*_background(), *earlier_papers, *listing_day], now=NOW).themes
     assert theme.label == "Neural architecture" and theme.items == 8
+
+
+def test_words_that_only_meet_in_summaries_are_no_theme() -> None:
+    def post(n: int, summary: str) -> TrendItem:
+        when = NOW - timedelta(days=n / 3)
+        return TrendItem(n, "post", f"entry{n}", summary, when, (n,), None, ("nlp",), ())
+
+    in_summaries = [post(n, f"we also tried quorin baselines, run {n}") for n in range(1, 9)]
+    assert detect_themes([*_background(), *in_summaries], now=NOW).themes == ()
+    in_titles = [replace(p, title=f"Quorin baselines {p.id}") for p in in_summaries[:3]]
+    (theme,) = detect_themes([*_background(), *in_titles, *in_summaries[3:]], now=NOW).themes
+    assert theme.label.lower() == "quorin baselines" and theme.items == 8

@@ -55,6 +55,7 @@ from service.rank.phrases import (
     phrase_key,
     prefixes_of,
     text_of,
+    tokens,
     wanted_keys,
 )
 from service.records import TrendItem
@@ -81,6 +82,7 @@ class TrendParams:
     voice_cap: int = 2
     min_score: float = 3.0
     min_ratio: float = 4.0
+    min_title_share: float = 0.25
     prior: float = 1.0
     limit: int = 20
     representatives: int = 3
@@ -125,6 +127,13 @@ class FormsMemo:
 
     def __init__(self) -> None:
         self._forms: dict[int, Forms] = {}
+        self._titles: dict[int, set[str]] = {}
+
+    def title_keys(self, item: TrendItem) -> set[str]:
+        found = self._titles.get(item.id)
+        if found is None:
+            found = self._titles[item.id] = gram_keys(tokens(item.title))
+        return found
 
     def forms(self, item: TrendItem) -> Forms:
         found = self._forms.get(item.id)
@@ -178,7 +187,9 @@ def detect_themes(
     candidates = _window_candidates(judged, window_keys, params)
     _count_baseline(candidates, baseline, scales, params, memo, judged)
     _score(candidates, scales, params)
-    rising = [c for c in candidates.values() if _rises(c, params)]
+    rising = [
+        c for c in candidates.values() if _rises(c, params) and _named(c, judged, params, memo)
+    ]
     rising.sort(key=lambda c: (-c.score, -len(c.key), c.key))
     clusters = _cluster(rising[:MAX_CONSIDERED])
     themes = tuple(
@@ -344,6 +355,15 @@ def _score(candidates: dict[str, _Candidate], scales: Mapping[str, float], p: Tr
             for part, scale in scales.items()
         )
         c.score = poisson_z(seen, c.expected)
+
+
+def _named(c: _Candidate, window: Sequence[TrendItem], p: TrendParams, memo: FormsMemo) -> bool:
+    """Whether enough of the phrase's items carry it in their title (``min_title_share``): what
+    people name their work after, not words that happen to meet in summaries."""
+    if c.key.startswith(TOPIC_PREFIX):
+        return True
+    titled = sum(c.key in memo.title_keys(window[i]) for i in c.members)
+    return titled >= p.min_title_share * len(c.members)
 
 
 def poisson_z(seen: float, expected: float) -> float:
