@@ -238,3 +238,18 @@ def test_words_that_only_meet_in_summaries_are_no_theme() -> None:
     in_titles = [replace(p, title=f"Quorin baselines {p.id}") for p in in_summaries[:3]]
     (theme,) = detect_themes([*_background(), *in_titles, *in_summaries[3:]], now=NOW).themes
     assert theme.label.lower() == "quorin baselines" and theme.items == 8
+
+
+def test_one_voice_flooding_the_baseline_does_not_hide_a_later_rise() -> None:
+    history = _background(600)  # large enough for the baseline to be screened on a sample
+    flood = [
+        _item(2000 + n, f"Quorin baselines digest {n}", source=7, days=8 + n / 8)
+        for n in range(200)
+    ]
+    rise = [
+        _item(3000 + n, f"Quorin baselines, part {n}", source=200 + n, days=n / 3)
+        for n in range(12)
+    ]
+    report = detect_themes([*history, *flood, *rise], now=NOW)
+    assert [t.label for t in report.themes] == ["Quorin baselines"]
+    assert report.themes[0].voices == 12

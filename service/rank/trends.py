@@ -68,7 +68,7 @@ COVER_RENAME = 0.8  # share of a theme's items a longer phrase must cover to nam
 MAX_CONSIDERED = 400  # candidate phrases clustered, by score (the rest cannot reach the top)
 MIN_BASELINE_ITEMS = 20
 MIN_STRATUM_ITEMS = 10
-SCREEN_EVERY = 4  # the screening pass reads every 4th baseline item
+SCREEN_EVERY = 8  # the screening pass reads every 8th baseline item
 SCREEN_MIN_ITEMS = 400  # below this the baseline is counted in one pass
 MAX_ALIASES = 3
 
@@ -294,7 +294,9 @@ def _count_baseline(  # noqa: PLR0917 - private, called once
     allowed = {k: c.seen / (p.min_ratio * least) for k, c in candidates.items()}  # raw: upper
     if len(baseline) >= SCREEN_MIN_ITEMS:
         alive = set(candidates)
-        sampled = _capped(baseline[::SCREEN_EVERY], alive, scales, memo, allowed, cap, 0)
+        # each voice capped at its share, so one flooding voice cannot make a phrase look common
+        share = max(1.0, cap / SCREEN_EVERY)
+        sampled = _capped(baseline[::SCREEN_EVERY], alive, scales, memo, allowed, share, 0)
         for key, hits in sampled.items():
             if hits - 3.0 * math.sqrt(hits) - 1.0 > allowed[key] / SCREEN_EVERY:
                 del candidates[key]
