@@ -340,3 +340,15 @@ def test_a_liked_paper_comes_back_once_per_event(
     body = client.get("/v1/trends", headers=bearer(made.api_token)).json()
     assert {c["reason"] for c in body["coming_back"]} == {c.reason for c in page.coming_back}
     assert client.get("/v1/trends").json()["coming_back"] == []
+
+
+def test_two_workers_refreshing_at_once_leave_one_consistent_table(stored: Database) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(refresh_trends, stored, now=NOW, force=True) for _ in range(2)]
+        outcomes = [run.result() for run in runs]  # neither fails
+    assert outcomes[0] == outcomes[1]
+    with stored.session() as session:
+        rows = session.execute(sa.select(Trend.window_days, Trend.kind, Trend.rank)).all()
+    assert len(rows) == len(set(rows)) == sum(o.themes for o in outcomes[0])

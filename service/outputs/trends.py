@@ -35,6 +35,7 @@ from service.storage.engine import Database
 from service.storage.models import Comeback, Profile, Tag, Trend, TrendRefresh
 from service.storage.trends import (
     coverage_sightings,
+    lock_trends,
     newest_item_id,
     replace_trends,
     stored_trends,
@@ -164,26 +165,27 @@ def _paper_row(window: int, rank: int, paper: CoveredPaper) -> Trend:
 
 def refresh_comebacks(db: Database, *, now: datetime) -> int:
     """Record what happened to every liked or saved paper since it was watched; the number of
-    events to show (baseline rows, the state when watching began, are not counted)."""
-    with db.session() as session:
+    events to show (baseline rows, the state when watching began, are not counted). Read and
+    written in one transaction under the trend writers' lock, so two workers record each event
+    once."""
+    with db.write() as session:
+        lock_trends(session)
         watched = watched_papers(session)
         recorded = recorded_events(session)
-    rows = [
-        Comeback(
-            profile_id=profile_id,
-            item_id=event.item_id,
-            event=event.event[:300],
-            reason=event.reason,
-            baseline=event.baseline,
-            created_at=now,
-        )
-        for profile_id, papers in watched.items()
-        for paper in papers
-        for event in comebacks(paper, recorded.get((profile_id, paper.item_id), set()))
-    ]
-    if rows:
-        with db.write() as session:
-            record_events(session, rows)
+        rows = [
+            Comeback(
+                profile_id=profile_id,
+                item_id=event.item_id,
+                event=event.event[:300],
+                reason=event.reason,
+                baseline=event.baseline,
+                created_at=now,
+            )
+            for profile_id, papers in watched.items()
+            for paper in papers
+            for event in comebacks(paper, recorded.get((profile_id, paper.item_id), set()))
+        ]
+        record_events(session, rows)
     return sum(not row.baseline for row in rows)
 
 

@@ -143,8 +143,19 @@ def topic_labels(session: Session) -> dict[str, str]:
     return {str(slug): str(label) for slug, label in rows}
 
 
+TRENDS_LOCK = 727275  # PostgreSQL advisory lock: one trend writer at a time (727274: migrations)
+
+
+def lock_trends(session: Session) -> None:
+    """Serialize trend writers across workers (SQLite's BEGIN IMMEDIATE already does)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"SELECT pg_advisory_xact_lock({TRENDS_LOCK})"))
+
+
 def replace_trends(session: Session, *, refresh: TrendRefresh, trends: Sequence[Trend]) -> None:
-    """Put ``trends`` in place of the window's rows, and record the refresh."""
+    """Put ``trends`` in place of the window's rows, and record the refresh (several workers may
+    refresh at once: the second waits for the first and replaces its rows)."""
+    lock_trends(session)
     session.execute(sa.delete(Trend).where(col(Trend.window_days) == refresh.window_days))
     session.merge(refresh)
     session.add_all(trends)
