@@ -14,7 +14,16 @@ from pathlib import Path
 from bench.report import ROOT, TESTS, Context, Section, write
 
 # In the order they run; each is a module of this package.
-BENCHMARKS = ("ingest", "polling", "api", "digest", "similar", "startup", "tagging")
+BENCHMARKS = (
+    "ingest",
+    "polling",
+    "api",
+    "digest",
+    "similar",
+    "startup",
+    "tagging",
+    "trends",
+)
 
 
 def _scales(text: str) -> tuple[int, ...]:

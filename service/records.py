@@ -348,3 +348,56 @@ class HostTurn:
 
     key: str
     last_request_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendItem:
+    """What the trend radar needs of an item (from storage, to rank/trends.py).
+
+    Its *voice* is who says it: a paper's lead author, anything else's feed.
+    """
+
+    id: int
+    kind: str
+    title: str
+    summary: str
+    published_at: datetime
+    source_ids: tuple[int, ...] = ()
+    lead_author: str | None = None
+    areas: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+
+    @property
+    def voice(self) -> str:
+        if self.kind == "paper" and self.lead_author:
+            return "author:" + self.lead_author.strip().lower()
+        if self.source_ids:
+            return f"source:{min(self.source_ids)}"
+        return f"item:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageSighting:
+    """A post or episode (``by_item``) links a paper by arXiv id (from storage, to the radar)."""
+
+    arxiv_id: str
+    by_item: int
+    by_kind: str
+    by_source: int | None
+    published_at: datetime
+    paper_id: int | None = None  # the paper's item, once it is stored
+    paper_title: str | None = None
+    paper_areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedPaper:
+    """A paper a profile liked or saved, as it is now (from storage, to rank/comebacks.py)."""
+
+    item_id: int
+    title: str
+    version: int | None
+    comments: str | None
+    doi: str | None
+    journal_ref: str | None
+    covering: tuple[tuple[int, str], ...] = ()  # (item id, title) of posts and episodes

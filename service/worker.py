@@ -41,6 +41,7 @@ from service.ingest.politeness import HostLimiter
 from service.ingest.schedule import ScheduleLimits
 from service.ingest.topiclearn import last_trained, make_tagger, retrain, retrain_due
 from service.outputs.digest import run_due_digests
+from service.outputs.trends import refresh_comebacks, refresh_trends
 from service.records import PollResult, SourceForUpdate
 from service.storage.claims import claim_due, extend_leases, leased_elsewhere, release_leases
 from service.storage.engine import Database
@@ -337,6 +338,26 @@ def retrain_job(settings: Settings, taxonomy: Taxonomy, pipeline: Pipeline) -> J
     return Job("retrain-topics", RETRAIN_TICK, run)
 
 
+TRENDS_TICK = timedelta(minutes=10)
+
+
+def trends_job(db: Database, clock: Callable[[], datetime] = utcnow) -> Job:
+    """Recompute the trend windows that new items (or the sliding window) made stale, and
+    record what happened to the papers profiles liked or saved (papers coming back)."""
+
+    async def run() -> None:
+        outcomes = await asyncio.to_thread(refresh_trends, db, now=clock())
+        back = await asyncio.to_thread(refresh_comebacks, db, now=clock())
+        if back:
+            log.info("papers coming back", extra={"events": back})
+        for done in (o for o in outcomes if o.refreshed):
+            log.info(
+                "trends refreshed", extra={"window_days": done.window_days, "themes": done.themes}
+            )
+
+    return Job("trends", TRENDS_TICK, run)
+
+
 def worker_jobs(settings: Settings, poller: Poller, taxonomy: Taxonomy | None = None) -> list[Job]:
     """Every periodic job of the worker: polling, the digest sender, housekeeping, retraining."""
     jobs = [
@@ -347,6 +368,7 @@ def worker_jobs(settings: Settings, poller: Poller, taxonomy: Taxonomy | None = 
             stop=poller.stop,
         ),
         housekeeping_job(poller.db),
+        trends_job(poller.db),
     ]
     if settings.smtp_host:
         jobs.append(digest_job(settings, poller.db))

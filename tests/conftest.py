@@ -85,6 +85,9 @@ def corpus_files() -> list[Path]:
 # --------------------------------------------------------------------------- databases
 
 _TABLES_IN_ORDER = (
+    "comeback",
+    "trend",
+    "trend_refresh",
     "delivery_item",
     "delivery",
     "feedback",

@@ -27,6 +27,7 @@ OPML = '<opml version="2.0"><body><outline text="F" xmlUrl="https://f.example/{n
 PUBLIC = {"items", "item", "topics", "sources", "source"}
 ENDPOINTS: dict[str, tuple[str, str, Any, dict[str, int]]] = {
     "feed": ("GET", "/v1/feed", None, {"ada": 200, "bob": 200, "admin": 403}),
+    "trends": ("GET", "/v1/trends", None, {"anonymous": 200, "ada": 200, "bob": 200, "admin": 403}),
     "me": ("GET", "/v1/profiles/me", None, {"ada": 200, "bob": 200, "admin": 403}),
     "patch-me": (
         "PATCH",

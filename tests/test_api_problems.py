@@ -179,6 +179,8 @@ MY_OPERATIONS = [
     ("get", "/v1/subscriptions/{token}/feed.json"),
     ("get", "/v1/subscriptions/{token}/sources.opml"),
     ("get", "/v1/subscriptions/{token}/lenses.opml"),
+    ("get", "/v1/subscriptions/{token}/trends.rss"),
+    ("get", "/v1/trends"),
     ("get", "/v1/opml"),
     ("get", "/v1/artwork.png"),
     ("get", "/v1/unsubscribe/{token}"),
@@ -210,7 +212,7 @@ def test_every_endpoint_is_documented(api: Api) -> None:
     examples = ("ProfileCreate", "ProfilePatch", "ProfileOut", "ProfileCreated", "RotatedToken")
     mine = ("ItemsResponse", "ItemResponse", "TopicsResponse", "SourcesResponse", "SourceOut")
     mine += ("SourceCreate", "SourcePatch", "SourceCreated", "ImportReport")
-    for name in (*examples, *mine, "FeedResponse", "FeedbackOut", "Problem"):
+    for name in (*examples, *mine, "FeedResponse", "FeedbackOut", "TrendsResponse", "Problem"):
         assert "examples" in schemas[name], name
     readiness = spec["paths"]["/readyz"]["get"]["responses"]["503"]["content"]
     assert readiness["application/json"]["schema"] == {"$ref": "#/components/schemas/Readiness"}

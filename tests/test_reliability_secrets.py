@@ -37,7 +37,7 @@ from service.storage.engine import Database
 from service.storage.profiles import get_profile
 
 BOGUS = "bogus-token-that-nobody-has-0123456789"
-DOCUMENTS = ("feed.rss", "feed.atom", "feed.json", "sources.opml", "lenses.opml")
+DOCUMENTS = ("feed.rss", "feed.atom", "feed.json", "sources.opml", "lenses.opml", "trends.rss")
 EXPECTED = {
     "create ada": 201,
     "create bob": 201,

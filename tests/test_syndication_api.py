@@ -422,13 +422,17 @@ def test_every_lens_of_lenses_opml_is_a_working_feed(api: Api) -> None:
     parsed = listparser.parse(response.content)
     assert parsed.bozo == 0
     urls = [feed.url for feed in parsed.feeds]
-    assert len(urls) == 4  # yours, deep, broad, papers (podcasts are off for this profile)
-    assert all(url.startswith(f"{BASE}/v1/subscriptions/{feed_token}/feed.rss") for url in urls)
+    assert len(urls) == 5  # yours, deep, broad, papers (podcasts are off), and what is rising
+    lenses = [url for url in urls if url.startswith(f"{BASE}/v1/subscriptions/{feed_token}/")]
+    assert len(lenses) == 5
+    assert sum("/feed.rss" in url for url in urls) == 4
+    assert urls[-1] == f"{BASE}/v1/subscriptions/{feed_token}/trends.rss"
     for url in urls:
         feed = api.client.get(url)
         assert feed.status_code == 200, url
         document = feedparser.parse(feed.content)
-        assert document.bozo == 0 and document.entries, url
+        assert document.bozo == 0, url
+        assert document.entries or url.endswith("/trends.rss"), url  # no trends computed here
 
 
 # --------------------------------------------------------------------------- OpenAPI
@@ -442,6 +446,7 @@ def test_openapi_documents_the_documents_media_types(api: Api) -> None:
         "/v1/subscriptions/{token}/feed.json": "application/feed+json",
         "/v1/subscriptions/{token}/sources.opml": "text/x-opml",
         "/v1/subscriptions/{token}/lenses.opml": "text/x-opml",
+        "/v1/subscriptions/{token}/trends.rss": "application/rss+xml",
         "/v1/opml": "text/x-opml",
     }
     for path, media_type in expected.items():

@@ -52,8 +52,8 @@ def test_the_digest_job_runs_only_where_mail_is_configured(
 
     without = worker_jobs(make_settings(), FakePoller())  # type: ignore[arg-type]
     with_mail = worker_jobs(make_settings(smtp_host="127.0.0.1"), FakePoller())  # type: ignore[arg-type]
-    assert [job.name for job in without] == ["poll", "housekeeping"]
-    assert [job.name for job in with_mail] == ["poll", "housekeeping", "digest"]
+    assert [job.name for job in without] == ["poll", "housekeeping", "trends"]
+    assert [job.name for job in with_mail] == ["poll", "housekeeping", "trends", "digest"]
     assert next(j for j in with_mail if j.name == "digest").every == timedelta(minutes=1)
 
 

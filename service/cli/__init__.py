@@ -61,6 +61,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "profile": ("service.cli.profile", "app", "Profiles: interests, the depth dial, tokens."),
     "export": ("service.cli.export", "app", "Export OPML and feeds (RSS, Atom, JSON Feed)."),
     "digest": ("service.cli.digest", "app", "The email digest: preview, send, run, history."),
+    "trends": (
+        "service.cli.trends",
+        "trends_cmd",
+        "Show the rising themes: phrases and topics well above their usual rate, with evidence.",
+    ),
     "tags": (
         "service.cli.tags",
         "app",

@@ -13,6 +13,7 @@ from service.errors import StaycurrentError
 from service.outputs.api.schemas_feed import feed_response
 from service.outputs.feed import DEFAULT_LIMIT, MAX_LIMIT, FeedOptions, FeedPage, build_feed
 from service.outputs.feed import dial_report as measure_dial
+from service.outputs.trends import rising_badges
 from service.rank.model import FeedMetrics
 from service.storage.models import Profile
 
@@ -29,12 +30,14 @@ def _metrics_line(m: FeedMetrics) -> str:
     )
 
 
-def _print_page(page: FeedPage) -> None:
+def _print_page(page: FeedPage, badges: dict[int, list[str]]) -> None:
     for item in page.items:
         c = item.candidate
         area = page.topics.label(c.area) if c.area else "untagged"
         console.print(f"{item.position + 1:3}. [{c.kind}] {c.title}", markup=False)
         console.print(f"     {area} · {item.why.summary}", markup=False)
+        for badge in badges.get(c.id, ()):
+            console.print(f"     {badge}", markup=False)
         if c.url:
             console.print(f"     {c.url}", markup=False)
     console.print(_metrics_line(page.metrics), markup=False)
@@ -101,7 +104,8 @@ def feed_cmd(
         )
     except StaycurrentError as exc:
         fail(exc.reason, code=1)
+    badges = rising_badges(database(), [item.candidate.id for item in page.items])
     if as_json:
-        print_json(feed_response(page).model_dump(mode="json"))
+        print_json(feed_response(page, badges).model_dump(mode="json"))
     else:
-        _print_page(page)
+        _print_page(page, badges)

@@ -191,7 +191,7 @@ def profile_lenses(profile: Profile) -> list[tuple[str, Lens]]:
 
 def lenses_outline(profile: Profile, *, token: str, base_url: str) -> SourceList:
     """The profile's lenses as RSS subscription URLs (they carry the feed token)."""
-    subscriptions = tuple(
+    lenses = [
         Subscription(
             title=f"Staycurrent: {profile.name}, {label}",
             xml_url=subscription_url(base_url, token, "feed.rss", lens),
@@ -200,7 +200,15 @@ def lenses_outline(profile: Profile, *, token: str, base_url: str) -> SourceList
             categories=("/staycurrent",),
         )
         for label, lens in profile_lenses(profile)
+    ]
+    rising = Subscription(
+        title=f"Staycurrent: {profile.name}, rising",
+        xml_url=subscription_url(base_url, token, "trends.rss"),
+        html_url=base_url,
+        description="Staycurrent trend radar: what is rising, with its evidence",
+        categories=("/staycurrent",),
     )
+    subscriptions = (*lenses, rising)
     document = OpmlDocument(
         title=f"Staycurrent: the lenses of {profile.name}",
         outlines=(Folder("Staycurrent", subscriptions),),

@@ -345,3 +345,68 @@ class DeliveryItem(SQLModel, table=True):
     delivery_id: int = Field(foreign_key="delivery.id", primary_key=True, ondelete="CASCADE")
     item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
     profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE")
+
+
+# --------------------------------------------------------------------------- trends
+
+
+class Trend(SQLModel, table=True):
+    """One rising theme of the last refresh of a window (a refresh replaces the window's rows)."""
+
+    __tablename__ = "trend"
+    __table_args__ = (
+        sa.UniqueConstraint("window_days", "kind", "rank", name="uq_trend_window_kind_rank"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    window_days: int
+    rank: int
+    key: str = Field(max_length=300)
+    label: str = Field(max_length=300)
+    kind: str = Field(max_length=16)  # phrase | topic | paper (papers everyone covers)
+    score: float
+    ratio: float
+    items: int
+    voices: int
+    feeds: int
+    baseline_per_week: float
+    evidence: str = Field(sa_type=sa.Text)
+    first_seen_at: datetime = _when(nullable=False)
+    latest_seen_at: datetime = _when(nullable=False)
+    areas: list[str] = _json_list()
+    aliases: list[str] = _json_list()
+    item_ids: list[int] = _json_list()
+    representative: list[int] = _json_list()
+
+
+class TrendRefresh(SQLModel, table=True):
+    """When a window's trends were last computed, over which items, and the note if none rose."""
+
+    __tablename__ = "trend_refresh"
+
+    window_days: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    computed_at: datetime = _when(nullable=False)
+    newest_item_id: int = 0
+    window_items: int = 0
+    baseline_items: int = 0
+    note: str = Field(default="", sa_type=sa.Text)
+
+
+class Comeback(SQLModel, table=True):
+    """An event of a paper a profile liked or saved: a new version, a DOI, a journal reference,
+    new coverage. Recorded once per (profile, paper, event); ``baseline`` rows are the state when
+    the paper was first watched (never shown)."""
+
+    __tablename__ = "comeback"
+    __table_args__ = (
+        sa.UniqueConstraint("profile_id", "item_id", "event", name="uq_comeback_event"),
+        sa.Index("ix_comeback_profile_created", "profile_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE")
+    item_id: int = Field(foreign_key="item.id", ondelete="CASCADE")
+    event: str = Field(max_length=300)  # v3 | doi | journal | coverage:<item id>
+    reason: str = Field(sa_type=sa.Text)
+    baseline: bool = False
+    created_at: datetime = _when(nullable=False)

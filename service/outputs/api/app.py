@@ -25,6 +25,7 @@ from service.outputs.api.routes_items import router as items_router
 from service.outputs.api.routes_profiles import router as profiles_router
 from service.outputs.api.routes_sources import router as sources_router
 from service.outputs.api.routes_subscriptions import router as subscriptions_router
+from service.outputs.api.routes_trends import router as trends_router
 from service.storage.engine import Database
 
 DESCRIPTION = """
@@ -85,5 +86,6 @@ def create_app(
     app.include_router(subscriptions_router)
     app.include_router(digest_router)
     app.include_router(items_router)
+    app.include_router(trends_router)
     app.include_router(sources_router)
     return app

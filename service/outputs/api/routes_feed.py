@@ -10,6 +10,7 @@ from service.outputs.api.deps import CurrentProfile, DatabaseDep, NowDep, Settin
 from service.outputs.api.problems import problem_responses
 from service.outputs.api.schemas_feed import FeedResponse, feed_response
 from service.outputs.feed import DEFAULT_LIMIT, MAX_LIMIT, FeedOptions, build_feed
+from service.outputs.trends import rising_badges
 from service.storage.profiles import MAX_WINDOW_DAYS
 
 router = APIRouter(prefix="/v1", tags=["feed"])
@@ -93,4 +94,5 @@ def get_feed(
     page = build_feed(
         db, profile=profile, options=options, secret=settings.secret_key_bytes(), now=now
     )
-    return feed_response(page)
+    badges = rising_badges(db, [item.candidate.id for item in page.items])
+    return feed_response(page, badges)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -82,6 +83,10 @@ class FeedItem(BaseModel):
     feedback: list[str] = Field(description="Your signals on it (like, save, read …).")
     score: float
     why: WhyOut
+    badges: list[str] = Field(
+        default_factory=list,
+        description='Trend badges: "part of a rising theme: GRPO" (the 7-day trend radar).',
+    )
 
 
 class MetricsOut(BaseModel):
@@ -287,9 +292,16 @@ def metrics_out(metrics: FeedMetrics) -> MetricsOut:
     )
 
 
-def feed_response(page: FeedPage) -> FeedResponse:
+def feed_response(
+    page: FeedPage, badges: Mapping[int, Sequence[str]] | None = None
+) -> FeedResponse:
+    """The page as the API shows it; ``badges`` by item id (``trends.rising_badges``)."""
+    found = badges or {}
+    items = [feed_item(item, page) for item in page.items]
+    for item in items:
+        item.badges = list(found.get(item.id, ()))
     return FeedResponse(
-        items=[feed_item(item, page) for item in page.items],
+        items=items,
         metrics=metrics_out(page.metrics),
         next_cursor=page.next_cursor,
         ranked_at=page.ranked_at,

@@ -75,6 +75,15 @@ class Section:
 
 
 @dataclass(frozen=True, slots=True)
+class RisingTheme:
+    """A line of "Rising this week": a theme of the trend radar, why it is shown, a link."""
+
+    label: str
+    why: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """The content of one digest: sections of chosen items and the totals of its header line."""
 
@@ -82,6 +91,7 @@ class Digest:
     budget_minutes: int
     areas_available: int  # areas with items in the period
     reason: str | None = None  # why nothing was chosen, in words (an empty digest only)
+    rising: tuple[RisingTheme, ...] = ()  # "Rising this week" (the trend radar), after the items
 
     @property
     def entries(self) -> tuple[DigestEntry, ...]:

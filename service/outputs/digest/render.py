@@ -28,6 +28,7 @@ WEEKDAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
 MONTHS = (
     "January February March April May June July August September October November December".split()
 )
+RISING_TITLE = "Rising this week"
 EMPTY_NOTE = (
     "Nothing new matched your digest this time. This note comes because you asked for one "
     "on quiet days; turn it off with digest_empty_note = false."
@@ -136,6 +137,8 @@ def _context(digest: Digest, head: Letterhead) -> dict[str, Any]:
         "empty": digest.empty,
         "empty_note": f"{EMPTY_NOTE} Why: {digest.reason}." if digest.reason else EMPTY_NOTE,
         "sections": sections,
+        "rising": [{"label": r.label, "why": r.why, "url": r.url} for r in digest.rising],
+        "rising_title": RISING_TITLE,
         "footer": footer,
         "unsubscribe_url": head.unsubscribe_url,
     }

@@ -28,7 +28,13 @@ from sqlmodel import Session
 
 from service.config import Settings
 from service.errors import ConfigError, DigestError, SMTPDeliveryError, StaycurrentError
-from service.outputs.digest.compose import Digest, compose_digest
+from service.outputs.digest.compose import (
+    Digest,
+    RisingTheme,
+    clean_text,
+    compose_digest,
+    web_url,
+)
 from service.outputs.digest.message import (
     build_message,
     delivery_message_id,
@@ -54,6 +60,7 @@ from service.outputs.feed import (
     shortfall_reason,
 )
 from service.outputs.links import feedback_url, unsubscribe_url
+from service.outputs.trends import DEFAULT_WINDOW, trends_for
 from service.rank.model import RankedItem, TopicIndex
 from service.storage.deliveries import (
     DeliveryClaim,
@@ -210,6 +217,7 @@ def compose_for(
     )
     if digest.empty:
         digest = replace(digest, reason=empty_reason(db, profile, now=now))
+    digest = replace(digest, rising=rising_for(db, profile))
     leave = unsubscribe_url(settings.base_url, secret, profile_id=profile.id, now=now)
     head = Letterhead(
         profile_name=profile.name,
@@ -228,6 +236,22 @@ def compose_for(
         unsubscribe_url=leave,
     )
     return ComposedDigest(profile, period, digest, letter, message)
+
+
+RISING_SHOWN = 3
+
+
+def rising_for(db: Database, profile: Profile) -> tuple[RisingTheme, ...]:
+    """ "Rising this week": the top themes of the trend radar for the profile (its depth)."""
+    page = trends_for(db, window_days=DEFAULT_WINDOW, limit=RISING_SHOWN, profile=profile)
+    return tuple(
+        RisingTheme(
+            label=clean_text(view.trend.label),
+            why=clean_text(view.why),
+            url=web_url(view.representative[0].url) if view.representative else None,
+        )
+        for view in page.themes
+    )
 
 
 def _feedback_links(
