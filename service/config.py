@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     )
     http_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per fetch.")
 
+    # -- reading documents (untrusted bytes: feeds, OPML uploads)
+    parse_processes: int = Field(
+        2, ge=1, le=64, description="Processes that parse, normalize and tag fetched documents."
+    )
+    parse_budget_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Time one document may take to be read; one over it is refused and its "
+        "reading process stopped.",
+    )
+
     # -- polling
     poll_tick_seconds: float = Field(60.0, gt=0, description="How often the worker looks for work.")
     poll_concurrency: int = Field(20, ge=1, le=500, description="Fetches at once, in all.")

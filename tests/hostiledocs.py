@@ -108,3 +108,35 @@ def documents(secret_file: Path, entity_base: str) -> list[HostileDocument]:
         nested(50_000),
         many_entries(10_000),
     ]
+
+
+# Floods: documents that are inert but slow to read (quadratic or worse in a parser), each sized to
+# take several seconds on this machine's parser before the limits. ``floods()`` names them.
+
+
+def attribute_flood(count: int = 30_000) -> bytes:
+    """One element with ``count`` attributes (lxml's ``attrib.items()`` is quadratic in them)."""
+    attributes = " ".join(f'a{n}="v"' for n in range(count))
+    return rss(item("attribute flood", extra=f"<category {attributes}>c</category>"))
+
+
+def nesting_flood(depth: int = 400_000) -> bytes:
+    """Elements nested ``depth`` deep inside an entry (past libxml2's limit: the slow readers)."""
+    return rss(item("nesting flood", extra="<x>" * depth + "deep" + "</x>" * depth))
+
+
+def namespace_flood(count: int = 25_000) -> bytes:
+    """``count`` namespaces declared on the root, each used by one element of an entry."""
+    elements = "".join(f"<n{n}:e>v</n{n}:e>" for n in range(count))
+    declared = "".join(f' xmlns:n{n}="https://ns.example.org/{n}"' for n in range(count))
+    return rss(item("namespace flood", extra=elements)).replace(
+        b'<rss version="2.0">', f'<rss version="2.0"{declared}>'.encode()
+    )
+
+
+def floods() -> dict[str, bytes]:
+    return {
+        "attribute flood": attribute_flood(),
+        "nesting flood": nesting_flood(),
+        "namespace flood": namespace_flood(),
+    }

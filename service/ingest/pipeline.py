@@ -2,9 +2,11 @@
 
     sources | xargs -P N fetch | parse | normalize | tag | decide | storage (one transaction each)
 
-Only retrieval runs concurrently (a global limit and a per-host limit). Everything after the fetch
-runs on one processing thread, one source at a time, so results are deterministic and SQLite sees
-one writer. A failing source is a value in the results, never an exception out of the batch.
+Only retrieval runs concurrently (a global limit and a per-host limit). Parse, normalize and tag
+run in a ``DocumentPool`` (processes, a time budget per document: a hostile document costs one
+stopped process, never the event loop, the API or lease renewal). Storing runs on one processing
+thread, one source at a time, so SQLite sees one writer. A failing source is a value in the
+results, never an exception out of the batch.
 """
 
 from __future__ import annotations
@@ -12,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from service.errors import FetchError, GoneError, ParseError, RateLimitedError, StaycurrentError
 from service.ingest.fetch import Fetcher
+from service.ingest.isolation import DocumentPool
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
 from service.ingest.schedule import (
@@ -65,6 +67,7 @@ class Processed:
     feed: ParsedFeed
     items: tuple[ItemWithTags, ...]
     skipped: tuple[str, ...]
+    entries: int  # how many the document held (``feed.entries`` is emptied by the pool)
 
 
 def body_hash(body: bytes) -> str:
@@ -104,7 +107,7 @@ def process_document(
         ItemWithTags(item, tagger.tag(item, source_topics=source.topics))
         for item in normalized.items
     )
-    return Processed(feed, tagged, normalized.skipped)
+    return Processed(feed, tagged, normalized.skipped, len(feed.entries))
 
 
 # Each process of an ingest pool compiles its own tagger once (regexes do not travel well).
@@ -116,12 +119,21 @@ def _start_pool_worker(tagger: Tagger) -> None:
     _pool_tagger = tagger
 
 
-def _process_in_pool(body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
+def _process_in_pool(
+    body: bytes, source: SourceForUpdate, fetched_at: datetime, content_type: str | None = None
+) -> Processed:
     """``process_document`` in a pool worker. The parsed entries stay here: storing needs only
     the items and the feed's warning, and sending raw entries back would double the pickling."""
     assert _pool_tagger is not None, "the pool initializer did not run"
-    processed = process_document(body, source, fetched_at, _pool_tagger)
+    processed = process_document(body, source, fetched_at, _pool_tagger, content_type=content_type)
     return replace(processed, feed=replace(processed.feed, entries=()))
+
+
+def new_body(source: SourceForUpdate, fetched: FetchedFeed | FetchError) -> bytes | None:
+    """The bytes a fetch brought to read; None for an error, a 304 or the same bytes again."""
+    if isinstance(fetched, FetchError) or fetched.not_modified or fetched.body is None:
+        return None
+    return fetched.body if body_hash(fetched.body) != source.content_hash else None
 
 
 class Pipeline:
@@ -139,6 +151,8 @@ class Pipeline:
         worker_id: str = "",
         host_gate: HostGate | None = None,
         clock: Callable[[], datetime] = utcnow,
+        parse_processes: int = 2,
+        parse_budget_seconds: float = 10.0,
     ) -> None:
         self.db = db
         self.tagger = tagger
@@ -149,6 +163,8 @@ class Pipeline:
         self.worker_id = worker_id
         self.host_gate = host_gate
         self.clock = clock
+        self.parse_processes = parse_processes
+        self.parse_budget_seconds = parse_budget_seconds
 
     # ------------------------------------------------------------------ pure-ish stages
 
@@ -162,6 +178,15 @@ class Pipeline:
     ) -> Processed:
         """parse | normalize | tag. Raises ParseError for bytes that are not a feed."""
         return process_document(body, source, fetched_at, self.tagger, content_type=content_type)
+
+    def documents(self, processes: int | None = None) -> DocumentPool:
+        """A pool that reads untrusted documents with ``_process_in_pool``, within the budget."""
+        return DocumentPool(
+            processes=processes or self.parse_processes,
+            budget_seconds=self.parse_budget_seconds,
+            initializer=_start_pool_worker,
+            initargs=(self.tagger,),
+        )
 
     # ------------------------------------------------------------------ decisions
 
@@ -276,29 +301,27 @@ class Pipeline:
         )
 
     def complete(
-        self, source: SourceForUpdate, started: datetime, fetched: FetchedFeed | FetchError
+        self,
+        source: SourceForUpdate,
+        started: datetime,
+        fetched: FetchedFeed | FetchError,
+        read: Processed | StaycurrentError | None,
     ) -> PollResult:
-        """Everything after the fetch, for one source: decide, parse, store in one transaction."""
+        """Everything after the fetch and the reading, for one source: decide, store in one
+        transaction. ``read`` is what the document pool made of a new body (None: no new body)."""
         if isinstance(fetched, FetchError):
             return self._finish(source, self._error_intent(source, fetched, started), (), None)
         if fetched.not_modified:
             intent = self._success_intent(source, fetched, started, outcome="not_modified")
             return self._finish(source, replace(intent, keep_validators=False), (), None)
-        assert fetched.body is not None
-        if body_hash(fetched.body) == source.content_hash:
+        if read is None:
             intent = self._success_intent(source, fetched, started, outcome="unchanged")
             return self._finish(source, intent, (), None)
-        try:
-            processed = self.process(
-                fetched.body, source, started, content_type=fetched.content_type
-            )
-        except ParseError as exc:
-            return self._finish(source, self._error_intent(source, exc, started), (), None)
-        outcome: PollOutcome = "updated" if processed.feed.entries else "empty"
-        intent = self._success_intent(
-            source, fetched, started, outcome=outcome, processed=processed
-        )
-        return self._finish(source, intent, processed.items, processed.feed.warning)
+        if isinstance(read, StaycurrentError):
+            return self._finish(source, self._error_intent(source, read, started), (), None)
+        outcome: PollOutcome = "updated" if read.entries else "empty"
+        intent = self._success_intent(source, fetched, started, outcome=outcome, processed=read)
+        return self._finish(source, intent, read.items, read.feed.warning)
 
     def _finish(
         self,
@@ -316,11 +339,15 @@ class Pipeline:
         return self._result(source, intent, counts, note)
 
     def complete_safely(
-        self, source: SourceForUpdate, started: datetime, fetched: FetchedFeed | FetchError
+        self,
+        source: SourceForUpdate,
+        started: datetime,
+        fetched: FetchedFeed | FetchError,
+        read: Processed | StaycurrentError | None,
     ) -> PollResult:
         """``complete``, with any unexpected error recorded on the source instead of raised."""
         try:
-            return self.complete(source, started, fetched)
+            return self.complete(source, started, fetched, read)
         except Exception as exc:  # a bug must not stop the batch; record it and go on
             log.exception("unexpected error while processing %s", source.name)
             error = StaycurrentError(f"internal error while processing the feed: {exc!r}"[:500])
@@ -379,21 +406,48 @@ class Pipeline:
         slots: dict[str, asyncio.Semaphore] = {}
         loop = asyncio.get_running_loop()
         results: dict[int, PollResult] = {}
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
+        pool = self.documents()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
 
-            async def one(source: SourceForUpdate) -> None:
-                fetched = await self._fetch(source, limit, slots, stop)
-                if fetched is None:
-                    return
-                result = await loop.run_in_executor(
-                    processing, self.complete_safely, source, *fetched
-                )
-                results[source.id] = result
-                if on_result is not None:
-                    on_result(result)
+                async def one(source: SourceForUpdate) -> None:
+                    fetched = await self._fetch(source, limit, slots, stop)
+                    if fetched is None:
+                        return
+                    read = await self._read(pool, source, *fetched)
+                    result = await loop.run_in_executor(
+                        processing, self.complete_safely, source, *fetched, read
+                    )
+                    results[source.id] = result
+                    if on_result is not None:
+                        on_result(result)
 
-            await asyncio.gather(*(one(source) for source in sources))
+                await asyncio.gather(*(one(source) for source in sources))
+        finally:
+            await asyncio.to_thread(pool.close)
         return [results[source.id] for source in sources if source.id in results]
+
+    async def _read(
+        self,
+        pool: DocumentPool,
+        source: SourceForUpdate,
+        started: datetime,
+        fetched: FetchedFeed | FetchError,
+    ) -> Processed | StaycurrentError | None:
+        """parse | normalize | tag of a new body, in the pool: the result or why not."""
+        body = new_body(source, fetched)
+        if body is None:
+            return None
+        content_type = fetched.content_type if isinstance(fetched, FetchedFeed) else None
+        try:
+            return await asyncio.wrap_future(
+                pool.submit(_process_in_pool, body, source, started, content_type)
+            )
+        except ParseError as exc:
+            return exc
+        except Exception as exc:  # a bug must not stop the batch; record it and go on
+            log.exception("unexpected error while reading %s", source.name)
+            return StaycurrentError(f"internal error while reading the feed: {exc!r}"[:500])
 
     # ------------------------------------------------------------------ local bytes
 
@@ -424,7 +478,7 @@ class Pipeline:
         self,
         documents: Iterable[tuple[SourceForUpdate, bytes]],
         *,
-        processes: int = 2,
+        processes: int | None = None,
         ahead: int | None = None,
     ) -> list[PollResult | ParseError]:
         """Ingest many local documents: parsed in a pool of processes, stored here in order.
@@ -437,15 +491,11 @@ class Pipeline:
         document is unchanged.
         """
         started = self.clock()
+        processes = processes or self.parse_processes
         window = max(1, ahead if ahead is not None else 8 * processes)
         results: list[PollResult | ParseError] = []
         pending: deque[tuple[SourceForUpdate, str, Future[Processed] | None]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_start_pool_worker,
-            initargs=(self.tagger,),
-        ) as pool:
+        with self.documents(processes) as pool:
             for source, body in documents:
                 digest = body_hash(body)
                 unchanged = digest == source.content_hash

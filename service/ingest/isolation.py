@@ -1,0 +1,114 @@
+"""Untrusted documents are read in processes that can be stopped: a time budget per document.
+
+    fetched bytes --DocumentPool.submit(parse | normalize | tag)--> worker process
+                  --within the budget--> the result (or the ParseError it raised)
+                  --over the budget, or the process died--> HostileDocumentError; the process
+                                                            is killed and replaced
+
+A document crafted to make a parser slow (an element with thousands of attributes, thousands of
+namespaces, deep nesting) can keep a C call busy for minutes while it holds the GIL. Read in the
+process that serves the API, runs the event loop and renews leases, it would freeze all of them.
+Here it only costs one worker process of the pool, which pebble stops when the budget is spent;
+the caller waits on a future (``asyncio.wrap_future`` in the event loop), so nothing else waits.
+
+The pool starts its processes on the first document (a round of 304s forks nothing) with the
+``fork`` start method, so a worker inherits what the parent built (a compiled tagger) instead of
+unpickling it, and ``initializer`` runs again in every replacement process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as BudgetSpent
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+from service.errors import HostileDocumentError
+
+T = TypeVar("T")
+# lxml's ``attrib.items()`` is quadratic in the number of attributes and holds the GIL (20,000
+# attributes: 3 s; 100,000: two minutes); ``len(attrib)`` is linear. Readers of untrusted XML
+# refuse an element with more than this many before reading any; real feeds and OPML files use
+# a handful per element.
+MAX_ATTRIBUTES = 256
+
+
+def too_many_attributes(element: Any) -> HostileDocumentError | None:
+    """The refusal for an lxml element with more than ``MAX_ATTRIBUTES`` attributes, or None."""
+    count = len(element.attrib)
+    if count <= MAX_ATTRIBUTES:
+        return None
+    return HostileDocumentError(
+        f"refused: an element <{str(element.tag)[:80]}> has {count:,} attributes "
+        f"(at most {MAX_ATTRIBUTES} are read)"
+    )
+
+
+def over_budget(budget_seconds: float) -> HostileDocumentError:
+    return HostileDocumentError(
+        f"refused: reading the document took more than {budget_seconds:g} s "
+        "(STAYCURRENT_PARSE_BUDGET_SECONDS); it was stopped"
+    )
+
+
+class DocumentPool:
+    """A pool of processes that read documents, each document within ``budget_seconds``."""
+
+    def __init__(
+        self,
+        *,
+        processes: int,
+        budget_seconds: float,
+        initializer: Callable[..., object] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        self.budget_seconds = budget_seconds
+        self._pool = ProcessPool(
+            max_workers=processes,
+            initializer=initializer,
+            initargs=initargs,
+            context=multiprocessing.get_context("fork"),
+        )
+
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """``function(*args)`` in a worker process; the future raises ``HostileDocumentError``
+        when the budget was spent or the process died, else what the function raised."""
+        running = self._pool.schedule(function, args=args, timeout=self.budget_seconds)
+        settled: Future[T] = Future()
+        running.add_done_callback(lambda done: self._settle(done, settled))
+        return settled
+
+    def _settle(self, done: Future[Any], settled: Future[T]) -> None:
+        if done.cancelled():
+            settled.cancel()
+            return
+        error = done.exception()
+        if isinstance(error, BudgetSpent):
+            settled.set_exception(over_budget(self.budget_seconds))
+        elif isinstance(error, ProcessExpired):
+            reason = f"refused: the process reading the document died (exit code {error.exitcode})"
+            settled.set_exception(HostileDocumentError(reason))
+        elif error is not None:
+            settled.set_exception(error)
+        else:
+            settled.set_result(done.result())
+
+    def close(self) -> None:
+        """Stop the worker processes (a document still being read is abandoned)."""
+        self._pool.stop()  # type: ignore[no-untyped-call]  # pebble leaves it unannotated
+        self._pool.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
