@@ -13,12 +13,15 @@ the caller waits on a future (``asyncio.wrap_future`` in the event loop), so not
 
 The pool starts its processes on the first document (a round of 304s forks nothing) with the
 ``fork`` start method, so a worker inherits what the parent built (a compiled tagger) instead of
-unpickling it, and ``initializer`` runs again in every replacement process.
+unpickling it, and ``initializer`` runs again in every replacement process. A forked worker also
+inherits the event loop's signal wake-up socket: it gives it up first, or the SIGTERM that stops
+it would reach the parent's loop as its own (and stop the worker that owns the pool).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as BudgetSpent
@@ -55,6 +58,15 @@ def over_budget(budget_seconds: float) -> HostileDocumentError:
     )
 
 
+def _start_reader(initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+    """In a new worker process: its own signal handling, then the caller's initializer."""
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_DFL)
+    if initializer is not None:
+        initializer(*initargs)
+
+
 class DocumentPool:
     """A pool of processes that read documents, each document within ``budget_seconds``."""
 
@@ -69,8 +81,8 @@ class DocumentPool:
         self.budget_seconds = budget_seconds
         self._pool = ProcessPool(
             max_workers=processes,
-            initializer=initializer,
-            initargs=initargs,
+            initializer=_start_reader,
+            initargs=(initializer, initargs),
             context=multiprocessing.get_context("fork"),
         )
 
