@@ -85,6 +85,13 @@ class Settings(BaseSettings):
         description="Time one document may take to be read; one over it is refused and its "
         "reading process stopped.",
     )
+    parse_max_entries: int = Field(
+        5000,
+        ge=1,
+        le=1_000_000,
+        description="Entries read from one document; past it the first ones are kept and the "
+        "poll says so.",
+    )
 
     # -- polling
     poll_tick_seconds: float = Field(60.0, gt=0, description="How often the worker looks for work.")

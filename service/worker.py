@@ -218,6 +218,7 @@ def build_pipeline(
         host_gate=host_gate.gate if host_gate is not None else None,
         parse_processes=settings.parse_processes,
         parse_budget_seconds=settings.parse_budget_seconds,
+        max_entries=settings.parse_max_entries,
     )
 
 

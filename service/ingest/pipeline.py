@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from sqlmodel import Session
+
 from service.errors import FetchError, GoneError, ParseError, RateLimitedError, StaycurrentError
 from service.ingest.fetch import Fetcher
 from service.ingest.isolation import DocumentPool
@@ -56,6 +58,7 @@ log = logging.getLogger("staycurrent.pipeline")
 
 PERMANENT_REDIRECTS_TO_ADOPT = 3
 RATE_WINDOW = timedelta(days=28)
+MAX_ENTRIES = 5000  # the default of STAYCURRENT_PARSE_MAX_ENTRIES
 HostGate = Callable[[str], AbstractAsyncContextManager[None]]
 
 
@@ -67,7 +70,9 @@ class Processed:
     feed: ParsedFeed
     items: tuple[ItemWithTags, ...]
     skipped: tuple[str, ...]
-    entries: int  # how many the document held (``feed.entries`` is emptied by the pool)
+    entries: (
+        int  # how many the document held, read or not (``feed.entries`` is emptied by the pool)
+    )
 
 
 def body_hash(body: bytes) -> str:
@@ -89,6 +94,19 @@ def observed_per_week(items: Sequence[ItemWithTags], now: datetime) -> float:
     return recent / (RATE_WINDOW / timedelta(days=7))
 
 
+def cap_entries(feed: ParsedFeed, max_entries: int) -> ParsedFeed:
+    """``feed`` with at most ``max_entries`` entries (the first ones, as the document lists them),
+    the cut said in its warning."""
+    if len(feed.entries) <= max_entries:
+        return feed
+    cut = (
+        f"the document holds {len(feed.entries):,} entries; only the first {max_entries:,} were "
+        "read (STAYCURRENT_PARSE_MAX_ENTRIES)"
+    )
+    warning = f"{feed.warning}; {cut}" if feed.warning else cut
+    return replace(feed, entries=feed.entries[:max_entries], warning=warning)
+
+
 def process_document(
     body: bytes,
     source: SourceForUpdate,
@@ -96,9 +114,12 @@ def process_document(
     tagger: Tagger,
     *,
     content_type: str | None = None,
+    max_entries: int = MAX_ENTRIES,
 ) -> Processed:
-    """parse | normalize | tag for one document. Raises ParseError for bytes that are not a feed."""
-    feed = parse_feed(body, content_type=content_type, url=source.url)
+    """parse | normalize | tag for one document. Raises ParseError for bytes that are not a feed.
+    Past ``max_entries`` entries, the first ones are read and the feed says so in its warning."""
+    parsed = parse_feed(body, content_type=content_type, url=source.url)
+    feed = cap_entries(parsed, max_entries)
     context = SourceContext(
         feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
     )
@@ -107,16 +128,17 @@ def process_document(
         ItemWithTags(item, tagger.tag(item, source_topics=source.topics))
         for item in normalized.items
     )
-    return Processed(feed, tagged, normalized.skipped, len(feed.entries))
+    return Processed(feed, tagged, normalized.skipped, len(parsed.entries))
 
 
-# Each process of an ingest pool compiles its own tagger once (regexes do not travel well).
-_pool_tagger: Tagger | None = None
+# Each process of an ingest pool compiles its own tagger once (regexes do not travel well); with
+# it, the cap on entries per document.
+_pool_reader: tuple[Tagger, int] | None = None
 
 
-def _start_pool_worker(tagger: Tagger) -> None:
-    global _pool_tagger  # noqa: PLW0603 - per-process state of a pool worker, set once
-    _pool_tagger = tagger
+def _start_pool_worker(tagger: Tagger, max_entries: int) -> None:
+    global _pool_reader  # noqa: PLW0603 - per-process state of a pool worker, set once
+    _pool_reader = (tagger, max_entries)
 
 
 def _process_in_pool(
@@ -124,8 +146,11 @@ def _process_in_pool(
 ) -> Processed:
     """``process_document`` in a pool worker. The parsed entries stay here: storing needs only
     the items and the feed's warning, and sending raw entries back would double the pickling."""
-    assert _pool_tagger is not None, "the pool initializer did not run"
-    processed = process_document(body, source, fetched_at, _pool_tagger, content_type=content_type)
+    assert _pool_reader is not None, "the pool initializer did not run"
+    tagger, max_entries = _pool_reader
+    processed = process_document(
+        body, source, fetched_at, tagger, content_type=content_type, max_entries=max_entries
+    )
     return replace(processed, feed=replace(processed.feed, entries=()))
 
 
@@ -153,6 +178,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utcnow,
         parse_processes: int = 2,
         parse_budget_seconds: float = 10.0,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.db = db
         self.tagger = tagger
@@ -165,6 +191,7 @@ class Pipeline:
         self.clock = clock
         self.parse_processes = parse_processes
         self.parse_budget_seconds = parse_budget_seconds
+        self.max_entries = max_entries
 
     # ------------------------------------------------------------------ pure-ish stages
 
@@ -177,7 +204,14 @@ class Pipeline:
         content_type: str | None = None,
     ) -> Processed:
         """parse | normalize | tag. Raises ParseError for bytes that are not a feed."""
-        return process_document(body, source, fetched_at, self.tagger, content_type=content_type)
+        return process_document(
+            body,
+            source,
+            fetched_at,
+            self.tagger,
+            content_type=content_type,
+            max_entries=self.max_entries,
+        )
 
     def documents(self, processes: int | None = None) -> DocumentPool:
         """A pool that reads untrusted documents with ``_process_in_pool``, within the budget."""
@@ -185,7 +219,7 @@ class Pipeline:
             processes=processes or self.parse_processes,
             budget_seconds=self.parse_budget_seconds,
             initializer=_start_pool_worker,
-            initargs=(self.tagger,),
+            initargs=(self.tagger, self.max_entries),
         )
 
     # ------------------------------------------------------------------ decisions
@@ -272,7 +306,7 @@ class Pipeline:
     def _store(
         self, intent: PollIntent, items: Sequence[ItemWithTags], started: datetime
     ) -> StoreCounts:
-        with self.db.write() as session:
+        def write(session: Session) -> StoreCounts:
             counts = store_items(session, source_id=intent.source_id, items=items, now=started)
             apply_poll(
                 session,
@@ -282,7 +316,9 @@ class Pipeline:
                 items_updated=counts.updated,
                 finished_at=self.clock(),
             )
-        return counts
+            return counts
+
+        return self.db.write_retrying(write)
 
     def _result(
         self, source: SourceForUpdate, intent: PollIntent, counts: StoreCounts, reason: str | None
@@ -320,6 +356,8 @@ class Pipeline:
         if isinstance(read, StaycurrentError):
             return self._finish(source, self._error_intent(source, read, started), (), None)
         outcome: PollOutcome = "updated" if read.entries else "empty"
+        if read.entries > self.max_entries:
+            log.warning("%s: %s", source.name, read.feed.warning, extra={"source": source.id})
         intent = self._success_intent(source, fetched, started, outcome=outcome, processed=read)
         return self._finish(source, intent, read.items, read.feed.warning)
 
@@ -462,9 +500,12 @@ class Pipeline:
     def _store_local(
         self, source: SourceForUpdate, digest: str, processed: Processed, started: datetime
     ) -> PollResult:
-        with self.db.write() as session:
+        def write(session: Session) -> StoreCounts:
             counts = store_items(session, source_id=source.id, items=processed.items, now=started)
             record_content_hash(session, source.id, digest)
+            return counts
+
+        counts = self.db.write_retrying(write)
         return PollResult(
             source.id,
             source.name,
