@@ -16,9 +16,12 @@ from urllib.parse import urlsplit
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from service.arxiv_categories import is_arxiv_category
 from service.errors import ConfigError
+from service.logs import redact
 from service.records import KINDS, LEVELS, Kind, Level
 
 ENV_PREFIX = "STAYCURRENT_"
@@ -147,6 +150,10 @@ class Settings(BaseSettings):
         scheme = value.split(":", 1)[0]
         if not scheme.startswith(("sqlite", "postgres")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        try:
+            make_url(value).port  # noqa: B018 - reading the port is what checks it
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL (scheme://user:password@host:port/name)") from None
         if scheme in {"postgresql", "postgres"}:
             return "postgresql+psycopg" + value[len(scheme) :]
         return value
@@ -207,7 +214,7 @@ def _describe(error: dict[str, Any], secret_fields: set[str]) -> str:
         name, msg = msg.split(":", 1)
         loc, msg = [name], msg.strip()
     name = loc[0] if loc else "settings"
-    shown = "" if name in secret_fields else f" (got {error.get('input')!r})"
+    shown = "" if name in secret_fields else f" (got {redact(repr(error.get('input')))})"
     if error.get("type") == "missing" or name == "settings":
         shown = ""
     return f"{ENV_PREFIX}{name.upper()}: {msg}{shown}"
