@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from service import __version__
 from service.outputs.feed import FeedOptions, preferences_for
-from service.outputs.links import feedback_url
+from service.outputs.links import feedback_url, link_generation
 from service.outputs.syndication.document import (
     Action,
     Channel,
@@ -144,6 +144,7 @@ class _Signer:
     base_url: str
     secret: bytes
     profile_id: int
+    generation: str
     day: datetime
 
     def actions(self, item_id: int) -> tuple[Action, ...]:
@@ -157,6 +158,7 @@ class _Signer:
                     profile_id=self.profile_id,
                     item_id=item_id,
                     signal=signal,
+                    generation=self.generation,
                     now=self.day,
                     ttl=LINK_TTL,
                 ),
@@ -258,7 +260,8 @@ def lens_feed(
     options = FeedOptions(depth=lens.depth, kinds=lens.kinds, topics=lens.topics)
     preferences = preferences_for(profile, options)
     day = datetime.combine(at.date(), datetime.min.time(), UTC)
-    signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
+    generation = link_generation(profile.feed_token_hash)
+    signer = _Signer(base_url.rstrip("/"), secret, profile.id, generation, day)
     with db.session() as session:
         check_topics(session, "topics", lens.topics or ())
         pool = load_pool(session, _query(profile, lens, preferences, at))

@@ -46,7 +46,7 @@ from service.outputs.digest.schedule import (
 )
 from service.outputs.digest.send import SMTPConfig, send_email
 from service.outputs.feed import MAX_LIMIT, FeedOptions, rank_profile
-from service.outputs.links import feedback_url, unsubscribe_url
+from service.outputs.links import feedback_url, link_generation, unsubscribe_url
 from service.rank.model import RankedItem, TopicIndex
 from service.storage.deliveries import (
     DeliveryClaim,
@@ -192,7 +192,9 @@ def compose_for(
         local_date=period.local_date,
         cadence=profile.digest_cadence,
         unsubscribe_url=leave,
-        feedback_url=_feedback_links(settings, secret, profile.id, now),
+        feedback_url=_feedback_links(
+            settings, secret, profile.id, link_generation(profile.feed_token_hash), now
+        ),
     )
     letter = render_letter(digest, head)
     message = build_message(
@@ -207,7 +209,7 @@ def compose_for(
 
 
 def _feedback_links(
-    settings: Settings, secret: bytes, profile_id: int, now: datetime
+    settings: Settings, secret: bytes, profile_id: int, generation: str, now: datetime
 ) -> Callable[[int, str], str]:
     def link(item_id: int, signal: str) -> str:
         return feedback_url(
@@ -216,6 +218,7 @@ def _feedback_links(
             profile_id=profile_id,
             item_id=item_id,
             signal=signal,
+            generation=generation,
             now=now,
         )
 
