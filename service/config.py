@@ -65,6 +65,21 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn workers for `staycurrent api`.")
+    api_max_connections: int = Field(
+        200, ge=1, description="Connections served at once per API process; more get a 503."
+    )
+    api_auth_failures_per_minute: int = Field(
+        20,
+        ge=1,
+        description="Failed authentications a client may make per minute (per API process); past "
+        "it, requests carrying a token get 429 with Retry-After.",
+    )
+    api_feed_requests_per_minute: int = Field(
+        20,
+        ge=1,
+        description="Subscription feed documents a client may fetch per minute (per API "
+        "process); past it, 429 with Retry-After.",
+    )
 
     # -- fetching
     allow_private_networks: bool = Field(

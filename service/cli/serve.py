@@ -31,6 +31,12 @@ log = logging.getLogger("staycurrent.serve")
 # uvicorn keeps its own logging out of the way: its records go through ours (text or JSON, see
 # service.logs), warnings and errors only; each request is logged once, by RequestLog.
 UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "log_level": "warning", "access_log": False}
+KEEP_ALIVE_SECONDS = 5  # an idle connection is closed after this
+
+
+def limits(cfg: Settings) -> dict[str, Any]:
+    """uvicorn's connection cap (503 past it) and idle keep-alive timeout."""
+    return {"limit_concurrency": cfg.api_max_connections, "timeout_keep_alive": KEEP_ALIVE_SECONDS}
 
 
 def api_factory() -> object:
@@ -80,6 +86,7 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
             port=cfg.port,
             workers=workers,
             timeout_graceful_shutdown=5,
+            **limits(cfg),
             **UVICORN_LOGGING,
         )
         return
@@ -91,5 +98,10 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
     # On SIGTERM: open requests get a moment, then the poller its grace; all within ~10 s.
     drain = 1 if with_poller else 5
     uvicorn.run(
-        app, host=cfg.host, port=cfg.port, timeout_graceful_shutdown=drain, **UVICORN_LOGGING
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        timeout_graceful_shutdown=drain,
+        **limits(cfg),
+        **UVICORN_LOGGING,
     )
