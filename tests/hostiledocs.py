@@ -2,14 +2,17 @@
 
 XXE (a local file; an entity, a DTD, a parameter entity and a public DTD over HTTP), billion
 laughs, the quadratic blowup (one ~20 KB entity referenced thousands of times: ~80 KB), deeply
-nested elements and a 10,000-entry feed. ``documents(secret_file, entity_base)`` builds them for
-a run: ``entity_base`` is where the HTTP entities live (a feed server that counts requests).
+nested elements and a 10,000-entry feed (of which the first 5,000 are read).
+``documents(secret_file, entity_base)`` builds them for a run: ``entity_base`` is where the HTTP
+entities live (a feed server that counts requests).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from service.ingest.pipeline import MAX_ENTRIES
 
 SECRET = "SECRET-MARKER-42"
 LEAKED = "LEAKED-OVER-HTTP"
@@ -71,8 +74,9 @@ def nested(depth: int) -> HostileDocument:
 
 
 def many_entries(count: int) -> HostileDocument:
+    """``count`` entries: the first ``MAX_ENTRIES`` (STAYCURRENT_PARSE_MAX_ENTRIES) are stored."""
     items = "".join(item(f"Entry {n}", n, f"Body {n}") for n in range(count))
-    return HostileDocument(f"{count:,} entries", rss(items), count, ())
+    return HostileDocument(f"{count:,} entries", rss(items), min(count, MAX_ENTRIES), ())
 
 
 def documents(secret_file: Path, entity_base: str) -> list[HostileDocument]:
