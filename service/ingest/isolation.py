@@ -16,7 +16,8 @@ multiprocessing's fork server: a clean process that imported the readers once, s
 in milliseconds yet inherits nothing of the caller's — no open sockets (a forked copy of a feed
 connection or an API client's socket would keep it open after the caller closed it), no event loop
 signal wake-up socket, no threads. ``initializer`` runs in every new process, the replacements of
-stopped ones too.
+stopped ones too. As with any non-fork start method, a script that ingests must guard its entry
+point with ``if __name__ == "__main__":`` (the ``staycurrent`` command and ``python -m`` do).
 """
 
 from __future__ import annotations
