@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     api_max_connections: int = Field(
         200, ge=1, description="Connections served at once per API process; more get a 503."
     )
+    api_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a whole request line and headers; then the "
+        "connection is closed.",
+    )
     api_auth_failures_per_minute: int = Field(
         20,
         ge=1,

@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.cli.common import database, settings
+from service.cli.connections import HeaderTimeoutH11
 from service.cli.runtime import catalog
 from service.config import Settings
 from service.outputs.api.app import create_app
@@ -35,13 +36,19 @@ KEEP_ALIVE_SECONDS = 5  # an idle connection is closed after this
 
 
 def limits(cfg: Settings) -> dict[str, Any]:
-    """uvicorn's connection cap (503 past it) and idle keep-alive timeout."""
-    return {"limit_concurrency": cfg.api_max_connections, "timeout_keep_alive": KEEP_ALIVE_SECONDS}
+    """uvicorn's connection cap (503 past it), idle keep-alive timeout and request-head deadline."""
+    return {
+        "limit_concurrency": cfg.api_max_connections,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "http": HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds),
+    }
 
 
 def api_factory() -> object:
     """uvicorn's factory for multi-worker ``staycurrent api``: each worker builds its own app."""
-    return create_app(settings())
+    cfg = settings()
+    HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds)
+    return create_app(cfg)
 
 
 def announce(host: str, port: int, *, with_poller: bool) -> None:
