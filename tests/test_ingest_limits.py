@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from feedgen import Post, blog
 from sqlmodel import func, select
 
 from service.config import load_catalog
+from service.ingest import pipeline as pipeline_module
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import SourceForUpdate
@@ -25,16 +28,22 @@ ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = load_catalog(ROOT / "feeds.yaml").taxonomy
 
 
-def many_posts(count: int) -> bytes:
-    posts = [Post(f"p{n}", f"Post number {n}", f"https://many.example/{n}") for n in range(count)]
+def many_posts(count: int, prefix: str = "") -> bytes:
+    posts = [
+        Post(f"p{n}", f"Post number {n}", f"https://many.example/{prefix}{n}") for n in range(count)
+    ]
     return blog("Many", "https://many.example", posts)
 
 
-def a_source(db: Database) -> SourceForUpdate:
+def a_source(db: Database, name: str = "many") -> SourceForUpdate:
     with db.write() as s:
-        source_id = add_source(s, name="many", url="https://many.example/feed", kind="post").id
+        source_id = add_source(s, name=name, url=f"https://many.example/{name}", kind="post").id
+    return for_update(db, source_id or 0)
+
+
+def for_update(db: Database, source_id: int) -> SourceForUpdate:
     with db.session() as s:
-        (loaded,) = load_for_update(s, [source_id or 0], utcnow())
+        (loaded,) = load_for_update(s, [source_id], utcnow())
     return loaded
 
 
@@ -62,6 +71,35 @@ def test_entries_past_the_cap_are_not_read_and_the_cut_is_said(
     with db.session() as s:
         titles = set(s.exec(select(Item.title)))
     assert titles == {f"Post number {n}" for n in range(50)}  # the first ones, in document order
+
+
+def write_transactions(db: Database, work: Callable[[], object]) -> int:
+    """How many transactions ``work`` committed."""
+    commits: list[object] = []
+
+    def count(_conn: object) -> None:
+        commits.append(_conn)
+
+    sqlalchemy.event.listen(db.engine, "commit", count)
+    try:
+        work()
+    finally:
+        sqlalchemy.event.remove(db.engine, "commit", count)
+    return len(commits)
+
+
+def test_a_large_document_is_stored_in_transactions_that_let_other_writers_in(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_module, "STORE_BATCH", 10)
+    pipeline = Pipeline(db=db, tagger=Tagger(TAXONOMY))
+    small, large = a_source(db, "small"), a_source(db, "large")
+    one = write_transactions(db, lambda: pipeline.ingest_bytes(small, many_posts(5, "s")))
+    four = write_transactions(db, lambda: pipeline.ingest_bytes(large, many_posts(35, "l")))
+    assert (one, four) == (one, 4 * one)  # 35 items in batches of 10: four transactions
+    assert stored(db) == 40
+    again = pipeline.ingest_bytes(for_update(db, large.id), many_posts(35, "l"))
+    assert again.outcome == "unchanged"  # the content hash was written with the last batch
 
 
 def test_a_write_waits_out_another_process_holding_the_database(

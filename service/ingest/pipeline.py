@@ -59,6 +59,7 @@ log = logging.getLogger("staycurrent.pipeline")
 PERMANENT_REDIRECTS_TO_ADOPT = 3
 RATE_WINDOW = timedelta(days=28)
 MAX_ENTRIES = 5000  # the default of STAYCURRENT_PARSE_MAX_ENTRIES
+STORE_BATCH = 500  # items stored per transaction
 HostGate = Callable[[str], AbstractAsyncContextManager[None]]
 
 
@@ -303,11 +304,29 @@ class Pipeline:
 
     # ------------------------------------------------------------------ completing one source
 
+    def _store_batches(
+        self,
+        source_id: int,
+        items: Sequence[ItemWithTags],
+        started: datetime,
+        finish: Callable[[Session, StoreCounts], None],
+    ) -> StoreCounts:
+        """Store ``items`` in transactions of ``STORE_BATCH`` (other writers get their turn in
+        between); ``finish`` runs in the last one, with the counts of all. Killed between two,
+        the source's state is not written, so its next poll stores the rest (storing is
+        idempotent)."""
+        total = StoreCounts()
+        batches = [items[i : i + STORE_BATCH] for i in range(0, len(items), STORE_BATCH)] or [()]
+        for number, batch in enumerate(batches, start=1):
+            last = finish if number == len(batches) else None
+            write = _Batch(source_id, batch, started, last, total)
+            total = _added(total, self.db.write_retrying(write))
+        return total
+
     def _store(
         self, intent: PollIntent, items: Sequence[ItemWithTags], started: datetime
     ) -> StoreCounts:
-        def write(session: Session) -> StoreCounts:
-            counts = store_items(session, source_id=intent.source_id, items=items, now=started)
+        def finish(session: Session, counts: StoreCounts) -> None:
             apply_poll(
                 session,
                 intent,
@@ -316,9 +335,8 @@ class Pipeline:
                 items_updated=counts.updated,
                 finished_at=self.clock(),
             )
-            return counts
 
-        return self.db.write_retrying(write)
+        return self._store_batches(intent.source_id, items, started, finish)
 
     def _result(
         self, source: SourceForUpdate, intent: PollIntent, counts: StoreCounts, reason: str | None
@@ -478,9 +496,12 @@ class Pipeline:
             return None
         content_type = fetched.content_type if isinstance(fetched, FetchedFeed) else None
         try:
-            return await asyncio.wrap_future(
-                pool.submit(_process_in_pool, body, source, started, content_type)
+            # submitted from a thread: the first document starts the pool's processes (and,
+            # once per process, the fork server), which must not hold the event loop
+            submitted = await asyncio.to_thread(
+                pool.submit, _process_in_pool, body, source, started, content_type
             )
+            return await asyncio.wrap_future(submitted)
         except ParseError as exc:
             return exc
         except Exception as exc:  # a bug must not stop the batch; record it and go on
@@ -500,12 +521,10 @@ class Pipeline:
     def _store_local(
         self, source: SourceForUpdate, digest: str, processed: Processed, started: datetime
     ) -> PollResult:
-        def write(session: Session) -> StoreCounts:
-            counts = store_items(session, source_id=source.id, items=processed.items, now=started)
+        def finish(session: Session, _counts: StoreCounts) -> None:
             record_content_hash(session, source.id, digest)
-            return counts
 
-        counts = self.db.write_retrying(write)
+        counts = self._store_batches(source.id, processed.items, started, finish)
         return PollResult(
             source.id,
             source.name,
@@ -562,6 +581,27 @@ class Pipeline:
         except ParseError as exc:
             return exc
         return self._store_local(source, digest, processed, started)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One transaction of ``_store_batches``: some items, and the finish in the last one."""
+
+    source_id: int
+    items: Sequence[ItemWithTags]
+    started: datetime
+    finish: Callable[[Session, StoreCounts], None] | None
+    before: StoreCounts  # the counts of the batches stored before this one
+
+    def __call__(self, session: Session) -> StoreCounts:
+        counts = store_items(session, source_id=self.source_id, items=self.items, now=self.started)
+        if self.finish is not None:
+            self.finish(session, _added(self.before, counts))
+        return counts
+
+
+def _added(a: StoreCounts, b: StoreCounts) -> StoreCounts:
+    return StoreCounts(a.new + b.new, a.updated + b.updated, a.unchanged + b.unchanged)
 
 
 def _unchanged(source: SourceForUpdate) -> PollResult:
