@@ -15,9 +15,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from service.arxiv_categories import is_arxiv_category
 from service.errors import ConfigError
+from service.logs import redact
 from service.records import KINDS, LEVELS, Kind, Level
 
 ENV_PREFIX = "STAYCURRENT_"
@@ -63,6 +66,28 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address the API listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the API listens on.")
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn workers for `staycurrent api`.")
+    api_max_connections: int = Field(
+        200, ge=1, description="Connections served at once per API process; more get a 503."
+    )
+    api_header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Time a client has to send a whole request line and headers; then the "
+        "connection is closed.",
+    )
+    api_auth_failures_per_minute: int = Field(
+        20,
+        ge=1,
+        description="Failed authentications a client may make per minute (per API process); past "
+        "it, requests carrying a token get 429 with Retry-After.",
+    )
+    api_feed_requests_per_minute: int = Field(
+        20,
+        ge=1,
+        description="Subscription feed documents a client may fetch per minute (per API "
+        "process); past it, 429 with Retry-After.",
+    )
 
     # -- fetching
     allow_private_networks: bool = Field(
@@ -74,6 +99,25 @@ class Settings(BaseSettings):
         10 * 1024 * 1024, ge=1024, description="Cap on the decoded body of a feed, bytes."
     )
     http_max_redirects: int = Field(5, ge=0, le=20, description="Redirects followed per fetch.")
+
+    # -- reading documents (untrusted bytes: feeds, OPML uploads)
+    parse_processes: int = Field(
+        2, ge=1, le=64, description="Processes that parse, normalize and tag fetched documents."
+    )
+    parse_budget_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Time one document may take to be read; one over it is refused and its "
+        "reading process stopped.",
+    )
+    parse_max_entries: int = Field(
+        5000,
+        ge=1,
+        le=1_000_000,
+        description="Entries read from one document; past it the first ones are kept and the "
+        "poll says so.",
+    )
 
     # -- polling
     poll_tick_seconds: float = Field(60.0, gt=0, description="How often the worker looks for work.")
@@ -140,6 +184,10 @@ class Settings(BaseSettings):
         scheme = value.split(":", 1)[0]
         if not scheme.startswith(("sqlite", "postgres")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        try:
+            make_url(value).port  # noqa: B018 - reading the port is what checks it
+        except (ArgumentError, ValueError):
+            raise ValueError("not a database URL (scheme://user:password@host:port/name)") from None
         if scheme in {"postgresql", "postgres"}:
             return "postgresql+psycopg" + value[len(scheme) :]
         return value
@@ -241,7 +289,7 @@ def _describe(error: dict[str, Any], secret_fields: set[str]) -> str:
         name, msg = msg.split(":", 1)
         loc, msg = [name], msg.strip()
     name = loc[0] if loc else "settings"
-    shown = "" if name in secret_fields else f" (got {error.get('input')!r})"
+    shown = "" if name in secret_fields else f" (got {redact(repr(error.get('input')))})"
     if error.get("type") == "missing" or name == "settings":
         shown = ""
     return f"{ENV_PREFIX}{name.upper()}: {msg}{shown}"

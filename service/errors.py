@@ -18,6 +18,8 @@ carries a ``reason``: one sentence a user understands, stored on the source row 
     │   │   └── GoneError           410: the publisher removed the feed
     │   └── (no others)
     ├── ParseError                  the bytes are not a feed we can read (reason says why)
+    │   └── HostileDocumentError    a document over a limit (attributes per element, time to
+    │                               read it): refused, never partly read
     ├── StorageError                the database refused a write or is unreachable
     ├── NotFoundError               an id or name that does not exist
     ├── ConflictError               a unique name/URL already taken
@@ -112,6 +114,10 @@ class GoneError(HTTPStatusError):
 
 class ParseError(StaycurrentError):
     """The bytes are not a feed we can read."""
+
+
+class HostileDocumentError(ParseError):
+    """A document over a limit (attributes per element, time to read it): refused whole."""
 
 
 class StorageError(StaycurrentError):

@@ -14,9 +14,11 @@ _SECRET_PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)((?:token|password|secret|key|sig)=)[^&\s\"']+"),
     # a token in a path; a route template's placeholder (``{token}``) is no secret and stays
-    re.compile(r"(/v1/subscriptions/)(?!\{\w+\}(?:/|\s|$))[^/\s]+"),
-    re.compile(r"(/v1/(?:feedback|unsubscribe)/)(?!\{\w+\}(?:/|\s|\?|$))[^/\s?]+"),
-    re.compile(r"(postgres(?:ql)?(?:\+psycopg)?://[^:/@\s]+:)[^@\s]+(@)"),
+    # (paths are matched in any case: the router answers 404, but the request log still names them)
+    re.compile(r"(?i)(/v1/subscriptions/)(?!\{\w+\}(?:/|\s|$))[^/\s]+"),
+    re.compile(r"(?i)(/v1/(?:feedback|unsubscribe)/)(?!\{\w+\}(?:/|\s|\?|$))[^/\s?]+"),
+    # the password of any URL with credentials (a database URL, whatever its scheme)
+    re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+(@)"),
 )
 _SECRET_FIELDS = {"token", "password", "secret", "secret_key", "admin_token", "authorization"}
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}

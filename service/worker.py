@@ -218,6 +218,9 @@ def build_pipeline(
         per_host=settings.poll_per_host,
         worker_id=owner,
         host_gate=host_gate.gate if host_gate is not None else None,
+        parse_processes=settings.parse_processes,
+        parse_budget_seconds=settings.parse_budget_seconds,
+        max_entries=settings.parse_max_entries,
     )
 
 

@@ -12,7 +12,9 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.outputs.api.app import create_app
+from service.outputs.links import link_generation
 from service.storage.engine import Database
+from service.storage.models import Profile
 
 ADMIN_TOKEN = "admin-token-for-tests-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -60,3 +62,10 @@ def make_api(
     moments = [corpus.now]
     app = create_app(configured, db=db, clock=lambda: moments[-1])
     return Api(TestClient(app), db, configured, corpus, moments)
+
+
+def link_generation_of(db: Database, profile_id: int) -> str:
+    """The feed-token generation a profile's feedback links are bound to ("" for no profile)."""
+    with db.session() as s:
+        profile = s.get(Profile, profile_id)
+    return link_generation(profile.feed_token_hash) if profile is not None else ""

@@ -2,14 +2,17 @@
 
 XXE (a local file; an entity, a DTD, a parameter entity and a public DTD over HTTP), billion
 laughs, the quadratic blowup (one ~20 KB entity referenced thousands of times: ~80 KB), deeply
-nested elements and a 10,000-entry feed. ``documents(secret_file, entity_base)`` builds them for
-a run: ``entity_base`` is where the HTTP entities live (a feed server that counts requests).
+nested elements and a 10,000-entry feed (of which the first 5,000 are read).
+``documents(secret_file, entity_base)`` builds them for a run: ``entity_base`` is where the HTTP
+entities live (a feed server that counts requests).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from service.ingest.pipeline import MAX_ENTRIES
 
 SECRET = "SECRET-MARKER-42"
 LEAKED = "LEAKED-OVER-HTTP"
@@ -71,8 +74,9 @@ def nested(depth: int) -> HostileDocument:
 
 
 def many_entries(count: int) -> HostileDocument:
+    """``count`` entries: the first ``MAX_ENTRIES`` (STAYCURRENT_PARSE_MAX_ENTRIES) are stored."""
     items = "".join(item(f"Entry {n}", n, f"Body {n}") for n in range(count))
-    return HostileDocument(f"{count:,} entries", rss(items), count, ())
+    return HostileDocument(f"{count:,} entries", rss(items), min(count, MAX_ENTRIES), ())
 
 
 def documents(secret_file: Path, entity_base: str) -> list[HostileDocument]:
@@ -108,3 +112,35 @@ def documents(secret_file: Path, entity_base: str) -> list[HostileDocument]:
         nested(50_000),
         many_entries(10_000),
     ]
+
+
+# Floods: documents that are inert but slow to read (quadratic or worse in a parser), each sized to
+# take several seconds on this machine's parser before the limits. ``floods()`` names them.
+
+
+def attribute_flood(count: int = 30_000) -> bytes:
+    """One element with ``count`` attributes (lxml's ``attrib.items()`` is quadratic in them)."""
+    attributes = " ".join(f'a{n}="v"' for n in range(count))
+    return rss(item("attribute flood", extra=f"<category {attributes}>c</category>"))
+
+
+def nesting_flood(depth: int = 400_000) -> bytes:
+    """Elements nested ``depth`` deep inside an entry (past libxml2's limit: the slow readers)."""
+    return rss(item("nesting flood", extra="<x>" * depth + "deep" + "</x>" * depth))
+
+
+def namespace_flood(count: int = 25_000) -> bytes:
+    """``count`` namespaces declared on the root, each used by one element of an entry."""
+    elements = "".join(f"<n{n}:e>v</n{n}:e>" for n in range(count))
+    declared = "".join(f' xmlns:n{n}="https://ns.example.org/{n}"' for n in range(count))
+    return rss(item("namespace flood", extra=elements)).replace(
+        b'<rss version="2.0">', f'<rss version="2.0"{declared}>'.encode()
+    )
+
+
+def floods() -> dict[str, bytes]:
+    return {
+        "attribute flood": attribute_flood(),
+        "nesting flood": nesting_flood(),
+        "namespace flood": namespace_flood(),
+    }

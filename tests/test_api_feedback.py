@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from apikit import Api, bearer, make_api
+from apikit import Api, bearer, link_generation_of, make_api
 from sqlmodel import select
 
 from service.config import Settings
@@ -82,6 +83,7 @@ def _link(api: Api, profile_id: int, item_id: int, signal: str = "like") -> str:
         profile_id=profile_id,
         item_id=item_id,
         signal=signal,
+        generation=link_generation_of(api.db, profile_id),
         now=api.now,
     )
     return url.removeprefix(api.settings.base_url)
@@ -171,6 +173,7 @@ def test_tokens_for_other_purposes_or_keys_are_not_links(api: Api) -> None:
         profile_id=ada["id"],
         item_id=item,
         signal="like",
+        generation=link_generation_of(api.db, ada["id"]),
         expires_at=api.now + timedelta(days=1),
     )
     for token in (cursor_like, other_key, "garbage"):
@@ -183,3 +186,24 @@ def test_a_link_to_a_deleted_profile_is_not_found(api: Api) -> None:
     response = api.client.get(path)
     assert response.status_code == 404
     assert "no longer exists" in response.json()["detail"]
+
+
+def test_rotating_the_feed_token_revokes_the_feedback_links_handed_out_before(api: Api) -> None:
+    ada, api_token, feed_token = api.profile("ada")
+    document = api.client.get(f"/v1/subscriptions/{feed_token}/feed.rss").text
+    links = re.findall(r"/v1/feedback/[^\"<&\s]+", document)
+    assert links  # the feed carries one-click links
+    rotated = api.client.post(
+        "/v1/profiles/me/rotate", json={"token": "feed"}, headers=bearer(api_token)
+    )
+    assert rotated.status_code == 200
+    for path in (links[0], links[-1]):
+        refused = api.client.post(path)
+        assert refused.status_code == 410
+        assert "feed token was rotated" in refused.json()["detail"]
+    assert _signals(api, ada["id"]) == set()
+    new_feed = rotated.json()["token"]
+    fresh = api.client.get(f"/v1/subscriptions/{new_feed}/feed.rss").text
+    fresh_links = re.findall(r"/v1/feedback/[^\"<&\s]+", fresh)
+    assert api.client.post(fresh_links[0]).status_code == 200
+    assert _signals(api, ada["id"])

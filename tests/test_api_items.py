@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from apikit import Api, make_api
+from apikit import Api, link_generation_of, make_api
 from corpusgen import generate_corpus
 from sqlmodel import select
 
@@ -352,6 +352,7 @@ def test_a_one_click_link_survives_what_mailers_append(api: Api) -> None:
         profile_id=profile["id"],
         item_id=item_id,
         signal="save",
+        generation=link_generation_of(api.db, profile["id"]),
         now=api.now,
     )
     path = url.removeprefix(api.settings.base_url)

@@ -166,6 +166,7 @@ MY_OPERATIONS = [
     ("post", "/v1/feedback/{token}"),
     ("get", "/v1/items"),
     ("get", "/v1/items/{item_id}"),
+    ("get", "/v1/items/{item_id}/similar"),
     ("get", "/v1/topics"),
     ("get", "/v1/sources"),
     ("get", "/v1/sources/{source_id}"),

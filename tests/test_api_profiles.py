@@ -59,7 +59,7 @@ def test_a_name_is_taken_once(api: Api) -> None:
     api.profile("ada")
     response = api.client.post("/v1/profiles", json={"name": "ada"}, headers=ADMIN)
     assert response.status_code == 409
-    assert response.json()["detail"] == "name: a profile named 'ada' already exists"
+    assert response.json()["detail"] == "name: that name is taken; choose another"
 
 
 def test_patch_changes_only_what_is_sent(api: Api) -> None:
@@ -82,7 +82,9 @@ def test_patch_changes_only_what_is_sent(api: Api) -> None:
         ({"token_hash": "00"}, 422, "body.token_hash: Extra inputs are not permitted"),
         ({"interests": {"quantum": 1}}, 422, "unknown topic 'quantum'"),
         ({"timezone": "Moon/Base"}, 422, "timezone: unknown IANA time zone"),
-        ({"name": "bob"}, 409, "already exists"),
+        ({"name": "bob"}, 409, "name: that name is taken; choose another"),
+        ({"name": "ｂｏｂ"}, 409, "name: that name is taken; choose another"),  # NFKC: "bob"
+        ({"name": " bob\u2028"}, 409, "name: that name is taken; choose another"),  # spaces
     ],
 )
 def test_bad_patches_are_refused(api: Api, body: dict, status: int, words: str) -> None:
@@ -91,6 +93,18 @@ def test_bad_patches_are_refused(api: Api, body: dict, status: int, words: str) 
     response = api.client.patch("/v1/profiles/me", json=body, headers=bearer(token))
     assert response.status_code == status
     assert words in response.json()["detail"]
+    assert "bob" not in response.json()["detail"]  # a clash names no other profile
+
+
+@pytest.mark.parametrize("name", ["bob\u200b", "\u200bbob", "bo\u00adb", "bob\u202e", "bob\ufeff"])
+def test_names_with_invisible_characters_are_refused(api: Api, name: str) -> None:
+    api.profile("bob")
+    created = api.client.post("/v1/profiles", json={"name": name}, headers=ADMIN)
+    assert created.status_code == 422
+    assert "no control or invisible characters" in created.json()["detail"]
+    _, token, _ = api.profile("ada")
+    renamed = api.client.patch("/v1/profiles/me", json={"name": name}, headers=bearer(token))
+    assert renamed.status_code == 422
 
 
 def test_rotating_the_api_token(api: Api) -> None:

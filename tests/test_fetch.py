@@ -423,6 +423,10 @@ async def test_redirect_to_cloud_metadata_is_refused_with_no_connection_attempte
             "http://[::ffff:169.254.169.254]/",
             "refused: ::ffff:a9fe:a9fe is a link-local address (169.254.169.254 inside IPv6)",
         ),
+        (
+            "http://[::ffff:0:7f00:1]:{port}/feed.xml",
+            "refused: ::ffff:0:7f00:1 is a loopback address (127.0.0.1 inside IPv6)",
+        ),
     ],
 )
 async def test_direct_private_url_is_refused(

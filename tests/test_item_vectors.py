@@ -228,13 +228,14 @@ def test_without_vectors_ingest_stores_none(db: Database) -> None:
 def test_tags_rebuild_backfills_then_the_cli_lists_similar_items(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("STAYCURRENT_FEEDS_FILE", str(ROOT / "feeds.yaml"))  # the taxonomy
     with cli_on(db_url, tmp_path, monkeypatch) as cli:
         db = database()
         _insert_old_items(db)
         before = cli("items", "similar", "1", "--json")
         assert before.exit_code == 0 and "backfill" in json.loads(before.stdout)["note"]
         done = cli("tags", "rebuild", "--batch", "2")
-        assert done.exit_code == 0, done.stdout
+        assert done.exit_code == 0, done.output
         assert "re-linked 3 items, each with its vector" in done.stdout
         with db.session() as s:
             assert len(list(s.exec(select(ItemLink)))) == 3

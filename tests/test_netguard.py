@@ -72,6 +72,8 @@ GUARD = NetGuard()
         ("::ffff:10.1.2.3", "a private address (10.1.2.3 inside IPv6)"),
         ("::ffff:169.254.169.254", "a link-local address (169.254.169.254 inside IPv6)"),
         ("64:ff9b::a00:1", "a private address (10.0.0.1 inside IPv6)"),
+        ("::ffff:0:7f00:1", "a loopback address (127.0.0.1 inside IPv6)"),
+        ("::ffff:0:a9fe:a9fe", "a link-local address (169.254.169.254 inside IPv6)"),
         ("2002:a9fe:a9fe::1", "a link-local address (169.254.169.254 inside IPv6)"),
         ("2002:7f00:1::", "a loopback address (127.0.0.1 inside IPv6)"),
         ("::ffff:8.8.8.8", None),

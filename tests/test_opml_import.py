@@ -19,9 +19,10 @@ from feedserver import FeedServer, Route
 from sqlmodel import select
 
 from service.config import Settings
+from service.errors import InvalidInputError
 from service.ingest.netguard import NetGuard
 from service.outputs import opml_import
-from service.outputs.opml_import import import_opml, match_topics, read_opml
+from service.outputs.opml_import import import_opml, match_topics, read_opml, read_opml_isolated
 from service.storage.engine import Database
 from service.storage.models import Source
 from service.storage.source_registry import url_key
@@ -293,6 +294,26 @@ def test_a_quadratic_blowup_is_inert() -> None:
     assert all(len(o.title or "") <= 200 for o in document.outlines)
 
 
+def test_an_attribute_flood_is_refused_before_its_attributes_are_read(api: Api) -> None:
+    attributes = " ".join(f'a{n}="v"' for n in range(50_000))  # 27 s to read with lxml's items()
+    body = opml(f'<outline text="flood" xmlUrl="https://flood.example/f" {attributes}/>')
+    response = api.client.post("/v1/sources/import", content=body, headers=RAW)
+    assert response.status_code == 422
+    assert "has 50,002 attributes (at most 256 are read)" in response.json()["detail"]
+    assert url_key("https://flood.example/f") not in _sources(api.db)
+
+
+def test_a_file_over_the_parse_budget_is_refused_and_its_reader_stopped() -> None:
+    outlines = "".join(
+        f'<outline text="Feed {n}" xmlUrl="https://f{n}.example/x"/>' for n in range(200_000)
+    )  # seconds of reading, against a budget of a twentieth of one
+    with pytest.raises(InvalidInputError) as refused:
+        read_opml_isolated(opml(outlines), budget_seconds=0.05)
+    assert "took more than 0.05 s" in refused.value.reason
+    small = read_opml_isolated(FOLDERS, budget_seconds=10.0)
+    assert small == read_opml(FOLDERS)  # within the budget: what reading in place gives
+
+
 def test_import_opml_is_one_function_for_api_and_cli(db: Database) -> None:
     from service.config import load_catalog
     from service.storage.catalog import sync_taxonomy
@@ -301,7 +322,7 @@ def test_import_opml_is_one_function_for_api_and_cli(db: Database) -> None:
         sync_taxonomy(
             s, load_catalog(Path(__file__).resolve().parent.parent / "feeds.yaml").taxonomy
         )
-    report = import_opml(db, FOLDERS, guard=NetGuard())
+    report = import_opml(db, FOLDERS, guard=NetGuard(), budget_seconds=10.0)
     assert report.added == 6 and report.title == "Test feeds"
 
 

@@ -155,8 +155,8 @@ def test_second_round_is_conditional_and_costs_no_parsing(db: Database, server: 
         },
     )
     first = run(db, list(ids.values()))
-    assert first["etag"].items_new == 2
-    assert first["plain"].items_new == 0  # the same papers, already stored by "etag"
+    # the same papers: whichever document is stored second finds them stored already
+    assert sorted(result.items_new for result in first.values()) == [0, 2]
     second = run(db, list(ids.values()))
     assert second["etag"].outcome == "not_modified"
     assert second["plain"].outcome == "unchanged"  # same bytes: skipped by the content hash

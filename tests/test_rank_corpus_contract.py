@@ -18,6 +18,7 @@ from service.config import load_catalog
 from service.errors import ParseError
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
+from service.ingest.topicmodel import TopicModel
 from service.rank.contract import check_dial
 from service.rank.loader import CandidateQuery, load_pool
 from service.rank.model import CandidatePool, Preferences
@@ -49,7 +50,8 @@ def corpus_pool(
     db = Database(f"sqlite:///{path}")
     with db.write() as s:
         sync_taxonomy(s, CATALOG.taxonomy)
-    pipeline = Pipeline(db=db, tagger=Tagger(CATALOG.taxonomy))
+    # Tagged as an installation tags: the shipped topic model beside the keyword rules.
+    pipeline = Pipeline(db=db, tagger=Tagger(CATALOG.taxonomy, TopicModel.shipped()))
     for file in corpus_files():
         folder = file.parent.name
         with db.write() as s:

@@ -32,9 +32,9 @@ from workerprocs import SECRET, cli_env, start, wait_until
 from service.cli.settings_cmd import without_password
 from service.config import Settings
 from service.outputs.digest.run import send_now
-from service.outputs.links import feedback_url, unsubscribe_url
+from service.outputs.links import feedback_url, link_generation, unsubscribe_url
 from service.storage.engine import Database
-from service.storage.profiles import get_profile
+from service.storage.profiles import get_profile, token_digest
 
 BOGUS = "bogus-token-that-nobody-has-0123456789"
 DOCUMENTS = ("feed.rss", "feed.atom", "feed.json", "sources.opml", "lenses.opml", "trends.rss")
@@ -131,7 +131,13 @@ def exercise(
     )
     item_id = feed.json()["items"][0]["id"]
     link = feedback_url(
-        "http://x", secret, profile_id=ada_id, item_id=item_id, signal="save", now=now
+        "http://x",
+        secret,
+        profile_id=ada_id,
+        item_id=item_id,
+        signal="save",
+        generation=link_generation(token_digest(new_feed)),
+        now=now,
     )
     feedback_token = book.add("a feedback link's token", link.rsplit("/", 1)[1])
     step("open a feedback link", client.get(_path(link)))

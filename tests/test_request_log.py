@@ -86,16 +86,27 @@ def test_the_logged_path_keeps_ids_and_hides_tokens(
         ("Authorization: Bearer abc.DEF-123", "Authorization: Bearer ***"),
         ("postgresql+psycopg://sc:pa55@db/sc", "postgresql+psycopg://sc:***@db/sc"),
         ("/v1/sources/7/health", "/v1/sources/7/health"),
+        ("/V1/Subscriptions/Zk8w-x_y/feed.rss", "/V1/Subscriptions/***/feed.rss"),
+        ("GET /v1/FEEDBACK/eyJ.sig?signal=like", "GET /v1/FEEDBACK/***?signal=like"),
+        ("mysql://sc:pa55@db/sc", "mysql://sc:***@db/sc"),
     ],
 )
 def test_redact_hides_credentials_and_keeps_route_placeholders(text: str, shown: str) -> None:
     assert redact(text) == shown
 
 
-@given(token=TOKEN_CHARS, prefix=st.sampled_from(["subscriptions", "feedback", "unsubscribe"]))
-def test_no_token_survives_in_a_path_that_matched_no_route(token: str, prefix: str) -> None:
-    shown = shown_path(None, {}, f"/v1/{prefix}/{token}/whatever")
-    assert shown == f"/v1/{prefix}/***/whatever"  # the token, whatever it is, is gone
+@given(
+    token=TOKEN_CHARS,
+    prefix=st.sampled_from(["subscriptions", "feedback", "unsubscribe"]),
+    version=st.sampled_from(["v1", "V1"]),
+    data=st.data(),
+)
+def test_no_token_survives_in_a_path_that_matched_no_route(
+    token: str, prefix: str, version: str, data: st.DataObject
+) -> None:
+    cased = "".join(c.upper() if data.draw(st.booleans()) else c for c in prefix)  # any case
+    shown = shown_path(None, {}, f"/{version}/{cased}/{token}/whatever")
+    assert shown == f"/{version}/{cased}/***/whatever"  # the token, whatever it is, is gone
 
 
 @pytest.mark.parametrize(

@@ -95,6 +95,24 @@ def test_short_secrets_are_refused_without_being_echoed(
     assert "hunter2" not in caught.value.reason
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://bob:hunter2pass@db.example/feeds",
+        "postgresql://bob:hunter2pass@db.example:notaport/feeds",
+    ],
+)
+def test_an_invalid_database_url_is_named_without_its_password(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("STAYCURRENT_DATABASE_URL", url)
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert refused.value.reason.startswith("STAYCURRENT_DATABASE_URL: ")
+    assert "bob:***@db.example" in refused.value.reason
+    assert "hunter2pass" not in refused.value.reason
+
+
 def test_two_problems_give_two_lines(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STAYCURRENT_PORT", "x")
     monkeypatch.setenv("STAYCURRENT_HTTP_DEADLINE", "-1")

@@ -83,7 +83,7 @@ def test_presets_set_the_depth(topics_db: Database, changes: dict, depth: float)
 
 def test_names_are_unique(topics_db: Database) -> None:
     create_profile(topics_db, name="ada")
-    with pytest.raises(ConflictError, match="'ada' already exists"):
+    with pytest.raises(ConflictError, match="that name is taken"):
         create_profile(topics_db, name="ada")
     bob = create_profile(topics_db, name="bob").profile
     assert bob.id is not None

@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.cli.common import database, settings
+from service.cli.connections import HeaderTimeoutH11
 from service.cli.runtime import catalog
 from service.config import Settings, base_url_mismatch
 from service.outputs.api.app import create_app
@@ -31,11 +32,23 @@ log = logging.getLogger("staycurrent.serve")
 # uvicorn keeps its own logging out of the way: its records go through ours (text or JSON, see
 # service.logs), warnings and errors only; each request is logged once, by RequestLog.
 UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "log_level": "warning", "access_log": False}
+KEEP_ALIVE_SECONDS = 5  # an idle connection is closed after this
+
+
+def limits(cfg: Settings) -> dict[str, Any]:
+    """uvicorn's connection cap (503 past it), idle keep-alive timeout and request-head deadline."""
+    return {
+        "limit_concurrency": cfg.api_max_connections,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "http": HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds),
+    }
 
 
 def api_factory() -> object:
     """uvicorn's factory for multi-worker ``staycurrent api``: each worker builds its own app."""
-    return create_app(settings())
+    cfg = settings()
+    HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds)
+    return create_app(cfg)
 
 
 def announce(host: str, port: int, *, with_poller: bool) -> None:
@@ -83,6 +96,7 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
             port=cfg.port,
             workers=workers,
             timeout_graceful_shutdown=5,
+            **limits(cfg),
             **UVICORN_LOGGING,
         )
         return
@@ -94,5 +108,10 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
     # On SIGTERM: open requests get a moment, then the poller its grace; all within ~10 s.
     drain = 1 if with_poller else 5
     uvicorn.run(
-        app, host=cfg.host, port=cfg.port, timeout_graceful_shutdown=drain, **UVICORN_LOGGING
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        timeout_graceful_shutdown=drain,
+        **limits(cfg),
+        **UVICORN_LOGGING,
     )

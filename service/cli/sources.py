@@ -202,9 +202,17 @@ def import_cmd(
     body = _read_opml(file)
     db = database()
     upgrade(db)
-    guard = NetGuard(allow_all=settings().allow_private_networks)
+    configured = settings()
+    guard = NetGuard(allow_all=configured.allow_private_networks)
     try:
-        report = import_opml(db, body, guard=guard, kind=kind, level=level)
+        report = import_opml(
+            db,
+            body,
+            guard=guard,
+            kind=kind,
+            level=level,
+            budget_seconds=configured.parse_budget_seconds,
+        )
     except StaycurrentError as exc:
         fail(f"{file}: {exc.reason}", code=1)
     if as_json:

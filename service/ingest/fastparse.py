@@ -37,6 +37,7 @@ from lxml import etree
 
 from service.ingest.feedhandlers import END, START
 from service.ingest.feedstate import RESETS_IMAGE, RESETS_TEXTINPUT, FeedState, Unsupported
+from service.ingest.isolation import too_many_attributes
 
 __all__ = ["Unsupported", "read_feed"]
 
@@ -241,7 +242,11 @@ class _Reader:
     def _attributes(self, element: Any) -> dict[str, str] | None:
         """Attributes keyed as feedparser keys them, lowercased: by the standard prefix of a
         known namespace (or the bare name), then again by the name as written (``prefix:name``);
-        ``rel`` and ``type`` values lowercased."""
+        ``rel`` and ``type`` values lowercased. An element with more than ``MAX_ATTRIBUTES``
+        refuses the document (``HostileDocumentError``) before any is read."""
+        refusal = too_many_attributes(element)
+        if refusal is not None:
+            raise refusal
         items = element.attrib.items()
         if not items:
             return None

@@ -3,8 +3,8 @@
 Sources can be added by users (API, OPML import), so a feed URL must not reach inside the network:
 loopback, private, link-local (cloud metadata at 169.254.169.254), CGNAT, multicast, reserved,
 unspecified, broadcast and documentation addresses are refused, and so are IPv6 forms that embed
-such an IPv4 address (IPv4-mapped ``::ffff:127.0.0.1``, NAT64 ``64:ff9b::a00:5``, 6to4
-``2002:a00:5::``).
+such an IPv4 address (IPv4-mapped ``::ffff:127.0.0.1``, IPv4-translated (SIIT)
+``::ffff:0:7f00:1``, NAT64 ``64:ff9b::a00:5``, 6to4 ``2002:a00:5::``).
 
 The check runs on the address actually connected to: ``GuardedBackend`` is an httpcore network
 backend that resolves the host name itself, vets every address the name resolves to, and then opens
@@ -70,6 +70,7 @@ _V6_BLOCKED: tuple[tuple[str, str], ...] = (
     ("ff00::/8", "a multicast address"),
 )
 _NAT64 = IPv6Network("64:ff9b::/96")
+_TRANSLATED = IPv6Network("::ffff:0:0:0/96")  # SIIT, RFC 7915
 _SIX_TO_FOUR = IPv6Network("2002::/16")
 
 
@@ -81,10 +82,10 @@ _BLOCKED = _table(_V4_BLOCKED) + _table(_V6_BLOCKED)
 
 
 def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, NAT64 or 6to4), if any."""
+    """The IPv4 address an IPv6 address stands for (mapped, translated, NAT64 or 6to4), if any."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    if address in _NAT64:
+    if address in _NAT64 or address in _TRANSLATED:
         return IPv4Address(int(address) & 0xFFFFFFFF)
     return address.sixtofour
 
@@ -119,7 +120,7 @@ class NetGuard:
         inner = embedded_ipv4(address) if isinstance(address, IPv6Address) else None
         if inner is None:
             return _label(address)
-        # mapped, NAT64 and 6to4 forms reach the IPv4 address they embed: judge that one
+        # mapped, translated, NAT64 and 6to4 forms reach the IPv4 address they embed: judge that one
         if self._allowed(inner):
             return None
         label = _label(inner)

@@ -36,7 +36,7 @@ from typing import Any
 
 import feedparser
 
-from service.errors import ParseError
+from service.errors import HostileDocumentError, ParseError
 from service.ingest.fastparse import Unsupported, read_feed
 from service.ingest.jsonfeed import looks_like_json, read_json_feed
 from service.ingest.looseparse import read_refused_feed
@@ -93,6 +93,8 @@ def _read(data: bytes, headers: dict[str, str]) -> Any:
         refused = read_refused_feed(data, headers) if declined.malformed else None
         if refused is not None:
             return refused
+    except HostileDocumentError:
+        raise  # over a limit: no other reader gets the document either
     except Exception:  # a flaw in the fast reader must never cost a feed: feedparser decides
         log.exception("the fast feed reader failed; feedparser reads the document instead")
     return _run_feedparser(data, headers)

@@ -2,12 +2,13 @@
 
     sources | xargs -P N fetch | parse | normalize | tag | embed | decide | storage
 
-Storage takes one transaction per source. Only retrieval runs concurrently (a global limit and a
-per-host limit). Everything after the fetch runs on one processing thread, one source at a time,
-so results are deterministic and SQLite sees one writer. A failing source is a value in the
+Only retrieval runs concurrently (a global limit and a per-host limit). Parse, normalize and tag
+run in a ``DocumentPool`` (processes, a time budget per document: a hostile document costs one
+stopped process, never the event loop, the API or lease renewal). Storing runs on one processing
+thread, one source at a time, so SQLite sees one writer. A failing source is a value in the
 results, never an exception out of the batch.
-``embed`` gives each item its vector (``ingest.embed``), one batch per document, in the pool's
-processes when ``ingest_many`` parses in a pool; without a readable model items get none.
+``embed`` gives each item its vector (``ingest.embed``), one batch per document, in the same
+pool processes; without a readable model items get none.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import multiprocessing
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+
+from sqlmodel import Session
 
 from service.errors import (
     FetchError,
@@ -34,6 +36,7 @@ from service.errors import (
 )
 from service.ingest.embed import Embedder, item_text, shared_embedder, to_blob
 from service.ingest.fetch import Fetcher
+from service.ingest.isolation import DocumentPool
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
 from service.ingest.schedule import (
@@ -65,6 +68,8 @@ log = logging.getLogger("staycurrent.pipeline")
 
 PERMANENT_REDIRECTS_TO_ADOPT = 3
 RATE_WINDOW = timedelta(days=28)
+MAX_ENTRIES = 5000  # the default of STAYCURRENT_PARSE_MAX_ENTRIES
+STORE_BATCH = 500  # items stored per transaction
 HostGate = Callable[[str], AbstractAsyncContextManager[None]]
 
 
@@ -76,6 +81,9 @@ class Processed:
     feed: ParsedFeed
     items: tuple[ItemWithTags, ...]
     skipped: tuple[str, ...]
+    entries: (
+        int  # how many the document held, read or not (``feed.entries`` is emptied by the pool)
+    )
 
 
 def body_hash(body: bytes) -> str:
@@ -97,6 +105,19 @@ def observed_per_week(items: Sequence[ItemWithTags], now: datetime) -> float:
     return recent / (RATE_WINDOW / timedelta(days=7))
 
 
+def cap_entries(feed: ParsedFeed, max_entries: int) -> ParsedFeed:
+    """``feed`` with at most ``max_entries`` entries (the first ones, as the document lists them),
+    the cut said in its warning."""
+    if len(feed.entries) <= max_entries:
+        return feed
+    cut = (
+        f"the document holds {len(feed.entries):,} entries; only the first {max_entries:,} were "
+        "read (STAYCURRENT_PARSE_MAX_ENTRIES)"
+    )
+    warning = f"{feed.warning}; {cut}" if feed.warning else cut
+    return replace(feed, entries=feed.entries[:max_entries], warning=warning)
+
+
 def process_document(
     body: bytes,
     source: SourceForUpdate,
@@ -104,11 +125,14 @@ def process_document(
     tagger: Tagger,
     *,
     content_type: str | None = None,
+    max_entries: int = MAX_ENTRIES,
     embedder: Embedder | None = None,
 ) -> Processed:
     """parse | normalize | tag | embed for one document (no vectors without ``embedder``).
-    Raises ParseError for bytes that are not a feed."""
-    feed = parse_feed(body, content_type=content_type, url=source.url)
+    Raises ParseError for bytes that are not a feed. Past ``max_entries`` entries, the first
+    ones are read and the feed says so in its warning."""
+    parsed = parse_feed(body, content_type=content_type, url=source.url)
+    feed = cap_entries(parsed, max_entries)
     context = SourceContext(
         feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
     )
@@ -119,7 +143,7 @@ def process_document(
         )
         for item in normalized.items
     )
-    return Processed(feed, embed_items(tagged, embedder), normalized.skipped)
+    return Processed(feed, embed_items(tagged, embedder), normalized.skipped, len(parsed.entries))
 
 
 def embed_items(
@@ -152,23 +176,41 @@ def available_embedder() -> Embedder | None:
         return None
 
 
-# Each process of an ingest pool compiles its own tagger once (regexes do not travel well).
-_pool_tagger: Tagger | None = None
-_pool_embeds = False
+# Each process of an ingest pool compiles its own tagger once (regexes do not travel well); with
+# it, the cap on entries per document and whether to make vectors (each process loads the model
+# on first use).
+_pool_reader: tuple[Tagger, int, bool] | None = None
 
 
-def _start_pool_worker(tagger: Tagger, embeds: bool = False) -> None:
-    global _pool_tagger, _pool_embeds  # per-process state of a pool worker, set once
-    _pool_tagger, _pool_embeds = tagger, embeds
+def _start_pool_worker(tagger: Tagger, max_entries: int, embeds: bool = False) -> None:
+    global _pool_reader  # noqa: PLW0603 - per-process state of a pool worker, set once
+    _pool_reader = (tagger, max_entries, embeds)
 
 
-def _process_in_pool(body: bytes, source: SourceForUpdate, fetched_at: datetime) -> Processed:
+def _process_in_pool(
+    body: bytes, source: SourceForUpdate, fetched_at: datetime, content_type: str | None = None
+) -> Processed:
     """``process_document`` in a pool worker. The parsed entries stay here: storing needs only
     the items and the feed's warning, and sending raw entries back would double the pickling."""
-    assert _pool_tagger is not None, "the pool initializer did not run"
-    embedder = available_embedder() if _pool_embeds else None
-    processed = process_document(body, source, fetched_at, _pool_tagger, embedder=embedder)
+    assert _pool_reader is not None, "the pool initializer did not run"
+    tagger, max_entries, embeds = _pool_reader
+    processed = process_document(
+        body,
+        source,
+        fetched_at,
+        tagger,
+        content_type=content_type,
+        max_entries=max_entries,
+        embedder=available_embedder() if embeds else None,
+    )
     return replace(processed, feed=replace(processed.feed, entries=()))
+
+
+def new_body(source: SourceForUpdate, fetched: FetchedFeed | FetchError) -> bytes | None:
+    """The bytes a fetch brought to read; None for an error, a 304 or the same bytes again."""
+    if isinstance(fetched, FetchError) or fetched.not_modified or fetched.body is None:
+        return None
+    return fetched.body if body_hash(fetched.body) != source.content_hash else None
 
 
 class Pipeline:
@@ -187,6 +229,9 @@ class Pipeline:
         host_gate: HostGate | None = None,
         clock: Callable[[], datetime] = utcnow,
         vectors: bool = True,
+        parse_processes: int = 2,
+        parse_budget_seconds: float = 10.0,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.db = db
         self.tagger = tagger
@@ -198,6 +243,9 @@ class Pipeline:
         self.worker_id = worker_id
         self.host_gate = host_gate
         self.clock = clock
+        self.parse_processes = parse_processes
+        self.parse_budget_seconds = parse_budget_seconds
+        self.max_entries = max_entries
 
     # ------------------------------------------------------------------ pure-ish stages
 
@@ -216,7 +264,17 @@ class Pipeline:
             fetched_at,
             self.tagger,
             content_type=content_type,
+            max_entries=self.max_entries,
             embedder=available_embedder() if self.vectors else None,
+        )
+
+    def documents(self, processes: int | None = None) -> DocumentPool:
+        """A pool that reads untrusted documents with ``_process_in_pool``, within the budget."""
+        return DocumentPool(
+            processes=processes or self.parse_processes,
+            budget_seconds=self.parse_budget_seconds,
+            initializer=_start_pool_worker,
+            initargs=(self.tagger, self.max_entries, self.vectors),
         )
 
     # ------------------------------------------------------------------ decisions
@@ -300,11 +358,29 @@ class Pipeline:
 
     # ------------------------------------------------------------------ completing one source
 
+    def _store_batches(
+        self,
+        source_id: int,
+        items: Sequence[ItemWithTags],
+        started: datetime,
+        finish: Callable[[Session, StoreCounts], None],
+    ) -> StoreCounts:
+        """Store ``items`` in transactions of ``STORE_BATCH`` (other writers get their turn in
+        between); ``finish`` runs in the last one, with the counts of all. Killed between two,
+        the source's state is not written, so its next poll stores the rest (storing is
+        idempotent)."""
+        total = StoreCounts()
+        batches = [items[i : i + STORE_BATCH] for i in range(0, len(items), STORE_BATCH)] or [()]
+        for number, batch in enumerate(batches, start=1):
+            last = finish if number == len(batches) else None
+            write = _Batch(source_id, batch, started, last, total)
+            total = _added(total, self.db.write_retrying(write))
+        return total
+
     def _store(
         self, intent: PollIntent, items: Sequence[ItemWithTags], started: datetime
     ) -> StoreCounts:
-        with self.db.write() as session:
-            counts = store_items(session, source_id=intent.source_id, items=items, now=started)
+        def finish(session: Session, counts: StoreCounts) -> None:
             apply_poll(
                 session,
                 intent,
@@ -313,7 +389,8 @@ class Pipeline:
                 items_updated=counts.updated,
                 finished_at=self.clock(),
             )
-        return counts
+
+        return self._store_batches(intent.source_id, items, started, finish)
 
     def _result(
         self, source: SourceForUpdate, intent: PollIntent, counts: StoreCounts, reason: str | None
@@ -332,29 +409,29 @@ class Pipeline:
         )
 
     def complete(
-        self, source: SourceForUpdate, started: datetime, fetched: FetchedFeed | FetchError
+        self,
+        source: SourceForUpdate,
+        started: datetime,
+        fetched: FetchedFeed | FetchError,
+        read: Processed | StaycurrentError | None,
     ) -> PollResult:
-        """Everything after the fetch, for one source: decide, parse, store in one transaction."""
+        """Everything after the fetch and the reading, for one source: decide, store in one
+        transaction. ``read`` is what the document pool made of a new body (None: no new body)."""
         if isinstance(fetched, FetchError):
             return self._finish(source, self._error_intent(source, fetched, started), (), None)
         if fetched.not_modified:
             intent = self._success_intent(source, fetched, started, outcome="not_modified")
             return self._finish(source, replace(intent, keep_validators=False), (), None)
-        assert fetched.body is not None
-        if body_hash(fetched.body) == source.content_hash:
+        if read is None:
             intent = self._success_intent(source, fetched, started, outcome="unchanged")
             return self._finish(source, intent, (), None)
-        try:
-            processed = self.process(
-                fetched.body, source, started, content_type=fetched.content_type
-            )
-        except ParseError as exc:
-            return self._finish(source, self._error_intent(source, exc, started), (), None)
-        outcome: PollOutcome = "updated" if processed.feed.entries else "empty"
-        intent = self._success_intent(
-            source, fetched, started, outcome=outcome, processed=processed
-        )
-        return self._finish(source, intent, processed.items, processed.feed.warning)
+        if isinstance(read, StaycurrentError):
+            return self._finish(source, self._error_intent(source, read, started), (), None)
+        outcome: PollOutcome = "updated" if read.entries else "empty"
+        if read.entries > self.max_entries:
+            log.warning("%s: %s", source.name, read.feed.warning, extra={"source": source.id})
+        intent = self._success_intent(source, fetched, started, outcome=outcome, processed=read)
+        return self._finish(source, intent, read.items, read.feed.warning)
 
     def _finish(
         self,
@@ -372,11 +449,15 @@ class Pipeline:
         return self._result(source, intent, counts, note)
 
     def complete_safely(
-        self, source: SourceForUpdate, started: datetime, fetched: FetchedFeed | FetchError
+        self,
+        source: SourceForUpdate,
+        started: datetime,
+        fetched: FetchedFeed | FetchError,
+        read: Processed | StaycurrentError | None,
     ) -> PollResult:
         """``complete``, with any unexpected error recorded on the source instead of raised."""
         try:
-            return self.complete(source, started, fetched)
+            return self.complete(source, started, fetched, read)
         except Exception as exc:  # a bug must not stop the batch; record it and go on
             log.exception("unexpected error while processing %s", source.name)
             error = StaycurrentError(f"internal error while processing the feed: {exc!r}"[:500])
@@ -435,21 +516,51 @@ class Pipeline:
         slots: dict[str, asyncio.Semaphore] = {}
         loop = asyncio.get_running_loop()
         results: dict[int, PollResult] = {}
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
+        pool = self.documents()
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
 
-            async def one(source: SourceForUpdate) -> None:
-                fetched = await self._fetch(source, limit, slots, stop)
-                if fetched is None:
-                    return
-                result = await loop.run_in_executor(
-                    processing, self.complete_safely, source, *fetched
-                )
-                results[source.id] = result
-                if on_result is not None:
-                    on_result(result)
+                async def one(source: SourceForUpdate) -> None:
+                    fetched = await self._fetch(source, limit, slots, stop)
+                    if fetched is None:
+                        return
+                    read = await self._read(pool, source, *fetched)
+                    result = await loop.run_in_executor(
+                        processing, self.complete_safely, source, *fetched, read
+                    )
+                    results[source.id] = result
+                    if on_result is not None:
+                        on_result(result)
 
-            await asyncio.gather(*(one(source) for source in sources))
+                await asyncio.gather(*(one(source) for source in sources))
+        finally:
+            await asyncio.to_thread(pool.close)
         return [results[source.id] for source in sources if source.id in results]
+
+    async def _read(
+        self,
+        pool: DocumentPool,
+        source: SourceForUpdate,
+        started: datetime,
+        fetched: FetchedFeed | FetchError,
+    ) -> Processed | StaycurrentError | None:
+        """parse | normalize | tag of a new body, in the pool: the result or why not."""
+        body = new_body(source, fetched)
+        if body is None:
+            return None
+        content_type = fetched.content_type if isinstance(fetched, FetchedFeed) else None
+        try:
+            # submitted from a thread: the first document starts the pool's processes (and,
+            # once per process, the fork server), which must not hold the event loop
+            submitted = await asyncio.to_thread(
+                pool.submit, _process_in_pool, body, source, started, content_type
+            )
+            return await asyncio.wrap_future(submitted)
+        except ParseError as exc:
+            return exc
+        except Exception as exc:  # a bug must not stop the batch; record it and go on
+            log.exception("unexpected error while reading %s", source.name)
+            return StaycurrentError(f"internal error while reading the feed: {exc!r}"[:500])
 
     # ------------------------------------------------------------------ local bytes
 
@@ -464,9 +575,10 @@ class Pipeline:
     def _store_local(
         self, source: SourceForUpdate, digest: str, processed: Processed, started: datetime
     ) -> PollResult:
-        with self.db.write() as session:
-            counts = store_items(session, source_id=source.id, items=processed.items, now=started)
+        def finish(session: Session, _counts: StoreCounts) -> None:
             record_content_hash(session, source.id, digest)
+
+        counts = self._store_batches(source.id, processed.items, started, finish)
         return PollResult(
             source.id,
             source.name,
@@ -480,7 +592,7 @@ class Pipeline:
         self,
         documents: Iterable[tuple[SourceForUpdate, bytes]],
         *,
-        processes: int = 2,
+        processes: int | None = None,
         ahead: int | None = None,
     ) -> list[PollResult | ParseError]:
         """Ingest many local documents: parsed in a pool of processes, stored here in order.
@@ -493,17 +605,11 @@ class Pipeline:
         document is unchanged.
         """
         started = self.clock()
+        processes = processes or self.parse_processes
         window = max(1, ahead if ahead is not None else 8 * processes)
-        if self.vectors:
-            available_embedder()  # loaded once here, shared by the forked workers
         results: list[PollResult | ParseError] = []
         pending: deque[tuple[SourceForUpdate, str, Future[Processed] | None]] = deque()
-        with ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_start_pool_worker,
-            initargs=(self.tagger, self.vectors),
-        ) as pool:
+        with self.documents(processes) as pool:
             for source, body in documents:
                 digest = body_hash(body)
                 unchanged = digest == source.content_hash
@@ -529,6 +635,27 @@ class Pipeline:
         except ParseError as exc:
             return exc
         return self._store_local(source, digest, processed, started)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One transaction of ``_store_batches``: some items, and the finish in the last one."""
+
+    source_id: int
+    items: Sequence[ItemWithTags]
+    started: datetime
+    finish: Callable[[Session, StoreCounts], None] | None
+    before: StoreCounts  # the counts of the batches stored before this one
+
+    def __call__(self, session: Session) -> StoreCounts:
+        counts = store_items(session, source_id=self.source_id, items=self.items, now=self.started)
+        if self.finish is not None:
+            self.finish(session, _added(self.before, counts))
+        return counts
+
+
+def _added(a: StoreCounts, b: StoreCounts) -> StoreCounts:
+    return StoreCounts(a.new + b.new, a.updated + b.updated, a.unchanged + b.unchanged)
 
 
 def _unchanged(source: SourceForUpdate) -> PollResult:

@@ -9,6 +9,8 @@ Reading is safe with hostile files: the prolog is cleaned first (``ingest.prolog
 entity declarations removed, so XXE and billion laughs have nothing to expand), then lxml parses
 with entity resolution, DTD loading and network access off, in recover mode (real OPML files carry
 unescaped ``&`` in URLs). Attribute names are matched case-insensitively (``xmlUrl``, ``xmlurl``).
+An upload is read in a ``DocumentPool`` process within the parse budget, and an element with more
+than ``MAX_ATTRIBUTES`` attributes refuses the file, so no upload can hold the API's process.
 
 An outline with ``xmlUrl`` is a feed; one with children is a folder. The titles of the folders
 around a feed (and its OPML 2.0 ``category`` attribute) become its topics where they match a
@@ -30,7 +32,8 @@ from urllib.parse import urlsplit
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.errors import FetchError, InvalidInputError, StaycurrentError
+from service.errors import FetchError, HostileDocumentError, InvalidInputError, StaycurrentError
+from service.ingest.isolation import DocumentPool, too_many_attributes
 from service.ingest.netguard import NetGuard
 from service.ingest.probe import check_feed_url, guess_kind
 from service.ingest.prolog import clean_prolog
@@ -89,6 +92,9 @@ class OpmlDocument:
 
 
 def _attributes(element: etree._Element) -> dict[str, str]:
+    refusal = too_many_attributes(element)
+    if refusal is not None:
+        raise InvalidInputError(f"not imported: {refusal.reason}")
     return {str(k).lower(): str(v) for k, v in element.attrib.items()}
 
 
@@ -140,6 +146,15 @@ def read_opml(body: bytes) -> OpmlDocument:
     title = next((e.text for e in head if _is(e, "title")), None) if head is not None else None
     outlines = tuple(_walk(body_element, ())) if body_element is not None else ()
     return OpmlDocument(title=printable(title or "", 500) or None, outlines=outlines)
+
+
+def read_opml_isolated(body: bytes, *, budget_seconds: float) -> OpmlDocument:
+    """``read_opml`` in a process of its own, stopped (and the file refused) past the budget."""
+    with DocumentPool(processes=1, budget_seconds=budget_seconds) as pool:
+        try:
+            return pool.submit(read_opml, body).result()
+        except HostileDocumentError as exc:
+            raise InvalidInputError(f"not imported: {exc.reason}") from None
 
 
 def _is(element: etree._Element, name: str) -> bool:
@@ -352,9 +367,11 @@ def import_opml(
     guard: NetGuard,
     kind: Kind | None = None,
     level: Level = "practitioner",
+    budget_seconds: float,
 ) -> ImportReport:
-    """Read an OPML document and add every new feed in it, in one transaction."""
-    document = read_opml(body)
+    """Read an OPML document (within ``budget_seconds``) and add every new feed in it, in one
+    transaction."""
+    document = read_opml_isolated(body, budget_seconds=budget_seconds)
     feeds = sum(1 for o in document.outlines if o.xml_url)
     if feeds > MAX_FEEDS:
         raise InvalidInputError(f"the OPML lists {feeds} feeds; at most {MAX_FEEDS} per import")

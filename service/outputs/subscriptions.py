@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 
 from service import __version__
 from service.outputs.feed import FeedOptions, preferences_for, second_after, shortfall_reason
-from service.outputs.links import feedback_url
+from service.outputs.links import feedback_url, link_generation
 from service.outputs.syndication.document import (
     Action,
     Channel,
@@ -177,6 +177,7 @@ class _Signer:
     base_url: str
     secret: bytes
     profile_id: int
+    generation: str
     day: datetime
 
     def actions(self, item_id: int) -> tuple[Action, ...]:
@@ -190,6 +191,7 @@ class _Signer:
                     profile_id=self.profile_id,
                     item_id=item_id,
                     signal=signal,
+                    generation=self.generation,
                     now=self.day,
                     ttl=LINK_TTL,
                 ),
@@ -293,7 +295,8 @@ def lens_feed(
         check_topics(session, "topics", lens.topics or ())
         at = ranking_instant(now, newest_first_seen(session, now))
         day = datetime.combine(at.date(), datetime.min.time(), UTC)
-        signer = _Signer(base_url.rstrip("/"), secret, profile.id, day)
+        generation = link_generation(profile.feed_token_hash)
+        signer = _Signer(base_url.rstrip("/"), secret, profile.id, generation, day)
         query = _query(profile, lens, preferences, at)
         pool = load_pool(session, query)
         ranked = rank_feed(pool, preferences, now=at).items

@@ -11,16 +11,20 @@ writer that finds the database locked sleeps in SQLite's busy handler (1, 2, 5 â
 steps), long after the lock is free, while a thread waiting on the process lock takes the turn the
 moment it is given up. (A worker's fetch tasks and its processing thread write a few times per
 source; with the busy handler alone most of a 304 round went in those sleeps.) Other processes
-still meet the busy timeout.
+still meet the busy timeout; ``write_retrying`` runs a write again when another process held the
+database past it (three concurrent ``staycurrent ingest`` runs made one fail with "database is
+locked").
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -31,6 +35,10 @@ from sqlmodel import Session
 from service.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+LOCKED_WRITE_ATTEMPTS = 3
+LOCKED_RETRY_PAUSE_SECONDS = 1.0
+log = logging.getLogger("staycurrent.storage")
+T = TypeVar("T")
 
 
 def _sqlite_file(url: sa.engine.URL) -> Path | None:
@@ -115,6 +123,25 @@ class Database:
                     session.rollback()
                     raise
             conn.commit()
+
+    def write_retrying(self, work: Callable[[Session], T]) -> T:
+        """``work`` in one ``write`` transaction, run again (after a pause, up to
+        ``LOCKED_WRITE_ATTEMPTS`` in all) while SQLite stays locked past its busy timeout."""
+        for attempt in range(1, LOCKED_WRITE_ATTEMPTS + 1):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except StorageError as exc:
+                if (
+                    not (self.is_sqlite and "locked" in exc.reason)
+                    or attempt == LOCKED_WRITE_ATTEMPTS
+                ):
+                    raise
+                log.warning(
+                    "the database is locked by another process; write attempt %d again", attempt + 1
+                )
+                time.sleep(LOCKED_RETRY_PAUSE_SECONDS * attempt)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -3,6 +3,12 @@
 ``store_items`` runs inside the caller's transaction (the pipeline stores a source's items and its
 poll state together). Lookups are batched; inserts use ``ON CONFLICT DO NOTHING`` so two workers
 storing the same paper at once end with one row (the loser merges into the winner's row).
+
+An item's fields have an owner; any other source that sees it adds a sighting, never a rewrite.
+A paper's metadata (title, abstract, authors, versions, categories) comes from arXiv sources
+(kind ``paper``, or a feed on arxiv.org) or from the source that first published it; an arXiv
+source takes over a paper some other source published first. A post's title and summary come
+from the source that first published it (its first sighting) or one whose site is the post's host.
 """
 
 from __future__ import annotations
@@ -13,13 +19,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from service.records import ItemWithTags, NormalizedItem, TagAssignment
-from service.storage.models import Item, ItemLink, ItemQuote, ItemSource, ItemTag, Tag
+from service.storage.models import Item, ItemLink, ItemQuote, ItemSource, ItemTag, Source, Tag
 
 CHUNK = 500
 _ANNOUNCE_RANK = {"cross": 0, "replace-cross": 1, "new": 2, "replace": 3}
@@ -486,14 +493,112 @@ def link_quotes(
     return len(links)
 
 
-def _apply_changes(row: Item, fresh: dict[str, Any], now: datetime) -> bool:
-    changes = _paper_changes(row, fresh) if row.arxiv_id else _content_changes(row, fresh)
-    changed = bool(changes)  # a vector filled in for a row that had none is no change
-    _vector_changes(row, fresh, changes)
-    for field, value in changes.items():
-        setattr(row, field, value)
-    if changed:
-        row.changed_at = now
+# --------------------------------------------------------------------------- ownership
+
+
+@dataclass(frozen=True, slots=True)
+class _Publisher:
+    """What ownership needs to know of a source."""
+
+    id: int
+    arxiv: bool  # an arXiv listing or the API: may write any paper's metadata
+    hosts: frozenset[str]  # its site's host and its feed's host, without "www."
+
+
+def _host(url: str | None) -> str:
+    host = (urlsplit(url or "").hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def _publisher(source_id: int, kind: str, url: str, site_url: str | None) -> _Publisher:
+    feed_host = _host(url)
+    arxiv = kind == "paper" or feed_host == "arxiv.org" or feed_host.endswith(".arxiv.org")
+    return _Publisher(source_id, arxiv, frozenset(h for h in (feed_host, _host(site_url)) if h))
+
+
+def _publishers(session: Session, source_ids: Collection[int]) -> dict[int, _Publisher]:
+    found: dict[int, _Publisher] = {}
+    for chunk in _chunks(sorted(set(source_ids))):
+        stmt = select(Source.id, Source.kind, Source.url, Source.site_url).where(
+            col(Source.id).in_(chunk)
+        )
+        for source_id, kind, url, site_url in session.connection().execute(stmt):
+            found[source_id] = _publisher(source_id, kind, url, site_url)
+    return found
+
+
+def _sightings(session: Session, item_ids: Collection[int]) -> dict[int, list[int]]:
+    """item id -> the sources that saw it, the first publisher first."""
+    seen: dict[int, list[tuple[datetime, int]]] = {}
+    for chunk in _chunks(sorted(set(item_ids))):
+        stmt = select(ItemSource.item_id, ItemSource.source_id, ItemSource.first_seen_at).where(
+            col(ItemSource.item_id).in_(chunk)
+        )
+        for item_id, source_id, seen_at in session.connection().execute(stmt):
+            seen.setdefault(item_id, []).append((seen_at, source_id))
+    return {item_id: [source for _, source in sorted(rows)] for item_id, rows in seen.items()}
+
+
+def _right(row: Item, by: _Publisher, seen_by: Sequence[_Publisher]) -> str | None:
+    """What ``by`` may do to a stored row seen by ``seen_by`` (first publisher first): "write"
+    its changes, "take over" a paper no arXiv source has seen yet (arXiv's metadata replaces
+    what another source claimed), or None (a sighting only)."""
+    if not seen_by:
+        return "write"
+    first = seen_by[0]
+    if row.arxiv_id:
+        from_arxiv = any(publisher.arxiv for publisher in seen_by)
+        if by.arxiv:
+            return "write" if from_arxiv else "take over"
+        return "write" if first.id == by.id and not from_arxiv else None
+    return "write" if first.id == by.id or _host(row.url) in by.hosts else None
+
+
+_TAKEOVER_FIELDS = (
+    *_PAPER_VERSION_FIELDS,
+    "kind",
+    "arxiv_version",
+    "arxiv_categories",
+    "arxiv_primary",
+    "announce_type",
+    "doi",
+    "journal_ref",
+    "comments",
+    "updated_at",
+)
+
+
+def _takeover_changes(row: Item, fresh: dict[str, Any]) -> dict[str, Any]:
+    return {f: fresh[f] for f in _TAKEOVER_FIELDS if fresh[f] != getattr(row, f)}
+
+
+def _changes(row: Item, fresh: dict[str, Any]) -> dict[str, Any]:
+    return _paper_changes(row, fresh) if row.arxiv_id else _content_changes(row, fresh)
+
+
+def _apply_owned(
+    session: Session, source_id: int, pending: list[tuple[Item, dict[str, Any]]], now: datetime
+) -> int:
+    """Apply the changes ``source_id`` may make to stored rows; the number of rows changed."""
+    if not pending:
+        return 0
+    sightings = _sightings(session, [row.id for row, _ in pending if row.id is not None])
+    publishers = _publishers(session, {source_id, *(s for ids in sightings.values() for s in ids)})
+    by = publishers.get(source_id) or _Publisher(source_id, arxiv=False, hosts=frozenset())
+    changed = 0
+    for row, fresh in pending:
+        seen_by = [publishers[s] for s in sightings.get(row.id or 0, []) if s in publishers]
+        right = _right(row, by, seen_by)
+        if right is None:
+            continue
+        changes = _takeover_changes(row, fresh) if right == "take over" else _changes(row, fresh)
+        content_changed = bool(changes)  # a vector filled in for a row that had none is no change
+        _vector_changes(row, fresh, changes)
+        for field, value in changes.items():
+            setattr(row, field, value)
+        if content_changed:
+            row.changed_at = now
+            changed += 1
     return changed
 
 
@@ -516,19 +621,26 @@ def store_items(
         if e.item.canonical_key not in existing and e.item.canonical_key not in inserted
     ]
     existing.update(_by_keys(session, raced) if raced else {})
-    new = updated = 0
     ids: dict[str, int] = dict(inserted)
+    pending: list[tuple[Item, dict[str, Any]]] = []
     for entry in batch:
         key = entry.item.canonical_key
         if key in inserted:
-            new += 1
             continue
         row = existing[key]
         assert row.id is not None
         ids[key] = row.id
-        updated += _apply_changes(row, fresh[key], now)
         if entry.tag_model and row.tag_model != entry.tag_model:
             row.tag_model = entry.tag_model
+        needs_vector = row.vector is None and fresh[key]["vector"] is not None
+        if (
+            needs_vector
+            or _changes(row, fresh[key])
+            or (row.arxiv_id and _takeover_changes(row, fresh[key]))
+        ):
+            pending.append((row, fresh[key]))
+    new = len(inserted)
+    updated = _apply_owned(session, source_id, pending, now)
     session.flush()
     _upsert_sightings(
         session, source_id, [(ids[e.item.canonical_key], e.item.guid) for e in batch], now

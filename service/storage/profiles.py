@@ -17,6 +17,7 @@ import hmac
 import math
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -45,6 +46,10 @@ MAX_TOKEN_CHARS = 256
 MAX_SLUG_CHARS = 64
 DIGEST_CADENCES = ("daily", "weekdays", "weekly")
 _NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# A clash names no one: any token holder may rename their profile, so the answer must not tell
+# them which names others use beyond the one they asked for.
+NAME_TAKEN = "name: that name is taken; choose another"
 _TIME_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -108,9 +113,21 @@ def _text_list(field: str, value: object, limit: int, max_chars: int) -> list[st
 
 
 def _check_name(_session: Session, value: object) -> str:
-    if not isinstance(value, str) or not _NAME_RE.match(value.strip()) or not value.strip():
-        raise _fail("name", "must be 1 to 100 printable characters", value)
-    return value.strip()
+    """The name in Unicode NFKC form, its spaces collapsed; no control or invisible characters
+    (``"bob\u200b"`` would show as a second "bob")."""
+    text = " ".join(unicodedata.normalize("NFKC", value).split()) if isinstance(value, str) else ""
+    if not text or not _NAME_RE.match(text) or any(_invisible(c) for c in text):
+        raise _fail(
+            "name",
+            "must be 1 to 100 visible characters (no control or invisible characters)",
+            value,
+        )
+    return text
+
+
+def _invisible(char: str) -> bool:
+    """Control, format (zero-width, bidi), surrogate, private-use or unassigned; odd spaces."""
+    return unicodedata.category(char) in _INVISIBLE or (char.isspace() and char != " ")
 
 
 def _known_areas(session: Session) -> str:
@@ -287,11 +304,11 @@ def _checked(session: Session, changes: Mapping[str, object]) -> dict[str, objec
 # --------------------------------------------------------------------------- writes
 
 
-def _flush_unique(session: Session, name: str) -> None:
+def _flush_unique(session: Session) -> None:
     try:
         session.flush()
     except IntegrityError as exc:
-        raise ConflictError(f"name: a profile named {name!r} already exists") from exc
+        raise ConflictError(NAME_TAKEN) from exc
 
 
 def _taken(session: Session, name: str, *, other_than: int | None = None) -> bool:
@@ -309,14 +326,14 @@ def create_profile(
     with db.write() as session:
         values = _checked(session, {"name": name, **(changes or {})})
         if _taken(session, str(values["name"])):
-            raise ConflictError(f"name: a profile named {values['name']!r} already exists")
+            raise ConflictError(NAME_TAKEN)
         profile = Profile(
             token_hash=token_digest(api_token),
             feed_token_hash=token_digest(feed_token),
             **values,  # type: ignore[arg-type]
         )
         session.add(profile)
-        _flush_unique(session, str(values["name"]))
+        _flush_unique(session)
     return CreatedProfile(profile=profile, api_token=api_token, feed_token=feed_token)
 
 
@@ -334,12 +351,12 @@ def update_profile(db: Database, *, profile_id: int, changes: Mapping[str, objec
         values = _checked(session, changes)
         new_name = values.get("name")
         if new_name is not None and _taken(session, str(new_name), other_than=profile_id):
-            raise ConflictError(f"name: a profile named {new_name!r} already exists")
+            raise ConflictError(NAME_TAKEN)
         for field, value in values.items():
             setattr(profile, field, value)
         profile.updated_at = utcnow()
         session.add(profile)
-        _flush_unique(session, str(profile.name))
+        _flush_unique(session)
     return profile
 
 

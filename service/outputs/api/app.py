@@ -16,6 +16,7 @@ from service.outputs.api.health import router as health_router
 from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
 from service.outputs.api.query_guard import refuse_unknown_query
+from service.outputs.api.ratelimit import RateLimit
 from service.outputs.api.requestlog import RequestLog
 from service.outputs.api.routes_digest import router as digest_router
 from service.outputs.api.routes_feed import router as feed_router
@@ -78,7 +79,13 @@ def create_app(
     install_docs(app)
     app.include_router(health_router)
     install_metrics(app)
-    app.add_middleware(RequestLog)  # outermost: logs every answer, 413s and 500s included
+    app.add_middleware(
+        RateLimit,
+        auth_failures_per_minute=settings.api_auth_failures_per_minute,
+        feed_requests_per_minute=settings.api_feed_requests_per_minute,
+        clock=clock,
+    )
+    app.add_middleware(RequestLog)  # outermost: logs every answer, 413s, 429s and 500s included
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(feedback_router)

@@ -155,11 +155,22 @@ def _is_problem(response: dict[str, Any]) -> bool:
     return all(r == "" or r.endswith(("/Problem", "/HTTPValidationError")) for r in refs)
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds until the client may try again.",
+        "schema": {"type": "integer"},
+    }
+}
+
+
 def _document_problems(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     statuses = _BODY_STATUSES if "requestBody" in operation else (422,)  # 422: unknown parameter
     for status in statuses:
         responses.setdefault(str(status), {"description": HTTPStatus(status).phrase})
+    # any request carrying a token, from a client that spent its rate limit (ratelimit.py)
+    responses.setdefault("429", {"description": "Too many requests: see the Retry-After header"})
+    responses["429"]["headers"] = _RETRY_AFTER
     for code, response in responses.items():
         if code.startswith(("4", "5")) and _is_problem(response):
             response["content"] = _problem_content()
@@ -170,8 +181,8 @@ def _document_problems(operation: dict[str, Any]) -> None:
 def problem_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Say what the API really sends: every error response is a problem+json ``Problem``
     (FastAPI documents validation errors as its own JSON shape); every operation can answer 422
-    (an unknown query parameter, at least), and one with a body 400 (unreadable) and 413 (too
-    large) as well."""
+    (an unknown query parameter, at least), one with a body 400 (unreadable) and 413 (too large) as
+    well, and any 429 (a client over its rate limit, with Retry-After)."""
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             _document_problems(operation)
@@ -221,6 +232,7 @@ def problem_response(
     title: str,
     detail: str,
     errors: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """A problem+json response (or, for a one-click page in a browser, an HTML page)."""
     problem = Problem(
@@ -231,7 +243,9 @@ def problem_response(
         instance=_instance(scope),
         errors=errors,
     )
-    headers = {"WWW-Authenticate": WWW_AUTHENTICATE} if status == 401 else {}
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     headers["Cache-Control"] = "no-store"
     if _wants_html(scope):
         return HTMLResponse(_html_page(problem), status_code=status, headers=headers)

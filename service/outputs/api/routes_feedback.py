@@ -68,8 +68,10 @@ def _claim(db: Database, secret: bytes, token: str, now: datetime) -> tuple[Feed
     claim = read_feedback_token(secret, token, now=now)
     with db.session() as session:
         item = session.get(Item, claim.item_id)
-        if session.get(Profile, claim.profile_id) is None or item is None:
+        profile = session.get(Profile, claim.profile_id)
+        if profile is None or item is None:
             raise NotFoundError("the item or profile of this link no longer exists")
+    claim.check_generation(profile.feed_token_hash)
     return claim, item.title
 
 

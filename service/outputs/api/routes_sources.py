@@ -270,6 +270,7 @@ async def import_sources(
     if not body.strip():
         raise InvalidInputError("body: empty; send an OPML document")
     guard = _guard(settings)
+    budget = settings.parse_budget_seconds
     return await run_in_threadpool(
-        lambda: import_opml(db, body, guard=guard, kind=kind, level=level)
+        lambda: import_opml(db, body, guard=guard, kind=kind, level=level, budget_seconds=budget)
     )

@@ -59,7 +59,7 @@ from service.outputs.feed import (
     second_after,
     shortfall_reason,
 )
-from service.outputs.links import feedback_url, unsubscribe_url
+from service.outputs.links import feedback_url, link_generation, unsubscribe_url
 from service.outputs.trends import DEFAULT_WINDOW, trends_for
 from service.rank.model import RankedItem, TopicIndex
 from service.storage.deliveries import (
@@ -224,7 +224,9 @@ def compose_for(
         local_date=period.local_date,
         cadence=profile.digest_cadence,
         unsubscribe_url=leave,
-        feedback_url=_feedback_links(settings, secret, profile.id, now),
+        feedback_url=_feedback_links(
+            settings, secret, profile.id, link_generation(profile.feed_token_hash), now
+        ),
     )
     letter = render_letter(digest, head)
     message = build_message(
@@ -255,7 +257,7 @@ def rising_for(db: Database, profile: Profile) -> tuple[RisingTheme, ...]:
 
 
 def _feedback_links(
-    settings: Settings, secret: bytes, profile_id: int, now: datetime
+    settings: Settings, secret: bytes, profile_id: int, generation: str, now: datetime
 ) -> Callable[[int, str], str]:
     def link(item_id: int, signal: str) -> str:
         return feedback_url(
@@ -264,6 +266,7 @@ def _feedback_links(
             profile_id=profile_id,
             item_id=item_id,
             signal=signal,
+            generation=generation,
             now=now,
         )
 
