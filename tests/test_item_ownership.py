@@ -153,3 +153,18 @@ def test_the_site_a_post_lives_on_may_correct_what_an_aggregator_published_first
     assert item(db, "url:https://blog.example/p1").title == "EVIL replaced title"
     pipeline.ingest_bytes(for_update(db, site), ORIGINAL)
     assert item(db, "url:https://blog.example/p1").title == "The original title"
+
+
+def test_a_source_sighting_an_item_in_the_same_instant_as_its_publisher_never_owns_it(
+    db: Database,
+) -> None:
+    """Two sightings at one instant: the other source must not become the first publisher by the
+    tie (found by the store-twice property: its second write rewrote the item)."""
+    copycat = source(db, "copycat", "post")  # the lower id: a tie broken by id favours it
+    good = source(db, "good", "post")
+    now = utcnow()
+    same_instant = Pipeline(db=db, tagger=Tagger(TAXONOMY), clock=lambda: now)
+    same_instant.ingest_bytes(for_update(db, good), ORIGINAL)
+    for copy in (EVIL_COPY, EVIL_COPY.replace(b"Evil summary", b"Evil summary, again")):
+        same_instant.ingest_bytes(for_update(db, copycat), copy)
+        assert item(db, "url:https://blog.example/p1").title == "The original title"

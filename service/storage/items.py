@@ -527,8 +527,11 @@ def _publishers(session: Session, source_ids: Collection[int]) -> dict[int, _Pub
     return found
 
 
-def _sightings(session: Session, item_ids: Collection[int]) -> dict[int, list[int]]:
-    """item id -> the sources that saw it, the first publisher first."""
+def _sightings(session: Session, item_ids: Collection[int], *, acting: int) -> dict[int, list[int]]:
+    """item id -> the sources that saw it, the first publisher first. A tie for the first
+    sighting goes against the ``acting`` source: it never becomes an item's first publisher by
+    arriving in the same instant as another (its own sighting, stored by its first write, would
+    otherwise make its second write an owner's)."""
     seen: dict[int, list[tuple[datetime, int]]] = {}
     for chunk in _chunks(sorted(set(item_ids))):
         stmt = select(ItemSource.item_id, ItemSource.source_id, ItemSource.first_seen_at).where(
@@ -536,7 +539,10 @@ def _sightings(session: Session, item_ids: Collection[int]) -> dict[int, list[in
         )
         for item_id, source_id, seen_at in session.connection().execute(stmt):
             seen.setdefault(item_id, []).append((seen_at, source_id))
-    return {item_id: [source for _, source in sorted(rows)] for item_id, rows in seen.items()}
+    return {
+        item_id: [source for _, source in sorted(rows, key=lambda r: (r[0], r[1] == acting, r[1]))]
+        for item_id, rows in seen.items()
+    }
 
 
 def _right(row: Item, by: _Publisher, seen_by: Sequence[_Publisher]) -> str | None:
@@ -582,7 +588,9 @@ def _apply_owned(
     """Apply the changes ``source_id`` may make to stored rows; the number of rows changed."""
     if not pending:
         return 0
-    sightings = _sightings(session, [row.id for row, _ in pending if row.id is not None])
+    sightings = _sightings(
+        session, [row.id for row, _ in pending if row.id is not None], acting=source_id
+    )
     publishers = _publishers(session, {source_id, *(s for ids in sightings.values() for s in ids)})
     by = publishers.get(source_id) or _Publisher(source_id, arxiv=False, hosts=frozenset())
     changed = 0
