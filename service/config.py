@@ -29,7 +29,7 @@ from sqlalchemy.exc import ArgumentError
 from service.arxiv_categories import is_arxiv_category
 from service.errors import ConfigError
 from service.logs import redact
-from service.records import KINDS, LEVELS, Kind, Level
+from service.vocabulary import KINDS, LEVELS, Kind, Level
 
 ENV_PREFIX = "STAYCURRENT_"
 ENV_FILE = Path(".env")

@@ -92,6 +92,7 @@ def test_items_list_imports_storage_but_not_the_api_or_the_poller(
     assert "sqlalchemy" in modules and "service.storage.views" in modules
     assert _under(modules, NOT_FOR_AN_EMPTY_LIST) == set()
     assert not _under(modules, ("service.ingest", "service.rank", "service.outputs.api"))
+    assert "service.records" not in modules  # the records of the stages; the words suffice
 
 
 # One CLI call in a process of its own, reporting afterwards on the garbage collector: whether

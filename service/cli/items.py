@@ -16,9 +16,9 @@ from service.outputs.items import MAX_LIMIT, ItemsPage, ItemsQuery, list_page
 from service.outputs.schemas import ItemDetail, ItemOut, cut_at_word, item_detail
 from service.outputs.similar import DEFAULT_DAYS, similar_items
 from service.outputs.similar import MAX_LIMIT as SIMILAR_MAX
-from service.records import KINDS
 from service.storage.models import MAX_ROW_ID
 from service.storage.views import ItemFilter, get_item, sightings
+from service.vocabulary import KINDS
 
 if TYPE_CHECKING:
     from rich.table import Table
