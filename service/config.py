@@ -60,13 +60,14 @@ class Settings(BaseModel):
     """Every setting of Staycurrent. Environment variables are ``STAYCURRENT_<NAME>``.
 
     ``Settings(**values)`` reads the environment and ``.env`` (``_env_file``; None reads no file)
-    and validates them, ``values`` winning (pydantic-settings' ``BaseSettings`` did the same; its
-    providers for clouds, CLIs and secret stores cost every CLI call a tenth of a second).
+    and validates them, ``values`` winning. (pydantic-settings' ``BaseSettings`` did the same, but
+    importing its providers for clouds, CLIs and secret stores cost every CLI call several
+    hundredths of a second.)
     """
 
     model_config = ConfigDict(extra="ignore", validate_default=True)
 
-    def __init__(self, _env_file: Path | None = ENV_FILE, **values: Any) -> None:
+    def __init__(self, *, _env_file: Path | None = ENV_FILE, **values: Any) -> None:
         super().__init__(**{**environment_values(_env_file), **values})
 
     # -- storage and catalog

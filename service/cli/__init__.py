@@ -93,7 +93,7 @@ def settle_imports() -> None:
     Modules, classes, functions, tables and schemas live as long as the process: a collection
     that walks them frees nothing, yet collections during the imports, later ones and those of
     the interpreter's exit cost a call about a third of its CPU (``items list``: 0.6 s -> 0.4 s).
-    The cyclic garbage the imports made (half a megabyte) is kept with them.
+    The cyclic garbage the imports made (under a megabyte) is kept with them.
     """
     gc.freeze()
     gc.enable()
