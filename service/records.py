@@ -18,10 +18,12 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-Kind = Literal["paper", "podcast", "post", "video"]
-KINDS: tuple[Kind, ...] = ("paper", "podcast", "post", "video")
-Level = Literal["research", "practitioner", "overview"]
-LEVELS: tuple[Level, ...] = ("research", "practitioner", "overview")
+# Re-exported (``as``): the stages name an item's kind and a source's level from here too.
+from service.vocabulary import KINDS as KINDS  # noqa: PLC0414
+from service.vocabulary import LEVELS as LEVELS  # noqa: PLC0414
+from service.vocabulary import Kind as Kind  # noqa: PLC0414
+from service.vocabulary import Level as Level  # noqa: PLC0414
+
 TagOrigin = Literal["category", "model", "keyword", "source"]
 AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 RecordType = TypeVar("RecordType", bound=type)

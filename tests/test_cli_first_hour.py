@@ -4,6 +4,7 @@ sources, and /metrics counting what the CLI ingested."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -39,6 +40,8 @@ NEVER_AT_START = (
     "rich",
 )
 NOT_FOR_ITEMS = ("fastapi", "alembic", "uvicorn", "apscheduler", "httpx", "numpy", "wordllama")
+# What ``items list`` on an empty database has no use for either: it prints a sentence, no table.
+NOT_FOR_AN_EMPTY_LIST = (*NOT_FOR_ITEMS, "pydantic_settings", "dotenv", "rich")
 
 
 def imported_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -68,7 +71,9 @@ def test_version_and_help_import_no_database_or_web_stack(args: tuple[str, ...])
     assert not any(m.startswith("service.storage") or m == "service.config" for m in modules)
 
 
-def test_items_list_imports_storage_but_not_the_api_or_the_poller(tmp_path: Path) -> None:
+@pytest.fixture
+def empty_database_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a CLI call on a migrated, empty SQLite database."""
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     env = {"STAYCURRENT_DATABASE_URL": url, "STAYCURRENT_DATA_DIR": str(tmp_path / "data")}
     subprocess.run(
@@ -77,10 +82,77 @@ def test_items_list_imports_storage_but_not_the_api_or_the_poller(tmp_path: Path
         check=True,
         capture_output=True,
     )
-    modules = imported_by("items", "list", env=env)
+    return env
+
+
+def test_items_list_imports_storage_but_not_the_api_or_the_poller(
+    empty_database_env: dict[str, str],
+) -> None:
+    modules = imported_by("items", "list", env=empty_database_env)
     assert "sqlalchemy" in modules and "service.storage.views" in modules
-    assert _under(modules, NOT_FOR_ITEMS) == set()
+    assert _under(modules, NOT_FOR_AN_EMPTY_LIST) == set()
     assert not _under(modules, ("service.ingest", "service.rank", "service.outputs.api"))
+    assert "service.records" not in modules  # the records of the stages; the words suffice
+
+
+# One CLI call in a process of its own, reporting afterwards on the garbage collector: whether
+# it runs, how many objects are frozen, and the freeze count at the start of each collection.
+ONE_CALL = """
+import gc, sys
+from service.cli import main
+frozen_at = []
+def started(phase, info):
+    if phase == "start":
+        frozen_at.append(gc.get_freeze_count())
+gc.callbacks.append(started)
+sys.argv = ["staycurrent", "items", "list"]
+try:
+    main()
+except SystemExit:
+    pass
+least = min(frozen_at, default=None)
+print(gc.isenabled(), gc.get_freeze_count(), least, "sqlalchemy" in sys.modules)
+"""
+
+
+def test_a_call_imports_its_command_unwatched_by_the_collector_then_freezes_it(
+    empty_database_env: dict[str, str],
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ONE_CALL],
+        env={**os.environ, **empty_database_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    enabled, frozen, least_frozen_at_a_collection, imported = done.stdout.split()[-4:]
+    assert enabled == "True" and imported == "True"
+    assert int(frozen) > 50_000  # SQLAlchemy, pydantic, the tables: out of the collector's way
+    # No collection walked the imports: any that ran, ran after they were frozen.
+    assert least_frozen_at_a_collection == "None" or int(least_frozen_at_a_collection) > 50_000
+
+
+def test_commands_run_in_process_freeze_nothing(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frozen = gc.get_freeze_count()
+    with cli_on(sqlite_url, tmp_path, monkeypatch) as cli:
+        empty = cli("items", "list")
+        assert empty.exit_code == 0, empty.output
+    assert gc.get_freeze_count() == frozen and gc.isenabled()  # a test runner, a library user
+
+
+def test_an_empty_list_says_why(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with cli_on(sqlite_url, tmp_path, monkeypatch) as cli:
+        nothing_stored = cli("items", "list").stdout
+        nothing_matches = cli("items", "list", "--kind", "paper").stdout
+        searched = cli("items", "list", "--query", "transformers").stdout
+    assert nothing_stored.startswith("no items stored yet: `staycurrent poll` fetches")
+    assert nothing_matches.startswith("no stored item matches")
+    assert searched.startswith("no stored item matches")
 
 
 @pytest.mark.parametrize("name", list(LAZY_COMMANDS))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from service.config import base_url_mismatch, ensure_secret_key, load_settings
+from service.config import Settings, base_url_mismatch, ensure_secret_key, load_settings
 from service.errors import ConfigError
 
 
@@ -47,6 +47,32 @@ def test_environment_wins_over_dotenv(clean_env: Path, monkeypatch: pytest.Monke
     (clean_env / ".env").write_text("STAYCURRENT_PORT=9001\n")
     monkeypatch.setenv("STAYCURRENT_PORT", "9002")
     assert load_settings().port == 9002
+
+
+def test_empty_variables_are_unset_and_names_match_in_any_case(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / ".env").write_text(
+        "# the host\nexport STAYCURRENT_HOST='0.0.0.0'\nstaycurrent_smtp_port=2525\nOTHER=1\n"
+    )
+    monkeypatch.setenv("STAYCURRENT_PORT", "")
+    monkeypatch.setenv("STAYCURRENT_SMTP_HOST", "")
+    monkeypatch.setenv("Staycurrent_Http_Timeout", "7.5")
+    settings = load_settings()
+    assert settings.port == 8000 and settings.smtp_host is None
+    assert settings.http_timeout == 7.5
+    assert settings.host == "0.0.0.0" and settings.smtp_port == 2525
+
+
+def test_given_values_win_and_no_file_is_read_when_told(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (clean_env / ".env").write_text("STAYCURRENT_PORT=9001\nSTAYCURRENT_HOST=files.lan\n")
+    monkeypatch.setenv("STAYCURRENT_HTTP_TIMEOUT", "7.5")
+    assert load_settings(port=9100).port == 9100
+    without_file = Settings(_env_file=None)
+    assert without_file.port == 8000 and without_file.host == "127.0.0.1"
+    assert without_file.http_timeout == 7.5
 
 
 def test_postgres_urls_get_the_psycopg_driver(

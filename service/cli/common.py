@@ -1,4 +1,8 @@
-"""What every command shares: settings loaded once, the database, the console, clean failures."""
+"""What every command shares: settings loaded once, the database, the console, clean failures.
+
+``console`` (stdout) and ``err_console`` (stderr) are rich consoles made when a command first uses
+one: a command that prints no table or progress bar does not import rich.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from rich.console import Console
 
 from service.config import Settings, ensure_secret_key, load_settings
 from service.errors import StaycurrentError
@@ -17,10 +20,27 @@ from service.logs import configure_logging
 from service.storage.engine import Database
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from service.storage.models import Profile
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console: Console
+    err_console: Console
+
+
+@functools.cache
+def _console(*, stderr: bool) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+if not TYPE_CHECKING:  # for mypy, console and err_console are the attributes declared above
+
+    def __getattr__(name: str) -> Console:
+        if name in ("console", "err_console"):
+            return _console(stderr=name == "err_console")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -5,21 +5,23 @@ stored, as tables or as JSON in the API's shapes (``GET /v1/items``, ``/v1/items
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from service.cli.common import console, database, fail, print_json, settings
+from service.cli import common
+from service.cli.common import database, fail, print_json, settings
 from service.errors import NotFoundError, StaycurrentError
-from service.outputs.items import MAX_LIMIT, ItemsQuery, list_page
+from service.outputs.items import MAX_LIMIT, ItemsPage, ItemsQuery, list_page
 from service.outputs.schemas import ItemDetail, ItemOut, cut_at_word, item_detail
 from service.outputs.similar import DEFAULT_DAYS, similar_items
 from service.outputs.similar import MAX_LIMIT as SIMILAR_MAX
-from service.records import KINDS
 from service.storage.models import MAX_ROW_ID
-from service.storage.sources import find_source
 from service.storage.views import ItemFilter, get_item, sightings
+from service.vocabulary import KINDS
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(help="Stored items: list (with paging) and show.", no_args_is_help=True)
 
@@ -30,6 +32,8 @@ def _source_id(name: str | None) -> int | None:
     """The id of the source named ``name`` (or given by id), as ``ingest --source`` takes it."""
     if name is None:
         return None
+    from service.storage.sources import find_source
+
     with database().session() as session:
         try:
             return find_source(session, name).id
@@ -38,6 +42,8 @@ def _source_id(name: str | None) -> int | None:
 
 
 def _items_table(items: list[ItemOut]) -> Table:
+    from rich.table import Table
+
     table = Table("id", "published (UTC)", "kind", "title", "tags", "sources")
     for item in items:
         table.add_row(
@@ -90,13 +96,32 @@ def list_cmd(
     if as_json:
         items = [item.model_dump(mode="json") for item in page.items]
         print_json({"items": items, "next_cursor": page.next_cursor, "order": page.order})
-        return
-    console.print(_items_table(page.items))
+    elif not page.items:
+        print(_nothing_listed(asked))
+    else:
+        _print_page(page)
+
+
+def _nothing_listed(asked: ItemsQuery) -> str:
+    """Why a page has no items, in words (a table of headers alone says nothing)."""
+    if asked.cursor is not None:
+        return "no more items: that was the last page"
+    if asked.q is not None or asked.filter != ItemFilter():
+        return "no stored item matches (widen the filters or the search)"
+    return (
+        "no items stored yet: `staycurrent poll` fetches the catalog's sources, "
+        "`staycurrent ingest` reads feed files"
+    )
+
+
+def _print_page(page: ItemsPage) -> None:
+    common.console.print(_items_table(page.items))
     if page.next_cursor:
-        console.print(f"more: add --cursor {page.next_cursor}", markup=False, soft_wrap=True)
+        common.console.print(f"more: add --cursor {page.next_cursor}", markup=False, soft_wrap=True)
 
 
 def _show(detail: ItemDetail) -> None:
+    console = common.console
     console.print(f"{detail.title}", markup=False)
     console.print(
         f"{detail.kind} · published {detail.published:%Y-%m-%d %H:%M} UTC · id {detail.id}",
@@ -146,11 +171,13 @@ def topics_cmd(
 
         print_json(topics_response(counts, now).model_dump(mode="json"))
         return
+    from rich.table import Table
+
     table = Table("topic", "slug", "last 7 days", "last 30 days")
     for topic in counts:
         label = topic.label if topic.parent is None else f"  {topic.label}"
         table.add_row(label, topic.slug, str(topic.counts[7]), str(topic.counts[30]))
-    console.print(table)
+    common.console.print(table)
 
 
 @app.command("similar")
@@ -175,8 +202,10 @@ def similar_cmd(
         print_json(found.model_dump(mode="json"))
         return
     if found.note:
-        console.print(found.note)
+        common.console.print(found.note)
+    from rich.table import Table
+
     table = Table("id", "similarity", "kind", "title", "why")
     for item in found.items:
         table.add_row(str(item.id), f"{item.similarity:.2f}", item.kind, item.title[:70], item.why)
-    console.print(table)
+    common.console.print(table)

@@ -28,9 +28,9 @@ from sqlmodel import Session, col, select
 
 from service.config import SLUG_RE
 from service.errors import ConflictError, InvalidInputError, NotFoundError
-from service.records import KINDS
 from service.storage.engine import Database
 from service.storage.models import MAX_ROW_ID, Profile, Source, Tag, utcnow
+from service.vocabulary import KINDS
 
 TokenKind = Literal["api", "feed"]
 TOKEN_KINDS: tuple[TokenKind, ...] = ("api", "feed")
