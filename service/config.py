@@ -6,7 +6,6 @@ composition root (``service.cli``) and the results are passed in to whatever nee
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -14,15 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -32,43 +24,22 @@ from service.logs import redact
 from service.vocabulary import KINDS, LEVELS, Kind, Level
 
 ENV_PREFIX = "STAYCURRENT_"
-ENV_FILE = Path(".env")
 PROJECT_URL = "https://github.com/staycurrent/staycurrent"
 MIN_SECRET_LENGTH = 32
 MIN_TOKEN_LENGTH = 16
 
 
-def environment_values(env_file: Path | None = ENV_FILE) -> dict[str, str]:
-    """The ``STAYCURRENT_<NAME>`` variables by setting name (``name``, lower case): those of
-    ``env_file`` (if it exists), then the environment's, which win; empty values count as unset.
-    Names are matched in any case, as the shell may have them."""
-    found: dict[str, str | None] = {}
-    if env_file is not None and env_file.is_file():
-        from dotenv import dotenv_values  # only when there is a file to read
+class Settings(BaseSettings):
+    """Every setting of Staycurrent. Environment variables are ``STAYCURRENT_<NAME>``."""
 
-        found.update(dotenv_values(env_file, encoding="utf-8"))
-    found.update(os.environ)
-    prefix = ENV_PREFIX.lower()
-    return {
-        key.lower().removeprefix(prefix): value
-        for key, value in found.items()
-        if value and key.lower().startswith(prefix)
-    }
-
-
-class Settings(BaseModel):
-    """Every setting of Staycurrent. Environment variables are ``STAYCURRENT_<NAME>``.
-
-    ``Settings(**values)`` reads the environment and ``.env`` (``_env_file``; None reads no file)
-    and validates them, ``values`` winning. (pydantic-settings' ``BaseSettings`` did the same, but
-    importing its providers for clouds, CLIs and secret stores cost every CLI call several
-    hundredths of a second.)
-    """
-
-    model_config = ConfigDict(extra="ignore", validate_default=True)
-
-    def __init__(self, *, _env_file: Path | None = ENV_FILE, **values: Any) -> None:
-        super().__init__(**{**environment_values(_env_file), **values})
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+        env_ignore_empty=True,
+    )
 
     # -- storage and catalog
     database_url: str = Field(

@@ -41,7 +41,7 @@ NEVER_AT_START = (
 )
 NOT_FOR_ITEMS = ("fastapi", "alembic", "uvicorn", "apscheduler", "httpx", "numpy", "wordllama")
 # What ``items list`` on an empty database has no use for either: it prints a sentence, no table.
-NOT_FOR_AN_EMPTY_LIST = (*NOT_FOR_ITEMS, "pydantic_settings", "dotenv", "rich")
+NOT_FOR_AN_EMPTY_LIST = (*NOT_FOR_ITEMS, "rich")
 
 
 def imported_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
