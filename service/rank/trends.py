@@ -122,14 +122,22 @@ class TrendReport:
 
 
 class _ItemKeys:
-    """Each item's phrase and topic keys, found once however many windows and passes ask: in
-    full for the items of a window (``keys``), only those wanted for the rest (``baseline``)."""
+    """Each item's phrase and topic keys, found once however many windows and passes ask: for
+    the items of a window, those in the title of some window's item (``keys``: only such a
+    phrase can be named), and only those still wanted for the rest (``baseline``)."""
 
     def __init__(self) -> None:
         self._titles: dict[int, frozenset[str]] = {}
+        self._named: set[str] = set()
         self._keys: dict[int, frozenset[str]] = {}
         self._wanted: dict[int, frozenset[str]] = {}
         self._looked_for = WantedKeys.of(())
+
+    def name(self, windows: Iterable[Sequence[TrendItem]]) -> None:
+        """Keep of the windows' items (``keys``) only the phrases in some window's titles."""
+        for window in windows:
+            for item in window:
+                self._named.update(self.title(item))
 
     def want(self, keys: Iterable[str]) -> None:
         """Look for ``keys`` from now on: fewer each time (a key set found earlier for more
@@ -143,10 +151,11 @@ class _ItemKeys:
         return found
 
     def keys(self, item: TrendItem) -> frozenset[str]:
-        """Every key of its phrases (title and summary opening) and its topics."""
+        """The keys of its phrases (title and summary opening) in some window's titles, and
+        of its topics."""
         found = self._keys.get(item.id)
         if found is None:
-            rest = gram_keys(opening_of(item.summary))
+            rest = gram_keys(opening_of(item.summary)) & self._named
             rest.update(TOPIC_PREFIX + topic for topic in item.topics)
             found = self._keys[item.id] = self.title(item).union(rest)
         return found
@@ -221,8 +230,11 @@ def detect_windows(
     for the whole baselines (``_count_baseline``), by then for far fewer phrases.
     """
     memo = _ItemKeys()
-    opened = [_open(items, now, params, memo) for params in windows]
+    opened = [_open(items, now, params) for params in windows]
     judged = [w for w in opened if not w.note]
+    memo.name(w.judged for w in judged)
+    for w in judged:
+        w.candidates = _window_candidates(w.judged, memo, w.params)
     memo.want(key for w in judged for key in w.candidates)
     for w in judged:
         _screen(w, memo)
@@ -232,8 +244,8 @@ def detect_windows(
     return [_close(w, now, topic_labels or {}) for w in opened]
 
 
-def _open(items: Sequence[TrendItem], now: datetime, p: TrendParams, memo: _ItemKeys) -> _Window:
-    """A window's items and its candidates (``_window_candidates``)."""
+def _open(items: Sequence[TrendItem], now: datetime, p: TrendParams) -> _Window:
+    """A window's items, its baseline's, and which of them can be judged."""
     window_start = now - timedelta(days=p.window_days)
     baseline_start = window_start - timedelta(days=p.baseline_days)
     window = [item for item in items if window_start < item.published_at <= now]
@@ -243,7 +255,6 @@ def _open(items: Sequence[TrendItem], now: datetime, p: TrendParams, memo: _Item
         return opened
     opened.scales = _scales(window, baseline)
     opened.judged = [item for item in window if stratum(item) in opened.scales]
-    opened.candidates = _window_candidates(opened.judged, memo, p)
     return opened
 
 
@@ -304,13 +315,11 @@ def _window_candidates(
     titled: Counter[str] = Counter()
     for item in window:
         titled.update(memo.title(item))
-    named = set(titled)  # a phrase in no title is never named: not counted at all
-    named.update(TOPIC_PREFIX + topic for item in window for topic in item.topics)
-    window_keys = [memo.keys(item) & named for item in window]
+    window_keys = [memo.keys(item) for item in window]
     counts: Counter[str] = Counter()
     for keys in window_keys:
         counts.update(keys)
-    frequent = {
+    frequent = {  # a phrase in none of this window's titles has ``titled`` 0: never named
         key
         for key, count in counts.items()
         if count >= p.min_items
