@@ -132,6 +132,7 @@ class _ItemKeys:
         self._keys: dict[int, frozenset[str]] = {}
         self._wanted: dict[int, frozenset[str]] = {}
         self._looked_for = WantedKeys.of(())
+        self._voices: dict[int, str] = {}
 
     def name(self, windows: Iterable[Sequence[TrendItem]]) -> None:
         """Keep of the windows' items (``keys``) only the phrases in some window's titles."""
@@ -143,6 +144,12 @@ class _ItemKeys:
         """Look for ``keys`` from now on: fewer each time (a key set found earlier for more
         keys still holds every one of them)."""
         self._looked_for = WantedKeys.of(k for k in keys if not k.startswith(TOPIC_PREFIX))
+
+    def voice(self, item: TrendItem) -> str:
+        found = self._voices.get(item.id)
+        if found is None:
+            found = self._voices[item.id] = item.voice
+        return found
 
     def title(self, item: TrendItem) -> frozenset[str]:
         found = self._titles.get(item.id)
@@ -403,29 +410,31 @@ def _capped(  # noqa: PLR0917 - private, one pass of _count_baseline
     allowed: Mapping[str, float],
     cap: float,
     give_up: int,
-) -> Counter[Any]:
+) -> dict[Any, int]:
     """Voice-capped counts of the ``alive`` keys in ``items``: by key when ``give_up`` is 0 (the
     screen); by (key, stratum) when 1, discarding from ``alive`` each key past ``allowed``."""
-    pairs: Counter[tuple[str, str, str]] = Counter()
-    totals: Counter[Any] = Counter()
-    running: Counter[str] = Counter()
+    pairs: dict[tuple[str, str, str], int] = {}
+    totals: dict[Any, int] = {}
+    running: dict[str, int] = {}
     for item in items:
-        part = stratum(item)
         if not alive:
             break
+        part = stratum(item)
         if part not in scales:
             continue
-        voice = item.voice
+        voice = memo.voice(item)
         for key in memo.baseline(item) & alive:
             pair = (key, part, voice)
-            pairs[pair] += 1
-            if pairs[pair] > cap:
+            seen = pairs[pair] = pairs.get(pair, 0) + 1
+            if seen > cap:
                 continue
-            totals[(key, part) if give_up else key] += 1
             if give_up:
-                running[key] += 1
-                if running[key] > allowed[key]:
+                totals[key, part] = totals.get((key, part), 0) + 1
+                counted = running[key] = running.get(key, 0) + 1
+                if counted > allowed[key]:
                     alive.discard(key)
+            else:
+                totals[key] = totals.get(key, 0) + 1
     return totals
 
 
