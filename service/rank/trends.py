@@ -200,7 +200,7 @@ class _Candidate:
 
 @dataclass(slots=True)
 class _Window:
-    """One window of a detection between its two passes: what it read and its candidates."""
+    """One window between the stages of ``detect_windows``: its items and its candidates."""
 
     params: TrendParams
     window: list[TrendItem]
@@ -232,9 +232,10 @@ def detect_windows(
     """``detect_themes`` for several windows (and their baselines) of the same items at once.
 
     The windows go through each stage together, so each item's phrases are found once for all
-    of them: in full for the items of a window (``_open``); in the baselines, only those that
-    are still a candidate of some window, first for the screens' samples (``_screen``), then
-    for the whole baselines (``_count_baseline``), by then for far fewer phrases.
+    of them: for the items of a window, those in some window's titles (``_window_candidates``:
+    no other phrase can be named); in the baselines, only those still a candidate of some
+    window, first for the screens' samples (``_screen``), then for the whole baselines
+    (``_count_baseline``), by then for fewer phrases. The same themes as one window at a time.
     """
     memo = _ItemKeys()
     opened = [_open(items, now, params) for params in windows]
