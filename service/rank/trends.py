@@ -373,8 +373,10 @@ def _screen(w: _Window, memo: _ItemKeys) -> None:
         alive = set(candidates)
         # each voice capped at its share, so one flooding voice cannot make a phrase look common
         share = max(1.0, _baseline_cap(p) / SCREEN_EVERY)
-        sampled = _capped(w.baseline[::SCREEN_EVERY], alive, w.scales, memo, allowed, share, 0)
-        for key, hits in sampled.items():
+        sample = _Tally(alive, w.scales, allowed, share, by_part=False)
+        for item in w.baseline[::SCREEN_EVERY]:
+            sample.add(item, memo)
+        for key, hits in sample.totals.items():
             if hits - 3.0 * math.sqrt(hits) - 1.0 > allowed[key] / SCREEN_EVERY:
                 del candidates[key]
     _cap_voices(candidates, w.judged, p)
@@ -384,11 +386,12 @@ def _count_baseline(w: _Window, memo: _ItemKeys) -> None:
     """Each screened candidate's voice-capped count in the whole baseline; a phrase is given up
     as soon as its count passes ``allowed`` (it cannot rise)."""
     candidates = w.candidates
-    alive = set(candidates)
-    counted = _capped(w.baseline, alive, w.scales, memo, _allowed(w), _baseline_cap(w.params), 1)
-    for key in [key for key in candidates if key not in alive]:
+    tally = _Tally(set(candidates), w.scales, _allowed(w), _baseline_cap(w.params), by_part=True)
+    for item in w.baseline:
+        tally.add(item, memo)
+    for key in [key for key in candidates if key not in tally.alive]:
         del candidates[key]
-    for (key, part), total in counted.items():
+    for (key, part), total in tally.totals.items():
         if key in candidates:
             candidates[key].baseline_by[part] = total
 
@@ -403,40 +406,38 @@ def _baseline_cap(p: TrendParams) -> float:
     return p.voice_cap * p.baseline_days / p.window_days
 
 
-def _capped(  # noqa: PLR0917 - private, one pass of _count_baseline
-    items: Sequence[TrendItem],
-    alive: set[str],
-    scales: Mapping[str, float],
-    memo: _ItemKeys,
-    allowed: Mapping[str, float],
-    cap: float,
-    give_up: int,
-) -> dict[Any, int]:
-    """Voice-capped counts of the ``alive`` keys in ``items``: by key when ``give_up`` is 0 (the
-    screen); by (key, stratum) when 1, discarding from ``alive`` each key past ``allowed``."""
-    pairs: dict[tuple[str, str, str], int] = {}
-    totals: dict[Any, int] = {}
-    running: dict[str, int] = {}
-    for item in items:
-        if not alive:
-            break
+@dataclass(slots=True)
+class _Tally:
+    """Voice-capped counts of the ``alive`` keys in the items ``add``-ed, in their order: by key
+    (``by_part`` False: the screen), or by (key, stratum), discarding from ``alive`` each key as
+    soon as its count passes ``allowed``."""
+
+    alive: set[str]
+    scales: Mapping[str, float]
+    allowed: Mapping[str, float]
+    cap: float
+    by_part: bool
+    totals: dict[Any, int] = field(default_factory=dict)
+    _pairs: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    _running: dict[str, int] = field(default_factory=dict)
+
+    def add(self, item: TrendItem, memo: _ItemKeys) -> None:
         part = stratum(item)
-        if part not in scales:
-            continue
-        voice = memo.voice(item)
-        for key in memo.baseline(item) & alive:
+        if not self.alive or part not in self.scales:
+            return
+        voice, pairs, totals, running = memo.voice(item), self._pairs, self.totals, self._running
+        for key in memo.baseline(item) & self.alive:
             pair = (key, part, voice)
             seen = pairs[pair] = pairs.get(pair, 0) + 1
-            if seen > cap:
+            if seen > self.cap:
                 continue
-            if give_up:
+            if self.by_part:
                 totals[key, part] = totals.get((key, part), 0) + 1
                 counted = running[key] = running.get(key, 0) + 1
-                if counted > allowed[key]:
-                    alive.discard(key)
+                if counted > self.allowed[key]:
+                    self.alive.discard(key)
             else:
                 totals[key] = totals.get(key, 0) + 1
-    return totals
 
 
 def _score(candidates: dict[str, _Candidate], scales: Mapping[str, float], p: TrendParams) -> None:
