@@ -149,8 +149,8 @@ def wanted_keys(token_list: list[str], wanted: WantedKeys) -> set[str]:
     keys: set[str] = set()
     heads, found = wanted.heads, wanted.keys
     for low in _stretches(token_list):
-        _sing, jlow, jsing, starts, ends = zip(*map(_forms, low), strict=True)
-        keys.update(found.intersection(compress(_sing, starts)))
+        sing, jlow, jsing, starts, ends = zip(*map(_forms, low), strict=True)
+        keys.update(found.intersection(compress(sing, starts)))
         size = len(low)
         for first in compress(range(size), map(heads.__contains__, low)):
             if not starts[first]:
