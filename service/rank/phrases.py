@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
-from collections.abc import Set as AbstractSet
-from typing import cast
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import compress
+from operator import add, and_
 
 MAX_N = 4
 SUMMARY_WORDS = 40
@@ -51,8 +52,12 @@ def tokens(text: str) -> list[str]:
 
 def text_of(title: str, summary: str) -> list[str]:
     """The tokens read for an item: its title, then the opening words of its summary."""
-    opening = summary.split(maxsplit=SUMMARY_WORDS)[:SUMMARY_WORDS]
-    return [*tokens(title), "|", *tokens(" ".join(opening))]
+    return [*tokens(title), "|", *opening_of(summary)]
+
+
+def opening_of(summary: str) -> list[str]:
+    """The tokens of the opening words of a summary (``SUMMARY_WORDS``)."""
+    return tokens(" ".join(summary.split(maxsplit=SUMMARY_WORDS)[:SUMMARY_WORDS]))
 
 
 def _joined(word: str) -> str:
@@ -78,14 +83,6 @@ def _ends(low: str) -> bool:
     return low != "|" and low not in STOPWORDS and (len(low) > 1 or low.isdigit())
 
 
-def split_words(token_list: list[str]) -> list[str]:
-    """Hyphenated tokens become their parts ("test-time" -> "test", "time"); "|" stays a break."""
-    out: list[str] = []
-    for token in token_list:
-        out.extend(token.split("-") if "-" in token else (token,))
-    return out
-
-
 def _singular(key: str) -> str:
     if len(key) > 3 and key.endswith("s") and not key.endswith(("ss", "us", "is")):
         return key[:-1]
@@ -93,89 +90,79 @@ def _singular(key: str) -> str:
 
 
 @functools.lru_cache(maxsize=1 << 17)
-def _forms(word: str) -> tuple[str, str, str, str, bool, bool]:
-    """(lowercase, singular, both as they follow another word, may start, may end a phrase)."""
-    low = word.lower()
+def _forms(low: str) -> tuple[str, str, str, bool, bool]:
+    """A lowercase word as phrases use it: (singular, as it follows another word, the same
+    singular, may start a phrase, may end one)."""
     sing = _singular(low)
-    if low == "|":
-        return low, low, low, low, False, False
-    return low, sing, _joined(low), _joined(sing), _starts(low), _ends(low)
+    return sing, _joined(low), _joined(sing), _starts(low), _ends(low)
 
 
-Forms = list[tuple[str, str, str, str, bool, bool]]
-
-
-def forms_of(token_list: list[str]) -> Forms:
-    """The words of an item, each analysed once (shared tuples: cheap to keep per item)."""
-    return [_forms(word) for word in split_words(token_list)]
-
-
-def gram_keys(token_list: list[str] | Forms) -> set[str]:
+def gram_keys(token_list: list[str]) -> set[str]:
     """The keys of every phrase of one item (see ``grams``), without their surface forms: fast.
 
-    Takes the item's tokens, or its ``forms_of`` (what a refresh keeps between windows)."""
-    forms = _as_forms(token_list)
+    Takes the tokens of ``tokens`` or ``text_of`` (no spaces inside a token, "|" a break). The
+    words of a stretch are analysed once (``_forms``) and the n-grams are built column-wise
+    (every 2-gram, then every 3-gram from the 2-gram prefixes, ...) with C-level ``map`` and
+    ``compress``, keeping those whose first word may start and last word may end a phrase.
+    """
     keys: set[str] = set()
-    count = len(forms)
-    for first in range(count):
-        low, sing, _jl, _js, starts, _ends_here = forms[first]
-        if not starts:
-            continue
-        keys.add(sing)
-        prefix = low
-        for nxt in range(first + 1, min(first + MAX_N, count)):
-            low_n, _sing_n, jlow_n, jsing_n, _s, ends = forms[nxt]
-            if low_n == "|":
-                break
-            if ends:
-                keys.add(prefix + jsing_n)
-            prefix += jlow_n
+    for low in _stretches(token_list):
+        sing, jlow, jsing, starts, ends = zip(*map(_forms, low), strict=True)
+        keys.update(compress(sing, starts))
+        prefix: Iterable[str] = low
+        for n in range(1, min(MAX_N, len(low))):
+            prefix = list(prefix)
+            keys.update(compress(map(add, prefix, jsing[n:]), map(and_, starts, ends[n:])))
+            prefix = map(add, prefix, jlow[n:])
     return keys
 
 
-def _as_forms(token_list: list[str] | Forms) -> Forms:
-    if token_list and isinstance(token_list[0], tuple):
-        return token_list
-    return forms_of(cast(list[str], token_list))
+def _stretches(token_list: list[str]) -> Iterator[list[str]]:
+    """The lowercase words of each stretch between "|" breaks, hyphenated tokens split."""
+    # tokens are ASCII: lowercasing the joined text equals lowercasing each word
+    for stretch in " ".join(token_list).replace("-", " ").lower().split("|"):
+        low = stretch.split()
+        if low:
+            yield low
 
 
-def wanted_keys(
-    token_list: list[str] | Forms, prefixes: AbstractSet[str], wanted: AbstractSet[str]
-) -> set[str]:
-    """The keys of ``gram_keys`` that are in ``wanted``, walking only down known ``prefixes``
-    (every beginning of a wanted key): most words start nothing wanted and cost one lookup."""
-    forms = _as_forms(token_list)
+@dataclass(frozen=True, slots=True)
+class WantedKeys:
+    """Keys looked for in many items (``wanted_keys``), with every word-boundary beginning of
+    them short of the whole key (``heads``: "test", "test time" of "test time scaling")."""
+
+    keys: frozenset[str]
+    heads: frozenset[str]
+
+    @classmethod
+    def of(cls, keys: Iterable[str]) -> WantedKeys:
+        wanted = frozenset(keys)
+        heads = {
+            key[:cut] for key in wanted for cut in range(1, len(key)) if key[cut] in " 0123456789."
+        }
+        return cls(wanted, frozenset(heads))
+
+
+def wanted_keys(token_list: list[str], wanted: WantedKeys) -> set[str]:
+    """``gram_keys(token_list) & wanted.keys``, walking phrases only from words that begin a
+    wanted phrase of several words and down known ``heads``: most words cost one lookup."""
     keys: set[str] = set()
-    count = len(forms)
-    for first in range(count):
-        low, sing, _jl, _js, starts, _e = forms[first]
-        if not starts or low not in prefixes:
-            if starts and sing in wanted:
-                keys.add(sing)
-            continue
-        if sing in wanted:
-            keys.add(sing)
-        prefix = low
-        for nxt in range(first + 1, min(first + MAX_N, count)):
-            low_n, _sn, jlow_n, jsing_n, _s, ends = forms[nxt]
-            if low_n == "|":
-                break
-            if ends and prefix + jsing_n in wanted:
-                keys.add(prefix + jsing_n)
-            prefix += jlow_n
-            if prefix not in prefixes:
-                break
+    heads, found = wanted.heads, wanted.keys
+    for low in _stretches(token_list):
+        sing, jlow, jsing, starts, ends = zip(*map(_forms, low), strict=True)
+        keys.update(found.intersection(compress(sing, starts)))
+        size = len(low)
+        for first in compress(range(size), map(heads.__contains__, low)):
+            if not starts[first]:
+                continue
+            prefix = low[first]
+            for nxt in range(first + 1, min(first + MAX_N, size)):
+                if ends[nxt] and prefix + jsing[nxt] in found:
+                    keys.add(prefix + jsing[nxt])
+                prefix += jlow[nxt]
+                if prefix not in heads:
+                    break
     return keys
-
-
-def prefixes_of(keys: Iterable[str]) -> frozenset[str]:
-    """Every word-boundary beginning of each key ("test", "test time" of "test time scaling")."""
-    found: set[str] = set()
-    for key in keys:
-        for cut in range(1, len(key) + 1):
-            if cut == len(key) or key[cut] in " 0123456789.":
-                found.add(key[:cut])
-    return frozenset(found)
 
 
 def grams(token_list: list[str]) -> dict[str, tuple[str, ...]]:
@@ -184,19 +171,21 @@ def grams(token_list: list[str]) -> dict[str, tuple[str, ...]]:
     Phrases do not cross the "|" between title and summary, start or end on a stopword, or
     start with a number ("Qwen 3.5" is a phrase, "3.5 times" is not).
     """
-    words = split_words(token_list)
     found: dict[str, tuple[str, ...]] = {}
-    count = len(words)
-    for first in range(count):
-        if not _starts(words[first].lower()):
+    for stretch in " ".join(token_list).replace("-", " ").split("|"):
+        words = stretch.split()
+        low = [word.lower() for word in words]
+        if not low:
             continue
-        for n in range(1, MAX_N + 1):
-            last = first + n - 1
-            if last >= count or words[last] == "|":
-                break
-            if _ends(words[last].lower()):
-                phrase = tuple(words[first : last + 1])
-                found.setdefault(phrase_key(phrase), phrase)
+        sing, jlow, jsing, starts, ends = zip(*map(_forms, low), strict=True)
+        size = len(low)
+        for first in compress(range(size), starts):
+            found.setdefault(sing[first], (words[first],))
+            prefix = low[first]
+            for last in range(first + 1, min(first + MAX_N, size)):
+                if ends[last]:
+                    found.setdefault(prefix + jsing[last], tuple(words[first : last + 1]))
+                prefix += jlow[last]
     return found
 
 

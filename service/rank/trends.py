@@ -41,26 +41,25 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from service.rank.phrases import (
-    Forms,
+    WantedKeys,
     contains,
-    forms_of,
     gram_keys,
     grams,
+    opening_of,
     phrase_key,
-    prefixes_of,
     text_of,
     tokens,
     wanted_keys,
 )
 from service.records import TrendItem
 
-__all__ = ["Theme", "TrendItem", "TrendParams", "TrendReport", "detect_themes"]
+__all__ = ["Theme", "TrendItem", "TrendParams", "TrendReport", "detect_themes", "detect_windows"]
 
 TOPIC_PREFIX = "topic:"
 OVERLAP_MERGE = 0.6  # share of the smaller theme's items that makes two themes one
@@ -122,23 +121,61 @@ class TrendReport:
     note: str  # why there are no themes, in words ("" when there are)
 
 
-class FormsMemo:
-    """Each item's analysed words (``phrases.forms_of``), read once however many windows ask."""
+class _ItemKeys:
+    """Each item's phrase and topic keys, found once however many windows and passes ask: for
+    the items of a window, those in the title of some window's item (``keys``: only such a
+    phrase can be named), and only those still wanted for the rest (``baseline``)."""
 
     def __init__(self) -> None:
-        self._forms: dict[int, Forms] = {}
-        self._titles: dict[int, set[str]] = {}
+        self._titles: dict[int, frozenset[str]] = {}
+        self._named: set[str] = set()
+        self._keys: dict[int, frozenset[str]] = {}
+        self._wanted: dict[int, frozenset[str]] = {}
+        self._looked_for = WantedKeys.of(())
+        self._voices: dict[int, str] = {}
 
-    def title_keys(self, item: TrendItem) -> set[str]:
-        found = self._titles.get(item.id)
+    def name(self, windows: Iterable[Sequence[TrendItem]]) -> None:
+        """Keep of the windows' items (``keys``) only the phrases in some window's titles."""
+        for window in windows:
+            for item in window:
+                self._named.update(self.title(item))
+
+    def want(self, keys: Iterable[str]) -> None:
+        """Look for ``keys`` from now on: fewer each time (a key set found earlier for more
+        keys still holds every one of them)."""
+        self._looked_for = WantedKeys.of(k for k in keys if not k.startswith(TOPIC_PREFIX))
+
+    def voice(self, item: TrendItem) -> str:
+        found = self._voices.get(item.id)
         if found is None:
-            found = self._titles[item.id] = gram_keys(tokens(item.title))
+            found = self._voices[item.id] = item.voice
         return found
 
-    def forms(self, item: TrendItem) -> Forms:
-        found = self._forms.get(item.id)
+    def title(self, item: TrendItem) -> frozenset[str]:
+        found = self._titles.get(item.id)
         if found is None:
-            found = self._forms[item.id] = forms_of(text_of(item.title, item.summary))
+            found = self._titles[item.id] = frozenset(gram_keys(tokens(item.title)))
+        return found
+
+    def keys(self, item: TrendItem) -> frozenset[str]:
+        """The keys of its phrases (title and summary opening) in some window's titles, and
+        of its topics."""
+        found = self._keys.get(item.id)
+        if found is None:
+            rest = gram_keys(opening_of(item.summary)) & self._named
+            rest.update(TOPIC_PREFIX + topic for topic in item.topics)
+            found = self._keys[item.id] = self.title(item).union(rest)
+        return found
+
+    def baseline(self, item: TrendItem) -> frozenset[str]:
+        """Its keys among those wanted (and its topics): what a baseline pass may count."""
+        found = self._keys.get(item.id)
+        if found is None:
+            found = self._wanted.get(item.id)
+        if found is None:
+            keys = wanted_keys(text_of(item.title, item.summary), self._looked_for)
+            keys.update(TOPIC_PREFIX + topic for topic in item.topics)
+            found = self._wanted[item.id] = frozenset(keys)
         return found
 
 
@@ -161,43 +198,88 @@ class _Candidate:
         return sum(self.baseline_by.values())
 
 
+@dataclass(slots=True)
+class _Window:
+    """One window between the stages of ``detect_windows``: its items and its candidates."""
+
+    params: TrendParams
+    window: list[TrendItem]
+    baseline: list[TrendItem]
+    note: str
+    scales: dict[str, float] = field(default_factory=dict)
+    judged: list[TrendItem] = field(default_factory=list)
+    candidates: dict[str, _Candidate] = field(default_factory=dict)
+
+
 def detect_themes(
     items: Sequence[TrendItem],
     *,
     now: datetime,
     params: TrendParams = TrendParams(),
     topic_labels: Mapping[str, str] | None = None,
-    memo: FormsMemo | None = None,
 ) -> TrendReport:
-    """The rising themes of ``items`` as of ``now``, best first (at most ``params.limit``).
+    """The rising themes of ``items`` as of ``now``, best first (at most ``params.limit``)."""
+    return detect_windows(items, now=now, windows=(params,), topic_labels=topic_labels)[0]
 
-    ``memo`` keeps each item's analysed words between calls (several windows of one refresh).
+
+def detect_windows(
+    items: Sequence[TrendItem],
+    *,
+    now: datetime,
+    windows: Sequence[TrendParams],
+    topic_labels: Mapping[str, str] | None = None,
+) -> list[TrendReport]:
+    """``detect_themes`` for several windows (and their baselines) of the same items at once.
+
+    The windows go through each stage together, so each item's phrases are found once for all
+    of them: for the items of a window, those in some window's titles (``_window_candidates``:
+    no other phrase can be named); in the baselines, only those still a candidate of some
+    window, first for the screens' samples (``_screen``), then for the whole baselines
+    (``_count_baseline``), by then for fewer phrases. The same themes as one window at a time.
     """
-    window_start = now - timedelta(days=params.window_days)
-    baseline_start = window_start - timedelta(days=params.baseline_days)
+    memo = _ItemKeys()
+    opened = [_open(items, now, params) for params in windows]
+    judged = [w for w in opened if not w.note]
+    memo.name(w.judged for w in judged)
+    for w in judged:
+        w.candidates = _window_candidates(w.judged, memo, w.params)
+    memo.want(key for w in judged for key in w.candidates)
+    for w in judged:
+        _screen(w, memo)
+    memo.want(key for w in judged for key in w.candidates)  # fewer: baselines are read faster
+    for w in judged:
+        _count_baseline(w, memo)
+    return [_close(w, now, topic_labels or {}) for w in opened]
+
+
+def _open(items: Sequence[TrendItem], now: datetime, p: TrendParams) -> _Window:
+    """A window's items, its baseline's, and which of them can be judged."""
+    window_start = now - timedelta(days=p.window_days)
+    baseline_start = window_start - timedelta(days=p.baseline_days)
     window = [item for item in items if window_start < item.published_at <= now]
     baseline = [item for item in items if baseline_start < item.published_at <= window_start]
-    note = _shortfall(window, baseline, params)
-    if note:
-        return TrendReport(now, params.window_days, (), len(window), len(baseline), note)
-    scales = _scales(window, baseline)
-    judged = [item for item in window if stratum(item) in scales]
-    memo = memo if memo is not None else FormsMemo()
-    window_keys = [_keys(item, memo) for item in judged]
-    candidates = _window_candidates(judged, window_keys, params)
-    _count_baseline(candidates, baseline, scales, params, memo, judged)
-    _score(candidates, scales, params)
-    rising = [
-        c for c in candidates.values() if _rises(c, params) and _named(c, judged, params, memo)
-    ]
+    opened = _Window(p, window, baseline, _shortfall(window, baseline, p))
+    if opened.note:
+        return opened
+    opened.scales = _scales(window, baseline)
+    opened.judged = [item for item in window if stratum(item) in opened.scales]
+    return opened
+
+
+def _close(w: _Window, now: datetime, labels: Mapping[str, str]) -> TrendReport:
+    p = w.params
+    if w.note:
+        return TrendReport(now, p.window_days, (), len(w.window), len(w.baseline), w.note)
+    candidates = w.candidates
+    _score(candidates, w.scales, p)
+    rising = [c for c in candidates.values() if _rises(c, p)]
     rising.sort(key=lambda c: (-c.score, -len(c.key), c.key))
     clusters = _cluster(rising[:MAX_CONSIDERED])
     themes = tuple(
-        _theme(cluster, judged, params, _Labeller(judged, topic_labels or {}))
-        for cluster in clusters[: params.limit]
+        _theme(cluster, w.judged, p, _Labeller(w.judged, labels)) for cluster in clusters[: p.limit]
     )
     quiet = "" if themes else "nothing in the window rises clearly above its usual rate"
-    return TrendReport(now, params.window_days, themes, len(window), len(baseline), quiet)
+    return TrendReport(now, p.window_days, themes, len(w.window), len(w.baseline), quiet)
 
 
 def _shortfall(window: Sequence[TrendItem], baseline: Sequence[TrendItem], p: TrendParams) -> str:
@@ -231,19 +313,26 @@ def _scales(window: Sequence[TrendItem], baseline: Sequence[TrendItem]) -> dict[
     return {s: ahead[s] / behind[s] for s in ahead if behind[s] >= MIN_STRATUM_ITEMS}
 
 
-def _keys(item: TrendItem, memo: FormsMemo) -> set[str]:
-    keys = gram_keys(memo.forms(item))
-    keys.update(TOPIC_PREFIX + topic for topic in item.topics)
-    return keys
-
-
 def _window_candidates(
-    window: Sequence[TrendItem], window_keys: Sequence[set[str]], p: TrendParams
+    window: Sequence[TrendItem], memo: _ItemKeys, p: TrendParams
 ) -> dict[str, _Candidate]:
+    """The phrases and topics of at least ``min_items`` items of the window whose phrase is in
+    the titles of ``min_title_share`` of them: what people name their work after, not words
+    that happen to meet in summaries. (A title's phrases are among its item's, so a phrase's
+    items with it in their title are the items whose title has it.)"""
+    titled: Counter[str] = Counter()
+    for item in window:
+        titled.update(memo.title(item))
+    window_keys = [memo.keys(item) for item in window]
     counts: Counter[str] = Counter()
     for keys in window_keys:
         counts.update(keys)
-    frequent = {key for key, count in counts.items() if count >= p.min_items}
+    frequent = {  # a phrase in none of this window's titles has ``titled`` 0: never named
+        key
+        for key, count in counts.items()
+        if count >= p.min_items
+        and (key.startswith(TOPIC_PREFIX) or titled[key] >= p.min_title_share * count)
+    }
     members: defaultdict[str, list[int]] = defaultdict(list)
     for index, keys in enumerate(window_keys):
         for key in keys & frequent:
@@ -268,84 +357,87 @@ def _cap_voices(
         c.seen_by, c.voices = dict(seen), len(per_voice)
 
 
-def _count_baseline(  # noqa: PLR0917 - private, called once
-    candidates: dict[str, _Candidate],
-    baseline: Sequence[TrendItem],
-    scales: Mapping[str, float],
-    p: TrendParams,
-    memo: FormsMemo,
-    window: Sequence[TrendItem],
-) -> None:
-    """Each candidate's voice-capped count in the baseline; those that cannot rise are dropped.
+def _screen(w: _Window, memo: _ItemKeys) -> None:
+    """Drop the candidates that cannot rise (the steady, common phrases: most of them), first on
+    a sample of the baseline, then on their voices in the window.
 
     A phrase can rise only while ``seen >= min_ratio * expected``, and its expectation is at
     least its capped baseline times the smallest stratum scale (``allowed`` is the most baseline
-    it may have). Two passes keep this cheap at scale:
-
-    1. *screen*: every ``SCREEN_EVERY``-th baseline item is read for every candidate; a phrase
-       whose sampled count is, by three standard deviations, above its share of ``allowed`` is
-       dropped (the steady, common phrases: most candidates);
-    2. the survivors' voices are counted in the window (capped; too few voices: dropped);
-    3. *count*: the whole baseline, for the survivors only, walking a prefix set of them; a
-       phrase is also given up as soon as its exact capped count passes ``allowed``.
+    it may have). Every ``SCREEN_EVERY``-th baseline item is read for every candidate; a phrase
+    whose sampled count is, by three standard deviations, above its share of ``allowed`` is
+    dropped. Then the survivors' voices are counted in the window (capped; too few: dropped).
     """
-    least = min(scales.values())
-    cap = p.voice_cap * p.baseline_days / p.window_days
-    allowed = {k: c.seen / (p.min_ratio * least) for k, c in candidates.items()}  # raw: upper
-    if len(baseline) >= SCREEN_MIN_ITEMS:
+    p, candidates = w.params, w.candidates
+    if len(w.baseline) >= SCREEN_MIN_ITEMS:
+        allowed = _allowed(w)  # with the raw window counts: an upper bound
         alive = set(candidates)
         # each voice capped at its share, so one flooding voice cannot make a phrase look common
-        share = max(1.0, cap / SCREEN_EVERY)
-        sampled = _capped(baseline[::SCREEN_EVERY], alive, scales, memo, allowed, share, 0)
-        for key, hits in sampled.items():
+        share = max(1.0, _baseline_cap(p) / SCREEN_EVERY)
+        sample = _Tally(alive, w.scales, allowed, share, by_part=False)
+        for item in w.baseline[::SCREEN_EVERY]:
+            sample.add(item, memo)
+        for key, hits in sample.totals.items():
             if hits - 3.0 * math.sqrt(hits) - 1.0 > allowed[key] / SCREEN_EVERY:
                 del candidates[key]
-    _cap_voices(candidates, window, p)
-    allowed = {k: c.seen / (p.min_ratio * least) for k, c in candidates.items()}
-    alive = set(candidates)
-    counted = _capped(baseline, alive, scales, memo, allowed, cap, 1)
-    for key in [key for key in candidates if key not in alive]:
+    _cap_voices(candidates, w.judged, p)
+
+
+def _count_baseline(w: _Window, memo: _ItemKeys) -> None:
+    """Each screened candidate's voice-capped count in the whole baseline; a phrase is given up
+    as soon as its count passes ``allowed`` (it cannot rise)."""
+    candidates = w.candidates
+    tally = _Tally(set(candidates), w.scales, _allowed(w), _baseline_cap(w.params), by_part=True)
+    for item in w.baseline:
+        tally.add(item, memo)
+    for key in [key for key in candidates if key not in tally.alive]:
         del candidates[key]
-    for (key, part), total in counted.items():
+    for (key, part), total in tally.totals.items():
         if key in candidates:
             candidates[key].baseline_by[part] = total
 
 
-def _capped(  # noqa: PLR0917 - private, one pass of _count_baseline
-    items: Sequence[TrendItem],
-    alive: set[str],
-    scales: Mapping[str, float],
-    memo: FormsMemo,
-    allowed: Mapping[str, float],
-    cap: float,
-    give_up: int,
-) -> Counter[Any]:
-    """Voice-capped counts of the ``alive`` keys in ``items``: by key when ``give_up`` is 0 (the
-    screen); by (key, stratum) when 1, discarding from ``alive`` each key past ``allowed``."""
-    prefixes = prefixes_of(key for key in alive if not key.startswith(TOPIC_PREFIX))
-    pairs: Counter[tuple[str, str, str]] = Counter()
-    totals: Counter[Any] = Counter()
-    running: Counter[str] = Counter()
-    for item in items:
+def _allowed(w: _Window) -> dict[str, float]:
+    least = min(w.scales.values())
+    return {k: c.seen / (w.params.min_ratio * least) for k, c in w.candidates.items()}
+
+
+def _baseline_cap(p: TrendParams) -> float:
+    """How often one voice counts in the baseline: ``voice_cap`` per window length."""
+    return p.voice_cap * p.baseline_days / p.window_days
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Voice-capped counts of the ``alive`` keys in the items ``add``-ed, in their order: by key
+    (``by_part`` False: the screen), or by (key, stratum), discarding from ``alive`` each key as
+    soon as its count passes ``allowed``."""
+
+    alive: set[str]
+    scales: Mapping[str, float]
+    allowed: Mapping[str, float]
+    cap: float
+    by_part: bool
+    totals: dict[Any, int] = field(default_factory=dict)
+    _pairs: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    _running: dict[str, int] = field(default_factory=dict)
+
+    def add(self, item: TrendItem, memo: _ItemKeys) -> None:
         part = stratum(item)
-        if not alive:
-            break
-        if part not in scales:
-            continue
-        voice = item.voice
-        keys = wanted_keys(memo.forms(item), prefixes, alive)
-        keys.update(key for key in (TOPIC_PREFIX + t for t in item.topics) if key in alive)
-        for key in keys:
+        if not self.alive or part not in self.scales:
+            return
+        voice, pairs, totals, running = memo.voice(item), self._pairs, self.totals, self._running
+        for key in memo.baseline(item) & self.alive:
             pair = (key, part, voice)
-            pairs[pair] += 1
-            if pairs[pair] > cap:
+            seen = pairs[pair] = pairs.get(pair, 0) + 1
+            if seen > self.cap:
                 continue
-            totals[(key, part) if give_up else key] += 1
-            if give_up:
-                running[key] += 1
-                if running[key] > allowed[key]:
-                    alive.discard(key)
-    return totals
+            if self.by_part:
+                totals[key, part] = totals.get((key, part), 0) + 1
+                counted = running[key] = running.get(key, 0) + 1
+                if counted > self.allowed[key]:
+                    self.alive.discard(key)
+            else:
+                totals[key] = totals.get(key, 0) + 1
 
 
 def _score(candidates: dict[str, _Candidate], scales: Mapping[str, float], p: TrendParams) -> None:
@@ -357,15 +449,6 @@ def _score(candidates: dict[str, _Candidate], scales: Mapping[str, float], p: Tr
             for part, scale in scales.items()
         )
         c.score = poisson_z(seen, c.expected)
-
-
-def _named(c: _Candidate, window: Sequence[TrendItem], p: TrendParams, memo: FormsMemo) -> bool:
-    """Whether enough of the phrase's items carry it in their title (``min_title_share``): what
-    people name their work after, not words that happen to meet in summaries."""
-    if c.key.startswith(TOPIC_PREFIX):
-        return True
-    titled = sum(c.key in memo.title_keys(window[i]) for i in c.members)
-    return titled >= p.min_title_share * len(c.members)
 
 
 def poisson_z(seen: float, expected: float) -> float:

@@ -1,17 +1,19 @@
 """The trend table: what the radar reads (items of a stretch of time) and what it writes.
 
 ``trend_items`` reads the items published in ``(since, until]`` as ``TrendItem``s in three
-indexed queries (items by ``ix_item_published``; their sources and tags by primary key), reading
-only the opening of each summary. ``replace_trends`` swaps a window's rows in one transaction, so
-a reader sees the previous refresh or the new one, never half of each.
+indexed queries (items by ``ix_item_published``; their sources and tags by primary key, the
+items chosen by the same range in a subquery), reading only the opening of each summary.
+``replace_trends`` swaps a window's rows in one transaction, so a reader sees the previous
+refresh or the new one, never half of each.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -50,9 +52,13 @@ def trend_items(session: Session, *, since: datetime, until: datetime) -> list[T
         .where(col(Item.published_at) > since, col(Item.published_at) <= until)
         .order_by(col(Item.published_at), col(Item.id))
     ).all()
-    ids = [row[0] for row in rows]
-    sources = _sources(session, ids)
-    tags = _tags(session, ids)
+    # their sources and tags, chosen by the same range (a list of 40k ids costs more to send)
+    chosen = sa.select(col(Item.id)).where(
+        col(Item.published_at) > since, col(Item.published_at) <= until
+    )
+    sources = _sources(session, chosen)
+    tags: defaultdict[int, list[tuple[str, str | None]]] = defaultdict(list)
+    _add_tags(session, col(ItemTag.item_id).in_(chosen), tags)
     return [
         TrendItem(
             id=item_id,
@@ -69,34 +75,36 @@ def trend_items(session: Session, *, since: datetime, until: datetime) -> list[T
     ]
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start : start + _CHUNK]
-
-
-def _sources(session: Session, ids: Sequence[int]) -> dict[int, list[int]]:
+def _sources(session: Session, chosen: sa.Select[Any]) -> dict[int, list[int]]:
     found: defaultdict[int, list[int]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        query = sa.select(col(ItemSource.item_id), col(ItemSource.source_id)).where(
-            col(ItemSource.item_id).in_(chunk)
-        )
-        for item_id, source_id in session.execute(query):
-            found[item_id].append(source_id)
+    query = sa.select(col(ItemSource.item_id), col(ItemSource.source_id)).where(
+        col(ItemSource.item_id).in_(chosen)
+    )
+    for item_id, source_id in session.execute(query):
+        found[item_id].append(source_id)
     return found
 
 
 def _tags(session: Session, ids: Sequence[int]) -> dict[int, list[tuple[str, str | None]]]:
     """Per item: (area, subtopic slug or None for an area tag)."""
     found: defaultdict[int, list[tuple[str, str | None]]] = defaultdict(list)
-    for chunk in _chunks(ids):
-        query = (
-            sa.select(col(ItemTag.item_id), col(Tag.area), col(Tag.slug), col(Tag.parent))
-            .join(Tag, col(Tag.id) == col(ItemTag.tag_id))
-            .where(col(ItemTag.item_id).in_(chunk))
-        )
-        for item_id, area, slug, parent in session.execute(query):
-            found[item_id].append((area, slug if parent else None))
+    for start in range(0, len(ids), _CHUNK):
+        _add_tags(session, col(ItemTag.item_id).in_(ids[start : start + _CHUNK]), found)
     return found
+
+
+def _add_tags(
+    session: Session,
+    chosen: sa.ColumnElement[bool],
+    found: defaultdict[int, list[tuple[str, str | None]]],
+) -> None:
+    query = (
+        sa.select(col(ItemTag.item_id), col(Tag.area), col(Tag.slug), col(Tag.parent))
+        .join(Tag, col(Tag.id) == col(ItemTag.tag_id))
+        .where(chosen)
+    )
+    for item_id, area, slug, parent in session.execute(query):
+        found[item_id].append((area, slug if parent else None))
 
 
 def coverage_sightings(
