@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = (sys.executable, "-m", "bench")
+from benchrun import bench_report
 
 
 def test_the_digest_benchmark_builds_and_sends_every_profile(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    # into a folder of the test's own, so the repository's results are not touched
-    subprocess.run(
-        [*BENCH, "--only", "digest", "--tiny", "--scales", "300,600", "--out", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    doc = json.loads((out / "latest.json").read_text())
+    doc = bench_report("digest", out, "--scales", "300,600", timeout=120)
     assert doc["tiny"] is True and doc["machine"]["cores"] >= 1
     [section] = doc["sections"]
     assert section["name"] == "digest"

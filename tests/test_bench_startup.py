@@ -3,30 +3,15 @@ beside the same run's ``python -c pass`` (no timing is asserted: speed lives in 
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = (sys.executable, "-m", "bench")
+from benchrun import bench_section
 
 
 def test_the_startup_benchmark_reports_each_command_beside_the_baseline(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    subprocess.run(
-        [*BENCH, "--only", "startup", "--tiny", "--out", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    doc = json.loads((out / "latest.json").read_text())
-    [section] = doc["sections"]
-    assert section["name"] == "startup"
+    section = bench_section("startup", out)
     [table] = section["tables"]
     rows = {row[0]: dict(zip(table["columns"], row, strict=True)) for row in table["rows"]}
     assert list(rows) == [

@@ -2,32 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from benchrun import bench_section
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = (sys.executable, "-m", "bench")
 LABELLED = ROOT.parent / "shared" / "labelled" / "arxiv_2025_2026.jsonl.gz"
 
 
 @pytest.mark.skipif(not LABELLED.is_file(), reason="the labelled set is not here")
 def test_the_tagging_benchmark_reports_ours_and_the_baseline_per_area(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    subprocess.run(
-        [*BENCH, "--only", "tagging", "--tiny", "--out", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    doc = json.loads((out / "latest.json").read_text())
-    [section] = doc["sections"]
-    assert section["name"] == "tagging"
+    section = bench_section("tagging", out)
     numbers = section["numbers"]
     assert numbers["train_papers"] + numbers["test_papers"] < 2_000
     for name in ("ours", "baseline"):

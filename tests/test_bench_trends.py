@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BENCH = (sys.executable, "-m", "bench")
+from benchrun import bench_section
 
 
 def test_the_trends_benchmark_measures_quality_and_cost(tmp_path: Path) -> None:
     out = tmp_path / "results"
-    subprocess.run(
-        [*BENCH, "--only", "trends", "--tiny", "--scales", "300,2000", "--out", str(out)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    doc = json.loads((out / "latest.json").read_text())
-    [section] = doc["sections"]
-    assert section["name"] == "trends"
+    section = bench_section("trends", out, "--scales", "300,2000")
     quality, cost = section["tables"]
     rows = [dict(zip(quality["columns"], row, strict=True)) for row in quality["rows"]]
     assert [r["seed"] for r in rows] == [1, 2]
