@@ -16,13 +16,11 @@ import argparse
 import dataclasses
 import gzip
 import json
-import math
-import re
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,12 +35,6 @@ LABELLED = ROOT.parent / "shared" / "labelled" / "arxiv_2025_2026.jsonl.gz"
 K = 5
 BATCH = 50
 COST_TARGET_US = 300
-_WORD = re.compile(r"[a-z0-9][a-z0-9-]+")
-_STOP = frozenset(
-    "the a an of and or to in on for with by from is are we our this that as at be it its can "
-    "which these their using use based via into than more not but have has also show such".split()
-)
-
 Matrix = npt.NDArray[np.float32]
 
 
@@ -90,29 +82,21 @@ def read_papers(path: Path, count: int, areas: dict[str, set[str]]) -> list[Pape
     return papers
 
 
-def _terms(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-
-
 def tfidf(documents: Sequence[str], queries: Sequence[str]) -> tuple[Matrix, Matrix]:
-    """Unit-length TF-IDF rows (sublinear tf, smooth idf, terms in 2+ documents)."""
-    counted = [Counter(_terms(d)) for d in documents]
-    df = Counter(term for c in counted for term in c)
-    vocab = {t: i for i, t in enumerate(sorted(t for t, n in df.items() if n >= 2))}
-    n = len(documents)
-    idf = np.array([math.log((1 + n) / (1 + df[t])) + 1 for t in vocab], dtype=np.float32)
+    """Unit-length TF-IDF rows (scikit-learn: sublinear tf, smooth idf, English stopwords,
+    terms in 2+ documents), fitted on ``documents``."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    def rows(bags: Sequence[Counter[str]]) -> Matrix:
-        out = np.zeros((len(bags), len(vocab)), dtype=np.float32)
-        for r, bag in enumerate(bags):
-            for term, tf in bag.items():
-                if (c := vocab.get(term)) is not None:
-                    out[r, c] = (1 + math.log(tf)) * idf[c]
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+    vectorizer = TfidfVectorizer(
+        sublinear_tf=True, stop_words="english", min_df=2, token_pattern=r"[a-z0-9][a-z0-9-]+"
+    )
+    docs = vectorizer.fit_transform(documents)
+    return _dense(docs), _dense(vectorizer.transform(queries))
 
-    return rows(counted), rows([Counter(_terms(q)) for q in queries])
+
+def _dense(rows: Any) -> Matrix:
+    out: Matrix = np.asarray(rows.toarray(), dtype=np.float32)
+    return out
 
 
 def neighbour_precision(docs: Matrix, queries: Matrix, papers: Sequence[Paper]) -> float:

@@ -16,7 +16,7 @@ An item's text is its title and summary (``item_text``). Chosen by measurement
 share an arXiv-mapped area, same run; a random pair shares one 49 % of the time): title + abstract
 queries 0.845 with the text cut to 400 characters (0.833 at 2,000) against TF-IDF's 0.837 (fitted
 on the test papers themselves); title-only queries — the many feeds that give only a title —
-0.797 against TF-IDF's 0.757. The dense vector needs no vocabulary fitted per installation, is
+0.803 against TF-IDF's 0.757. The dense vector needs no vocabulary fitted per installation, is
 256 floats (1 KB) per item whatever the text, and the 400-character cut costs about a quarter of
 the 2,000-character one. So items carry the dense vector only.
 """
