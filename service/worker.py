@@ -33,6 +33,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from service.clock import utcnow
 from service.config import Settings, Taxonomy
 from service.errors import ModelError
 from service.ingest.fetch import Fetcher, FetchLimits
@@ -46,7 +47,6 @@ from service.records import PollResult, SourceForUpdate
 from service.storage.claims import claim_due, extend_leases, leased_elsewhere, release_leases
 from service.storage.engine import Database
 from service.storage.hosts import HostLeases, release_host_turns
-from service.storage.models import utcnow
 from service.storage.sources import POLL_LOG_KEPT, prune_poll_log
 
 log = logging.getLogger("staycurrent.worker")

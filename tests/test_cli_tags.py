@@ -14,9 +14,10 @@ import pytest
 from clikit import cli_on
 from sqlmodel import select
 
+from service.clock import utcnow
 from service.outputs.api.app import create_app
 from service.storage.engine import Database
-from service.storage.models import Item, ItemTag, utcnow
+from service.storage.models import Item, ItemTag
 from service.storage.retag import save_topic_model
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,6 +14,7 @@ import sqlalchemy
 from feedgen import Post, blog
 from sqlmodel import func, select
 
+from service.clock import utcnow
 from service.config import load_catalog
 from service.ingest import pipeline as pipeline_module
 from service.ingest.pipeline import Pipeline
@@ -21,7 +22,7 @@ from service.ingest.tag import Tagger
 from service.records import SourceForUpdate
 from service.storage import engine
 from service.storage.engine import Database
-from service.storage.models import Item, utcnow
+from service.storage.models import Item
 from service.storage.sources import add_source, load_for_update
 
 ROOT = Path(__file__).resolve().parent.parent

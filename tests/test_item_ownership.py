@@ -13,12 +13,13 @@ import pytest
 from feedgen import Paper, Post, arxiv_listing, blog
 from sqlmodel import select
 
+from service.clock import utcnow
 from service.config import load_catalog
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import Kind, SourceForUpdate
 from service.storage.engine import Database
-from service.storage.models import Item, ItemSource, Source, utcnow
+from service.storage.models import Item, ItemSource, Source
 from service.storage.sources import add_source, load_for_update
 
 ROOT = Path(__file__).resolve().parent.parent

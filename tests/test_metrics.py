@@ -10,9 +10,10 @@ from typing import Any
 from apikit import make_api
 from sqlmodel import col, select
 
+from service.clock import utcnow
 from service.config import Settings
 from service.storage.engine import Database
-from service.storage.models import Delivery, Item, PollLog, Profile, Source, utcnow
+from service.storage.models import Delivery, Item, PollLog, Profile, Source
 
 SAMPLE = re.compile(r'^[a-z_0-9]+(\{([a-z_]+="[^"]*",?)*\})? -?[0-9.e+]+$')
 

@@ -22,13 +22,14 @@ from faultfeeds import FAULTS, LIMITS, FeedMix, MixSource
 from feedserver import FeedServer
 from sqlmodel import func, select
 
+from service.clock import utcnow
 from service.config import load_catalog
 from service.ingest.fetch import Fetcher
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import PollResult
 from service.storage.engine import Database
-from service.storage.models import Item, ItemSource, PollLog, Source, utcnow
+from service.storage.models import Item, ItemSource, PollLog, Source
 from service.worker import Poller
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,6 +23,7 @@ from feedgen import Paper, Post, arxiv_listing, blog
 from feedserver import FeedServer, Route
 from hostiledocs import floods
 
+from service.clock import utcnow
 from service.config import load_catalog
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
@@ -30,7 +31,7 @@ from service.ingest.tag import Tagger
 from service.outputs.api.app import create_app
 from service.records import PollResult
 from service.storage.engine import Database
-from service.storage.models import Source, utcnow
+from service.storage.models import Source
 from service.storage.sources import add_source
 from service.worker import Poller
 

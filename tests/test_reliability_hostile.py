@@ -21,13 +21,14 @@ from hostiledocs import ENTITY_BODY, ENTITY_PATHS, SECRET, HostileDocument, docu
 from memorywatch import peak_growth
 from sqlmodel import select
 
+from service.clock import utcnow
 from service.config import load_catalog
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import PollResult
 from service.storage.engine import Database
-from service.storage.models import Item, utcnow
+from service.storage.models import Item
 from service.storage.sources import add_source, load_for_update
 
 ROOT = Path(__file__).resolve().parent.parent

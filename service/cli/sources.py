@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from service.cli.common import console, database, fail, print_json, settings
+from service.clock import utcnow
 from service.config import load_catalog, read_catalog
 from service.errors import ConfigError, NotFoundError, StaycurrentError
 from service.ingest.health import SourceHealth, clock_time, describe
@@ -18,7 +19,6 @@ from service.outputs.opml_import import ImportReport, import_opml
 from service.records import KINDS, LEVELS
 from service.storage.catalog import sync_catalog
 from service.storage.migrate import upgrade
-from service.storage.models import utcnow
 from service.storage.sources import find_source, source_facts
 
 app = typer.Typer(

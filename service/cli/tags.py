@@ -10,11 +10,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from service.cli.common import console, database, fail, print_json, settings
 from service.cli.runtime import catalog
+from service.clock import utcnow
 from service.errors import ModelError
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import TopicModel
 from service.ingest.topictrain import LabelledPaper
-from service.storage.models import utcnow
 
 app = typer.Typer(
     help="Topic tagging: the model's figures, retraining, re-tagging.", no_args_is_help=True

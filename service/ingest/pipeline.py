@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
+from service.clock import utcnow
 from service.errors import (
     FetchError,
     GoneError,
@@ -61,7 +62,6 @@ from service.records import (
 )
 from service.storage.engine import Database
 from service.storage.items import StoreCounts, store_items
-from service.storage.models import utcnow
 from service.storage.sources import apply_poll, record_content_hash
 
 log = logging.getLogger("staycurrent.pipeline")

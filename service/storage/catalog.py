@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from service.clock import utcnow
 from service.config import Catalog, SourceSpec, Taxonomy
 from service.storage.engine import Database
-from service.storage.models import Source, Tag, utcnow
+from service.storage.models import Source, Tag
 
 
 @dataclass(frozen=True, slots=True)

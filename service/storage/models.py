@@ -15,11 +15,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from service.clock import utcnow
+
 MAX_ROW_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL: a larger id names no row
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, func, select
 
+from service.clock import utcnow
 from service.config import MAX_POLL_MINUTES, MIN_POLL_MINUTES
 from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.records import KINDS, LEVELS, Kind, Level
 from service.storage.engine import Database
-from service.storage.models import ItemSource, Source, utcnow
+from service.storage.models import ItemSource, Source
 from service.storage.profiles import check_topics
 
 MAX_NAME_CHARS = 200

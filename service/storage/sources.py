@@ -9,10 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from service.clock import utcnow
 from service.errors import ConflictError, NotFoundError
 from service.records import Kind, Level, PollIntent, SourceFacts, SourceForUpdate
 from service.storage.engine import Database
-from service.storage.models import Item, ItemSource, PollLog, Source, utcnow
+from service.storage.models import Item, ItemSource, PollLog, Source
 
 
 def for_update(source: Source, *, items_per_week: float = 0.0) -> SourceForUpdate:

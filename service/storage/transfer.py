@@ -27,6 +27,7 @@ from typing import IO, Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
+from service.clock import utcnow
 from service.errors import InvalidInputError
 from service.storage.engine import Database
 from service.storage.migrate import current_revision
@@ -42,7 +43,6 @@ from service.storage.models import (
     Source,
     Tag,
     UTCDateTime,
-    utcnow,
 )
 
 FORMAT, VERSION = "staycurrent-export", 1

@@ -22,7 +22,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlmodel import Session, col, func, select
 
-from service.storage.models import Delivery, Item, PollLog, Source, utcnow
+from service.clock import utcnow
+from service.storage.models import Delivery, Item, PollLog, Source
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
