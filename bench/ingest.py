@@ -8,7 +8,7 @@ listing. Measured on those bytes, each time the best of a few runs:
 - ``parse``: our parser alone (``parse.parse_feed``: the fast lxml reader, feedparser behind it);
 - ``serial``: ``Pipeline.ingest_bytes`` per document into a fresh migrated SQLite database
   (parse, normalize, tag, store; one transaction per document);
-- ``pool``: ``Pipeline.ingest_many`` (a pool of processes parses, normalizes and tags while this
+- ``pool``: ``ingest.bulk.ingest_many`` (a pool of processes parses, normalizes and tags while this
   process stores), what ``staycurrent ingest`` does with several files;
 - the stages apart (parse, normalize, tag, store) and a cProfile of the serial path, to show
   where the time goes;
@@ -71,9 +71,11 @@ from bench.ingestscale import ScaleRun, run_scale
 from bench.report import ROOT, Context, Section
 from service.config import load_catalog
 from service.errors import ParseError
+from service.ingest.bulk import ingest_many
+from service.ingest.decide import body_hash
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
-from service.ingest.pipeline import Pipeline, body_hash
+from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.ingest.topiclearn import make_tagger
 from service.records import (
@@ -214,7 +216,7 @@ def _serial(fresh: Fresh, documents: Sequence[Document]) -> list[str]:
 
 def _pool(fresh: Fresh, documents: Sequence[Document]) -> list[str]:
     pairs = [(s, d.body) for s, d in zip(fresh.sources, documents, strict=True)]
-    results = fresh.pipeline.ingest_many(pairs, processes=POOL_PROCESSES)
+    results = ingest_many(fresh.pipeline, pairs, processes=POOL_PROCESSES)
     return [_outcome(r) for r in results]
 
 

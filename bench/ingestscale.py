@@ -3,7 +3,7 @@ a process of its own so that its peak resident memory is the ingest's alone.
 
     bench process --runs--> python -m bench.ingestscale MANIFEST (the ingest process): copies the
                             migrated template, adds the sources, then times
-                            Pipeline.ingest_many over the files, read one at a time
+                            ingest_many over the files, read one at a time
                               +--fork--> pool workers (parse | normalize | tag)
     bench process: samples the workers' peak RSS from /proc while the ingest runs
 
@@ -30,6 +30,7 @@ from sqlmodel import func, select
 from bench.ingestdocs import GeneratedFile
 from bench.report import ROOT, TESTS
 from service.config import load_catalog
+from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline
 from service.ingest.topiclearn import make_tagger
 from service.records import SourceForUpdate
@@ -109,7 +110,7 @@ def ingest(manifest: Manifest) -> dict[str, float]:
     )
     sources = _add_sources(db, files)
     started, cpu = time.perf_counter(), _cpu()
-    results, growth = peak_growth(lambda: pipeline.ingest_many(_bodies(sources, files)))
+    results, growth = peak_growth(lambda: ingest_many(pipeline, _bodies(sources, files)))
     seconds, cpu = time.perf_counter() - started, _cpu() - cpu  # the pool's workers are reaped
     with db.session() as session:
         stored = session.exec(select(func.count()).select_from(Item)).one()

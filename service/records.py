@@ -12,11 +12,9 @@ Every datetime here is timezone-aware UTC.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 # Re-exported (``as``): the stages name an item's kind and a source's level from here too.
 from service.vocabulary import KINDS as KINDS  # noqa: PLC0414
@@ -26,29 +24,8 @@ from service.vocabulary import Level as Level  # noqa: PLC0414
 
 TagOrigin = Literal["category", "model", "keyword", "source"]
 AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
-RecordType = TypeVar("RecordType", bound=type)
 
 
-def pickled_by_fields(cls: RecordType) -> RecordType:
-    """Pickle a frozen record as its class and its field values, rebuilt through ``__init__``.
-
-    A slots dataclass pickles through ``__getstate__``/``__setstate__``, which look up
-    ``dataclasses.fields()`` for every object: sending a feed's items back from an ingest pool
-    worker cost more than storing them. This is about five times cheaper both ways.
-    """
-    names = [f.name for f in fields(cls)]
-    values: Callable[[Any], Any] = operator.attrgetter(*names)
-    single = len(names) == 1
-
-    def __reduce__(self: Any) -> tuple[type, tuple[Any, ...]]:
-        found = values(self)
-        return cls, (found,) if single else found
-
-    setattr(cls, "__reduce__", __reduce__)  # noqa: B010 - a method of the class, set once
-    return cls
-
-
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FetchRequest:
     """What storage knows about a source before fetching it."""
@@ -58,7 +35,6 @@ class FetchRequest:
     last_modified: str | None = None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class FetchedFeed:
     """The outcome of one successful HTTP exchange (200 with a body, or 304)."""
@@ -82,7 +58,6 @@ class FetchedFeed:
         return self.status == 304
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParsedEnclosure:
     url: str
@@ -90,7 +65,6 @@ class ParsedEnclosure:
     length: int | None = None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParsedEntry:
     """One entry as the feed gave it: strings still raw (may hold HTML), dates already UTC."""
@@ -125,7 +99,6 @@ class ParsedEntry:
     arxiv_doi: str | None = None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
     """A feed document as parsed, before any normalization."""
@@ -143,7 +116,6 @@ class ParsedFeed:
     warning: str | None = None  # the bozo reason of a feed that still yielded entries
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SourceContext:
     """What normalize needs to know about the source an entry came from."""
@@ -154,7 +126,6 @@ class SourceContext:
     source_id: int | None = None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ArxivInfo:
     arxiv_id: str  # without version: 2401.12345 or hep-th/9901001
@@ -169,7 +140,6 @@ class ArxivInfo:
     comments: str | None = None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PodcastInfo:
     enclosure_url: str
@@ -182,7 +152,6 @@ class PodcastInfo:
     transcript_url: str | None = None
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class NormalizedItem:
     """One work, ready to store: plain-text title, canonical link, sanitized HTML."""
@@ -207,7 +176,6 @@ class NormalizedItem:
     quotes: tuple[str, ...] = ()  # posts naming no arXiv id: title keys of what they quote
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Normalized:
     """What normalize made of a feed: the items, and a reason for each entry it had to skip."""
@@ -216,7 +184,6 @@ class Normalized:
     skipped: tuple[str, ...] = ()
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TagAssignment:
     slug: str
@@ -225,7 +192,6 @@ class TagAssignment:
     origin: TagOrigin
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ItemWithTags:
     item: NormalizedItem
@@ -235,7 +201,6 @@ class ItemWithTags:
     tag_model: str | None = None  # the topic model that tagged it (None: keyword rules only)
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class StoredItemText:
     """A stored item as the tagger reads it again (re-tagging every item in batches)."""
@@ -245,7 +210,6 @@ class StoredItemText:
     source_topics: tuple[str, ...] = ()
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SourceForUpdate:
     """What storage knows about a source when it is due (the poller's claim hands these out)."""
@@ -273,7 +237,6 @@ PollOutcome = Literal["updated", "empty", "not_modified", "unchanged", "error", 
 """``empty``: a valid feed without entries (an arXiv listing on a weekend or a holiday)."""
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PollIntent:
     """What to write on the source row after one attempt (one transaction with its items)."""
@@ -300,7 +263,6 @@ class PollIntent:
     keep_validators: bool = False  # 304 / errors: keep the stored etag and last_modified
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class PollResult:
     """One source's result in a batch: never an exception, always a value."""
@@ -317,7 +279,6 @@ class PollResult:
     elapsed_seconds: float = 0.0
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SourceFacts:
     """What storage knows about a source's polling, for explaining its health in words."""
@@ -343,7 +304,6 @@ class SourceFacts:
     origin: str = "catalog"  # catalog | api | opml | local (made by `staycurrent ingest --source`)
 
 
-@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class HostTurn:
     """A turn to talk to a host: the lease row held, and when its last request ended."""
@@ -403,3 +363,15 @@ class WatchedPaper:
     doi: str | None
     journal_ref: str | None
     covering: tuple[tuple[int, str], ...] = ()  # (item id, title) of posts and episodes
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """What parse, normalize and tag made of one body (to the decider and storage)."""
+
+    feed: ParsedFeed
+    items: tuple[ItemWithTags, ...]
+    skipped: tuple[str, ...]
+    entries: (
+        int  # how many the document held, read or not (``feed.entries`` is emptied by the pool)
+    )

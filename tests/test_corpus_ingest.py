@@ -14,6 +14,7 @@ from sqlmodel import col, func, select
 
 from service.config import load_catalog
 from service.errors import ParseError
+from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import SourceForUpdate
@@ -187,7 +188,7 @@ def test_parallel_ingest_stores_exactly_what_serial_ingest_stores(
         else:
             results = [
                 r.reason if isinstance(r, ParseError) else r.outcome
-                for r in pipeline.ingest_many(documents)
+                for r in ingest_many(pipeline, documents)
             ]
         outcomes[db is serial] = results
     assert outcomes[True] == outcomes[False]

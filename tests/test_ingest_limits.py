@@ -17,6 +17,7 @@ from sqlmodel import func, select
 from service.clock import utcnow
 from service.config import load_catalog
 from service.ingest import pipeline as pipeline_module
+from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import SourceForUpdate
@@ -63,7 +64,7 @@ def test_entries_past_the_cap_are_not_read_and_the_cut_is_said(
         if how == "one document":
             result = pipeline.ingest_bytes(source, many_posts(200))
         else:
-            (result,) = pipeline.ingest_many([(source, many_posts(200))])
+            (result,) = ingest_many(pipeline, [(source, many_posts(200))])
     assert not isinstance(result, Exception)
     assert result.items_new == 50
     assert stored(db) == 50

@@ -1,8 +1,9 @@
-"""``Pipeline.ingest_many``: documents from any iterable, read a bounded way ahead of storage,
+"""``ingest.bulk.ingest_many``: documents from any iterable, read a bounded way ahead of storage,
 no process started when nothing changed; and the records it sends between processes."""
 
 from __future__ import annotations
 
+import copyreg
 import os
 import pickle
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from sqlmodel import col, func, select
 
 from service.config import load_catalog
 from service.errors import ParseError
+from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline, process_document
 from service.ingest.tag import Tagger
 from service.records import SourceForUpdate
@@ -66,7 +68,7 @@ def test_documents_are_read_at_most_ahead_of_storage(db: Database) -> None:
             in_flight.append(number + 1 - _stored_documents(db))  # read, not yet stored
             yield document
 
-    results = Pipeline(db=db, tagger=Tagger(TAXONOMY)).ingest_many(lazily(), processes=2, ahead=3)
+    results = ingest_many(Pipeline(db=db, tagger=Tagger(TAXONOMY)), lazily(), processes=2, ahead=3)
     assert [r.outcome for r in results if not isinstance(r, ParseError)] == ["updated"] * 12
     assert max(in_flight) == 3
     assert _stored_documents(db) == 12
@@ -75,12 +77,12 @@ def test_documents_are_read_at_most_ahead_of_storage(db: Database) -> None:
 def test_unchanged_documents_start_no_process(db: Database) -> None:
     pipeline = Pipeline(db=db, tagger=Tagger(TAXONOMY))
     documents = _documents(db, 3)
-    pipeline.ingest_many(documents)
+    ingest_many(pipeline, documents)
     with db.session() as s:
         again = [(for_update(s.get_one(Source, src.id)), body) for src, body in documents]
     forks: list[int] = []
     os.register_at_fork(after_in_parent=lambda: forks.append(1))
-    results = pipeline.ingest_many(again)
+    results = ingest_many(pipeline, again)
     assert [r.outcome for r in results if not isinstance(r, ParseError)] == ["unchanged"] * 3
     assert forks == []
 
@@ -99,3 +101,8 @@ def test_processed_documents_survive_pickling_whole(body: bytes) -> None:
     assert processed.items and processed.feed.entries
     for value in (processed, processed.feed, *processed.feed.entries, *processed.items, source):
         assert pickle.loads(pickle.dumps(value)) == value
+    # what crosses the pool pickles as its class and field values (the cheap way)
+    crossing = (processed, processed.feed, *processed.items, processed.items[0].item, source)
+    for value in crossing:
+        record, fields = copyreg.dispatch_table[type(value)](value)
+        assert record is type(value) and record(*fields) == value

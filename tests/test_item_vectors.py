@@ -24,6 +24,7 @@ from service.cli.common import database
 from service.config import Settings, load_catalog
 from service.errors import ModelError
 from service.ingest.backfill import backfill_items
+from service.ingest.bulk import ingest_many
 from service.ingest.embed import MODEL_NAME, Embedder, from_blob, shared_embedder
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
@@ -212,7 +213,7 @@ def test_the_api_lists_similar_items_once_the_backfill_made_vectors(
 @pytest.mark.corpus
 def test_ingest_in_a_pool_of_processes_makes_the_vectors_there(db: Database) -> None:
     pipeline = _pipeline(db)
-    [result] = pipeline.ingest_many([(_source(db, "hf"), HF_DAILY.read_bytes())], processes=1)
+    [result] = ingest_many(pipeline, [(_source(db, "hf"), HF_DAILY.read_bytes())], processes=1)
     assert not isinstance(result, Exception) and result.items_new == 22
     with db.session() as s:
         models = [i.vector_model for i in s.exec(select(Item))]

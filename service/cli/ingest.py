@@ -13,6 +13,7 @@ from rich.table import Table
 from service.cli.common import console, database, fail, print_json, settings
 from service.cli.runtime import build_pipeline, catalog
 from service.errors import NotFoundError, ParseError, StaycurrentError
+from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline
 from service.records import KINDS, PollResult, SourceForUpdate
 from service.storage.migrate import upgrade
@@ -152,7 +153,7 @@ def ingest(
     target = _ingest_source(source, kind)
     pipeline = build_pipeline(None)
     if len(paths) > 1:  # parsed in parallel, stored in order; files read as they are needed
-        results = pipeline.ingest_many((target, path.read_bytes()) for path in paths)
+        results = ingest_many(pipeline, ((target, path.read_bytes()) for path in paths))
     else:
         results = [_ingest_one(pipeline, target, paths[0].read_bytes())]
     refused = 0

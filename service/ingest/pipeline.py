@@ -14,14 +14,15 @@ pool processes; without a readable model items get none.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import copyreg
 import logging
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import operator
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -29,36 +30,32 @@ from sqlmodel import Session
 from service.clock import utcnow
 from service.errors import (
     FetchError,
-    GoneError,
     ModelError,
     ParseError,
-    RateLimitedError,
     StaycurrentError,
 )
+from service.ingest.decide import body_hash, decide
 from service.ingest.embed import Embedder, item_text, shared_embedder, to_blob
 from service.ingest.fetch import Fetcher
 from service.ingest.isolation import DocumentPool
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed
-from service.ingest.schedule import (
-    ScheduleLimits,
-    ServerAsk,
-    after_error,
-    after_gone,
-    after_success,
-)
+from service.ingest.schedule import ScheduleLimits
 from service.ingest.tag import Tagger
 from service.records import (
+    ArxivInfo,
     FetchedFeed,
     FetchRequest,
     ItemWithTags,
+    NormalizedItem,
     ParsedFeed,
+    PodcastInfo,
     PollIntent,
-    PollOutcome,
     PollResult,
+    Processed,
     SourceContext,
     SourceForUpdate,
-    pickled_by_fields,
+    TagAssignment,
 )
 from service.storage.engine import Database
 from service.storage.items import StoreCounts, store_items
@@ -66,28 +63,9 @@ from service.storage.sources import apply_poll, record_content_hash
 
 log = logging.getLogger("staycurrent.pipeline")
 
-PERMANENT_REDIRECTS_TO_ADOPT = 3
-RATE_WINDOW = timedelta(days=28)
 MAX_ENTRIES = 5000  # the default of STAYCURRENT_PARSE_MAX_ENTRIES
 STORE_BATCH = 500  # items stored per transaction
 HostGate = Callable[[str], AbstractAsyncContextManager[None]]
-
-
-@pickled_by_fields
-@dataclass(frozen=True, slots=True)
-class Processed:
-    """What parse, normalize and tag made of one body."""
-
-    feed: ParsedFeed
-    items: tuple[ItemWithTags, ...]
-    skipped: tuple[str, ...]
-    entries: (
-        int  # how many the document held, read or not (``feed.entries`` is emptied by the pool)
-    )
-
-
-def body_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 def host_of(url: str) -> str:
@@ -96,13 +74,6 @@ def host_of(url: str) -> str:
 
 def _stopping(stop: asyncio.Event | None) -> bool:
     return stop is not None and stop.is_set()
-
-
-def observed_per_week(items: Sequence[ItemWithTags], now: datetime) -> float:
-    """How many items a feed published per week over the last four weeks, by their dates."""
-    since = now - RATE_WINDOW
-    recent = sum(since <= tagged.item.published_at <= now for tagged in items)
-    return recent / (RATE_WINDOW / timedelta(days=7))
 
 
 def cap_entries(feed: ParsedFeed, max_entries: int) -> ParsedFeed:
@@ -176,6 +147,32 @@ def available_embedder() -> Embedder | None:
         return None
 
 
+def pickle_by_fields(record: type) -> None:
+    """Pickle a frozen record as its class and its field values, rebuilt through ``__init__``.
+
+    A slots dataclass pickles through ``__getstate__``/``__setstate__``, which look up
+    ``dataclasses.fields()`` for every object: sending a feed's items back from a pool process
+    cost more than storing them. This is about five times cheaper both ways. Registered (copyreg)
+    only for the records that cross the document pool; this module is imported by every pool
+    process (the pool's preload), so both sides pickle this way.
+    """
+    names = [f.name for f in fields(record)]
+    values: Callable[[Any], Any] = operator.attrgetter(*names)
+    single = len(names) == 1
+
+    def reduce(value: Any) -> tuple[type, tuple[Any, ...]]:
+        found = values(value)
+        return record, (found,) if single else found
+
+    copyreg.pickle(record, reduce)
+
+
+# to the pool: the source; back: what was read of it (its feed without entries, the items)
+POOL_RECORDS = (SourceForUpdate, Processed, ParsedFeed, ItemWithTags, NormalizedItem, ArxivInfo)
+for _record in (*POOL_RECORDS, PodcastInfo, TagAssignment):
+    pickle_by_fields(_record)
+
+
 # Each process of an ingest pool compiles its own tagger once (regexes do not travel well); with
 # it, the cap on entries per document and whether to make vectors (each process loads the model
 # on first use).
@@ -187,7 +184,7 @@ def _start_pool_worker(tagger: Tagger, max_entries: int, embeds: bool = False) -
     _pool_reader = (tagger, max_entries, embeds)
 
 
-def _process_in_pool(
+def process_in_pool(
     body: bytes, source: SourceForUpdate, fetched_at: datetime, content_type: str | None = None
 ) -> Processed:
     """``process_document`` in a pool worker. The parsed entries stay here: storing needs only
@@ -269,91 +266,12 @@ class Pipeline:
         )
 
     def documents(self, processes: int | None = None) -> DocumentPool:
-        """A pool that reads untrusted documents with ``_process_in_pool``, within the budget."""
+        """A pool that reads untrusted documents with ``process_in_pool``, within the budget."""
         return DocumentPool(
             processes=processes or self.parse_processes,
             budget_seconds=self.parse_budget_seconds,
             initializer=_start_pool_worker,
             initargs=(self.tagger, self.max_entries, self.vectors),
-        )
-
-    # ------------------------------------------------------------------ decisions
-
-    def _redirect(self, source: SourceForUpdate, fetched: FetchedFeed) -> dict[str, object]:
-        target = fetched.permanent_redirect
-        if not target or target == source.url:
-            return {"redirect_url": None, "redirect_count": 0}
-        count = source.redirect_count + 1 if target == source.redirect_url else 1
-        adopt = target if count >= PERMANENT_REDIRECTS_TO_ADOPT else None
-        return {"redirect_url": target, "redirect_count": count, "new_url": adopt}
-
-    def _success_intent(
-        self,
-        source: SourceForUpdate,
-        fetched: FetchedFeed,
-        started: datetime,
-        *,
-        outcome: PollOutcome,
-        processed: Processed | None = None,
-    ) -> PollIntent:
-        feed = processed.feed if processed else None
-        asked = ServerAsk(
-            max_age_seconds=fetched.cache_max_age,
-            expires=fetched.expires,
-            ttl_minutes=feed.ttl_minutes if feed else source.ttl_minutes,
-        )
-        observed = observed_per_week(processed.items, started) if processed else 0.0
-        return PollIntent(
-            source_id=source.id,
-            attempted_at=started,
-            outcome=outcome,
-            next_poll_at=after_success(
-                source,
-                started,
-                self.limits,
-                outcome=outcome,
-                asked=asked,
-                observed_per_week=observed,
-            ),
-            consecutive_errors=0,
-            state="ok",
-            status_code=fetched.status,
-            etag=fetched.etag or (source.etag if fetched.not_modified else None),
-            last_modified=fetched.last_modified
-            or (source.last_modified if fetched.not_modified else None),
-            content_hash=body_hash(fetched.body) if fetched.body is not None else None,
-            succeeded=True,
-            ttl_minutes=feed.ttl_minutes if feed else None,
-            feed_title=feed.title if feed else None,
-            **self._redirect(source, fetched),  # type: ignore[arg-type]
-        )
-
-    def _error_intent(
-        self, source: SourceForUpdate, error: StaycurrentError, started: datetime
-    ) -> PollIntent:
-        errors = source.consecutive_errors + 1
-        retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
-        gone = isinstance(error, GoneError)
-        if gone:
-            next_poll_at = after_gone(source, started, self.limits)
-        else:
-            next_poll_at = after_error(
-                source, started, self.limits, errors=errors, retry_after=retry_after
-            )
-        return PollIntent(
-            source_id=source.id,
-            attempted_at=started,
-            outcome="gone" if gone else "error",
-            next_poll_at=next_poll_at,
-            consecutive_errors=errors,
-            state="gone" if gone else "error",
-            status_code=getattr(error, "status", None),
-            error_kind=error.kind,
-            error_reason=error.reason,
-            retry_after_until=retry_after,
-            redirect_url=source.redirect_url,
-            redirect_count=source.redirect_count,
-            keep_validators=True,
         )
 
     # ------------------------------------------------------------------ completing one source
@@ -417,21 +335,13 @@ class Pipeline:
     ) -> PollResult:
         """Everything after the fetch and the reading, for one source: decide, store in one
         transaction. ``read`` is what the document pool made of a new body (None: no new body)."""
-        if isinstance(fetched, FetchError):
-            return self._finish(source, self._error_intent(source, fetched, started), (), None)
-        if fetched.not_modified:
-            intent = self._success_intent(source, fetched, started, outcome="not_modified")
-            return self._finish(source, replace(intent, keep_validators=False), (), None)
-        if read is None:
-            intent = self._success_intent(source, fetched, started, outcome="unchanged")
-            return self._finish(source, intent, (), None)
-        if isinstance(read, StaycurrentError):
-            return self._finish(source, self._error_intent(source, read, started), (), None)
-        outcome: PollOutcome = "updated" if read.entries else "empty"
-        if read.entries > self.max_entries:
-            log.warning("%s: %s", source.name, read.feed.warning, extra={"source": source.id})
-        intent = self._success_intent(source, fetched, started, outcome=outcome, processed=read)
-        return self._finish(source, intent, read.items, read.feed.warning)
+        answer = read if isinstance(read, StaycurrentError) else fetched
+        processed = read if isinstance(read, Processed) else None
+        if processed is not None and processed.entries > self.max_entries:
+            log.warning("%s: %s", source.name, processed.feed.warning, extra={"source": source.id})
+        intent = decide(source, answer, processed, started, self.limits)
+        items = processed.items if processed else ()
+        return self._finish(source, intent, items, processed.feed.warning if processed else None)
 
     def _finish(
         self,
@@ -444,7 +354,7 @@ class Pipeline:
             counts = self._store(intent, items, intent.attempted_at)
         except StaycurrentError as exc:
             log.error("storing %s failed: %s", source.name, exc.reason, extra={"source": source.id})
-            intent = self._error_intent(source, exc, intent.attempted_at)
+            intent = decide(source, exc, None, intent.attempted_at, self.limits)
             return self._result(source, intent, StoreCounts(), exc.reason)
         return self._result(source, intent, counts, note)
 
@@ -461,7 +371,7 @@ class Pipeline:
         except Exception as exc:  # a bug must not stop the batch; record it and go on
             log.exception("unexpected error while processing %s", source.name)
             error = StaycurrentError(f"internal error while processing the feed: {exc!r}"[:500])
-            return self._finish(source, self._error_intent(source, error, started), (), None)
+            return self._finish(source, decide(source, error, None, started, self.limits), (), None)
 
     # ------------------------------------------------------------------ the batch
 
@@ -553,7 +463,7 @@ class Pipeline:
             # submitted from a thread: the first document starts the pool's processes (and,
             # once per process, the fork server), which must not hold the event loop
             submitted = await asyncio.to_thread(
-                pool.submit, _process_in_pool, body, source, started, content_type
+                pool.submit, process_in_pool, body, source, started, content_type
             )
             return await asyncio.wrap_future(submitted)
         except ParseError as exc:
@@ -569,10 +479,10 @@ class Pipeline:
         started = self.clock()
         digest = body_hash(body)
         if digest == source.content_hash:
-            return _unchanged(source)
-        return self._store_local(source, digest, self.process(body, source, started), started)
+            return unchanged(source)
+        return self.store_local(source, digest, self.process(body, source, started), started)
 
-    def _store_local(
+    def store_local(
         self, source: SourceForUpdate, digest: str, processed: Processed, started: datetime
     ) -> PollResult:
         def finish(session: Session, _counts: StoreCounts) -> None:
@@ -587,54 +497,6 @@ class Pipeline:
             items_updated=counts.updated,
             reason=processed.feed.warning,
         )
-
-    def ingest_many(
-        self,
-        documents: Iterable[tuple[SourceForUpdate, bytes]],
-        *,
-        processes: int | None = None,
-        ahead: int | None = None,
-    ) -> list[PollResult | ParseError]:
-        """Ingest many local documents: parsed in a pool of processes, stored here in order.
-
-        While this process stores one document, the pool parses the next ones, so parsing uses
-        the other cores and storage (one writer) never waits for it. At most ``ahead`` documents
-        (default: eight per process) are read and parsed ahead of the one being stored, so memory
-        stays bounded however many documents ``documents`` yields. A document that is not a feed
-        gives its ParseError in the results; the others go on. No process starts when every
-        document is unchanged.
-        """
-        started = self.clock()
-        processes = processes or self.parse_processes
-        window = max(1, ahead if ahead is not None else 8 * processes)
-        results: list[PollResult | ParseError] = []
-        pending: deque[tuple[SourceForUpdate, str, Future[Processed] | None]] = deque()
-        with self.documents(processes) as pool:
-            for source, body in documents:
-                digest = body_hash(body)
-                unchanged = digest == source.content_hash
-                future = None if unchanged else pool.submit(_process_in_pool, body, source, started)
-                pending.append((source, digest, future))
-                if len(pending) >= window:
-                    results.append(self._collect(*pending.popleft(), started))
-            while pending:
-                results.append(self._collect(*pending.popleft(), started))
-        return results
-
-    def _collect(
-        self,
-        source: SourceForUpdate,
-        digest: str,
-        future: Future[Processed] | None,
-        started: datetime,
-    ) -> PollResult | ParseError:
-        if future is None:
-            return _unchanged(source)
-        try:
-            processed = future.result()
-        except ParseError as exc:
-            return exc
-        return self._store_local(source, digest, processed, started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -658,5 +520,5 @@ def _added(a: StoreCounts, b: StoreCounts) -> StoreCounts:
     return StoreCounts(a.new + b.new, a.updated + b.updated, a.unchanged + b.unchanged)
 
 
-def _unchanged(source: SourceForUpdate) -> PollResult:
+def unchanged(source: SourceForUpdate) -> PollResult:
     return PollResult(source.id, source.name, "unchanged", reason="same bytes as last time")
