@@ -36,7 +36,7 @@ from service.storage.engine import Database
 from service.storage.migrate import upgrade
 from service.storage.models import HostLease, Item, ItemSource, ItemTag, PollLog, Source, Tag
 from service.storage.sources import add_source
-from service.worker import polling
+from service.worker.compose import polling
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = load_catalog(ROOT / "feeds.yaml").taxonomy

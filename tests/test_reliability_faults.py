@@ -30,7 +30,7 @@ from service.ingest.tag import Tagger
 from service.records import PollResult
 from service.storage.engine import Database
 from service.storage.models import Item, ItemSource, PollLog, Source
-from service.worker import Poller
+from service.worker.poller import Poller
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = load_catalog(ROOT / "feeds.yaml").taxonomy

@@ -33,7 +33,7 @@ from service.records import PollResult
 from service.storage.engine import Database
 from service.storage.models import Source
 from service.storage.sources import add_source
-from service.worker import Poller
+from service.worker.poller import Poller
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = load_catalog(ROOT / "feeds.yaml").taxonomy

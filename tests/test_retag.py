@@ -232,7 +232,7 @@ def test_the_worker_retrains_when_due_adopts_a_better_model_and_keeps_it_otherwi
     from service.config import load_catalog
     from service.ingest.pipeline import Pipeline
     from service.ingest.topictrain import read_labelled
-    from service.worker import retrain_job
+    from service.worker.jobs import retrain_job
 
     labelled = Path(__file__).resolve().parent.parent.parent / "shared" / "labelled"
     if not (labelled / "arxiv_2025_2026.jsonl.gz").is_file():

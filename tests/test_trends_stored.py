@@ -24,7 +24,7 @@ from service.storage.engine import Database
 from service.storage.migrate import upgrade
 from service.storage.models import Feedback, Item, ItemLink, Profile, Trend, TrendRefresh
 from service.storage.profiles import create_profile
-from service.worker import trends_job
+from service.worker.jobs import trends_job
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 

@@ -17,7 +17,8 @@ from service.config import load_catalog
 from service.storage.engine import Database
 from service.storage.models import PollLog, Source
 from service.storage.sources import add_source
-from service.worker import Job, Worker, polling
+from service.worker.compose import polling
+from service.worker.scheduler import Job, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 TAXONOMY = load_catalog(ROOT / "feeds.yaml").taxonomy

@@ -15,7 +15,8 @@ from service.storage.engine import Database
 from service.storage.models import Delivery, PollLog, Source
 from service.storage.profiles import create_profile
 from service.storage.sources import prune_poll_log
-from service.worker import digest_job, housekeeping_job, worker_jobs
+from service.worker.compose import worker_jobs
+from service.worker.jobs import digest_job, housekeeping_job
 
 
 def test_prune_keeps_recent_poll_log_rows(db: Database) -> None:

@@ -20,7 +20,7 @@ from service.storage.migrate import upgrade
 from service.storage.sources import add_source, find_source, for_update
 
 if TYPE_CHECKING:
-    from service.worker import RoundReport
+    from service.worker.poller import RoundReport
 
 _STYLE = {
     "updated": "green",
@@ -64,7 +64,7 @@ def _results_table(results: list[PollResult]) -> Table:
 
 
 async def _poll(source_ids: list[int] | None) -> RoundReport:
-    from service.worker import polling
+    from service.worker.compose import polling
 
     async with polling(settings(), database(), catalog().taxonomy) as poller:
         with Progress(

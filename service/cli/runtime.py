@@ -25,8 +25,8 @@ def catalog() -> Catalog:
 
 def build_pipeline(fetcher: Fetcher | None) -> Pipeline:
     """The pipeline as configured (without the host limiter: for ingesting local files)."""
-    from service.worker import build_pipeline as build_configured_pipeline
-    from service.worker import new_owner
+    from service.worker.compose import build_pipeline as build_configured_pipeline
+    from service.worker.compose import new_owner
 
     return build_configured_pipeline(
         settings(), database(), catalog().taxonomy, fetcher=fetcher, owner=new_owner()

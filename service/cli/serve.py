@@ -62,7 +62,7 @@ def announce(host: str, port: int, *, with_poller: bool) -> None:
 
 def embed_poller(app: FastAPI, cfg: Settings, db: Database) -> None:
     """Run the worker (the poll job and the rest) in ``app``'s lifespan: up and down with it."""
-    from service.worker import running_worker
+    from service.worker.compose import running_worker
 
     taxonomy = catalog().taxonomy
     serve_app = app.router.lifespan_context

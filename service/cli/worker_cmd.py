@@ -26,7 +26,7 @@ def worker(
     Per-host limits and arXiv's 3-second rule hold across all workers (leases in the database).
     Stops within 10 s and gives its leases back.
     """
-    from service.worker import run_worker
+    from service.worker.compose import run_worker
 
     cfg = settings()
     db = database()
