@@ -69,7 +69,7 @@ from bench.ingestreport import (
 )
 from bench.ingestscale import ScaleRun, run_scale
 from bench.report import ROOT, Context, Section
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import ParseError
 from service.ingest.bulk import ingest_many
 from service.ingest.decide import body_hash

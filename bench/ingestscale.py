@@ -29,7 +29,7 @@ from sqlmodel import func, select
 
 from bench.ingestdocs import GeneratedFile
 from bench.report import ROOT, TESTS
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline
 from service.ingest.topiclearn import make_tagger

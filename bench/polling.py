@@ -37,7 +37,7 @@ from sqlmodel import col, func, select
 from workerprocs import cli_env
 
 from bench.report import Context, Section, Table, Target
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.parse import parse_feed
 from service.ingest.pipeline import process_document
 from service.ingest.tag import Tagger

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.report import Context, Section, Table, Target
-from service.config import Taxonomy, load_catalog
+from service.catalog import Taxonomy, load_catalog
 from service.ingest.embed import shared_embedder
 
 TITLE = "Item vectors: more like this, dense vector vs TF-IDF (same run), and cost"

@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from bench.report import ROOT, Context, Section, Table, Target
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import ModelError
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import SHIPPED, TopicModel

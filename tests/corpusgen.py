@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from service.config import Taxonomy, Topic
+from service.catalog import Taxonomy, Topic
 from service.storage.catalog import sync_taxonomy
 from service.storage.engine import Database
 from service.storage.models import Item, ItemLink, ItemSource, ItemTag, Source, Tag

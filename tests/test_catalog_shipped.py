@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from service.arxiv_categories import is_arxiv_category
-from service.config import Catalog, SourceSpec, Topic, read_catalog
+from service.catalog import Catalog, SourceSpec, Topic, read_catalog
 
 SHIPPED = Path(__file__).resolve().parent.parent / "feeds.yaml"
 ARXIV_LISTING_HOST = "rss.arxiv.org"

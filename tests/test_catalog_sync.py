@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
-from service.config import Catalog, SourceSpec, Taxonomy, Topic
+from service.catalog import Catalog, SourceSpec, Taxonomy, Topic
 from service.storage.catalog import sync_catalog
 from service.storage.engine import Database
 from service.storage.models import Item, ItemSource, Source, Tag

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.config import check_catalog, load_catalog, read_catalog
+from service.catalog import check_catalog, load_catalog, read_catalog
 from service.errors import ConfigError
 
 GOOD: dict[str, Any] = {

@@ -12,7 +12,7 @@ import pytest
 from conftest import corpus_files
 from sqlmodel import col, func, select
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import ParseError
 from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import ROOT, corpus_files
 
-from service.config import Catalog, Taxonomy, Topic, load_catalog
+from service.catalog import Catalog, Taxonomy, Topic, load_catalog
 from service.errors import ParseError
 from service.ingest.normalize import normalize_feed
 from service.ingest.parse import parse_feed

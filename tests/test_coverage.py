@@ -21,7 +21,7 @@ from conftest import CORPUS
 from sqlmodel import col
 from test_stories import LAUNCH
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.pipeline import Pipeline
 from service.ingest.quotes import title_key
 from service.ingest.tag import Tagger

@@ -14,8 +14,8 @@ import sqlalchemy
 from feedgen import Post, blog
 from sqlmodel import func, select
 
+from service.catalog import load_catalog
 from service.clock import utcnow
-from service.config import load_catalog
 from service.ingest import pipeline as pipeline_module
 from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline

@@ -14,7 +14,7 @@ import pytest
 from feedgen import Post, arxiv_listing, blog, random_papers
 from sqlmodel import col, func, select
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import ParseError
 from service.ingest.bulk import ingest_many
 from service.ingest.pipeline import Pipeline, process_document

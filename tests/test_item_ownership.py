@@ -13,8 +13,8 @@ import pytest
 from feedgen import Paper, Post, arxiv_listing, blog
 from sqlmodel import select
 
+from service.catalog import load_catalog
 from service.clock import utcnow
-from service.config import load_catalog
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import Kind, SourceForUpdate

@@ -20,8 +20,9 @@ from conftest import CORPUS
 from sqlmodel import col, select
 
 import service.ingest.pipeline as pipeline_module
+from service.catalog import load_catalog
 from service.cli.common import database
-from service.config import Settings, load_catalog
+from service.config import Settings
 from service.errors import ModelError
 from service.ingest.backfill import backfill_items
 from service.ingest.bulk import ingest_many

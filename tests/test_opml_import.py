@@ -315,7 +315,7 @@ def test_a_file_over_the_parse_budget_is_refused_and_its_reader_stopped() -> Non
 
 
 def test_import_opml_is_one_function_for_api_and_cli(db: Database) -> None:
-    from service.config import load_catalog
+    from service.catalog import load_catalog
     from service.storage.catalog import sync_taxonomy
 
     with db.write() as s:

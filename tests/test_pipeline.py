@@ -12,7 +12,7 @@ from feedgen import DAY, Paper, Post, arxiv_listing, blog
 from feedserver import FeedServer, Route
 from sqlmodel import col, select
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger

@@ -15,7 +15,7 @@ import pytest
 from feedgen import Paper, arxiv_listing
 from feedserver import FeedServer, Route, SeenRequest
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import StorageError
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.netguard import NetGuard, build_transport

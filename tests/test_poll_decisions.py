@@ -15,7 +15,7 @@ from feedgen import Post, arxiv_listing, blog
 from feedserver import FeedServer, Route
 from sqlmodel import select
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.arxiv_calendar import EASTERN
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.netguard import NetGuard, build_transport

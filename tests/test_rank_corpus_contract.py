@@ -14,7 +14,7 @@ import pytest
 from conftest import corpus_files, skip_or_fail
 from sqlmodel import func, select
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import ParseError
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger

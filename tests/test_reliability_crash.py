@@ -30,7 +30,8 @@ from feedserver import FeedServer, Route
 from sqlmodel import func, select
 from workerprocs import cli_env, start, wait_until
 
-from service.config import Settings, load_catalog
+from service.catalog import load_catalog
+from service.config import Settings
 from service.storage.catalog import sync_taxonomy
 from service.storage.engine import Database
 from service.storage.migrate import upgrade

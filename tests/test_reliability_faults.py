@@ -22,8 +22,8 @@ from faultfeeds import FAULTS, LIMITS, FeedMix, MixSource
 from feedserver import FeedServer
 from sqlmodel import func, select
 
+from service.catalog import load_catalog
 from service.clock import utcnow
-from service.config import load_catalog
 from service.ingest.fetch import Fetcher
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger

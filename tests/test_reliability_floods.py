@@ -23,8 +23,8 @@ from feedgen import Paper, Post, arxiv_listing, blog
 from feedserver import FeedServer, Route
 from hostiledocs import floods
 
+from service.catalog import load_catalog
 from service.clock import utcnow
-from service.config import load_catalog
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger

@@ -21,8 +21,8 @@ from hostiledocs import ENTITY_BODY, ENTITY_PATHS, SECRET, HostileDocument, docu
 from memorywatch import peak_growth
 from sqlmodel import select
 
+from service.catalog import load_catalog
 from service.clock import utcnow
-from service.config import load_catalog
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger

@@ -29,7 +29,8 @@ from livemarkup import live_markup, live_url
 from smtpserver import smtp_server
 from sqlmodel import select
 
-from service.config import Settings, load_catalog
+from service.catalog import load_catalog
+from service.config import Settings
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from service.config import Taxonomy, Topic
+from service.catalog import Taxonomy, Topic
 from service.errors import ModelError
 from service.ingest.rebuild import CHECKPOINT_NAME, rebuild, retag_step
 from service.ingest.tag import Tagger
@@ -229,7 +229,7 @@ def test_the_worker_retrains_when_due_adopts_a_better_model_and_keeps_it_otherwi
     is adopted and the pipeline tags with it; the next tick finds it recent and does nothing."""
     from pathlib import Path
 
-    from service.config import load_catalog
+    from service.catalog import load_catalog
     from service.ingest.pipeline import Pipeline
     from service.ingest.topictrain import read_labelled
     from service.worker.jobs import retrain_job

@@ -16,7 +16,7 @@ from feedgen import Paper, arxiv_listing
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.records import SourceForUpdate

@@ -37,7 +37,7 @@ from memorywatch import rss
 from sqlmodel import col, func, select
 from workerprocs import Running, cli_env, start, wait_until
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.storage.catalog import sync_taxonomy
 from service.storage.engine import Database
 from service.storage.models import Item, PollLog, Source

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.config import Taxonomy, Topic
+from service.catalog import Taxonomy, Topic
 from service.ingest.tag import TITLE_KEYWORD_SCORE, Tagger, is_acronym
 from service.records import ArxivInfo, NormalizedItem, TagAssignment
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.ingest.tag import SHORT_SUMMARY, Tagger
 from service.ingest.topiclearn import load_topic_model
 from service.records import NormalizedItem

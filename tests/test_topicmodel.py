@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.errors import ModelError
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import FORMAT, TopicModel, assigned_labels, tokens

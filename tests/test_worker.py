@@ -13,7 +13,7 @@ from feedgen import Post, blog
 from feedserver import FeedServer, Route
 from sqlmodel import col, func, select
 
-from service.config import load_catalog
+from service.catalog import load_catalog
 from service.storage.engine import Database
 from service.storage.models import PollLog, Source
 from service.storage.sources import add_source

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from service.catalog import Catalog, load_catalog
 from service.cli.common import database, fail, settings
-from service.config import Catalog, load_catalog
 from service.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from service.catalog import load_catalog, read_catalog
 from service.cli.common import console, database, fail, print_json, settings
 from service.clock import utcnow
-from service.config import load_catalog, read_catalog
 from service.errors import ConfigError, NotFoundError, StaycurrentError
 from service.ingest.health import SourceHealth, clock_time, describe
 from service.ingest.netguard import NetGuard

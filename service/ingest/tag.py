@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from service.config import Taxonomy, Topic
+from service.catalog import Taxonomy, Topic
 from service.ingest.topicmodel import TopicModel, assigned_labels
 from service.records import NormalizedItem, TagAssignment, TagOrigin
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.config import Taxonomy
+from service.catalog import Taxonomy
 from service.errors import ModelError
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import TopicModel

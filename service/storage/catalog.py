@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
+from service.catalog import Catalog, SourceSpec, Taxonomy
 from service.clock import utcnow
-from service.config import Catalog, SourceSpec, Taxonomy
 from service.storage.engine import Database
 from service.storage.models import Source, Tag
 

@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from service.catalog import SLUG_RE
 from service.clock import utcnow
-from service.config import SLUG_RE
 from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.storage.engine import Database
 from service.storage.models import MAX_ROW_ID, Profile, Source, Tag

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session, col, func, select
 
+from service.catalog import MAX_POLL_MINUTES, MIN_POLL_MINUTES
 from service.clock import utcnow
-from service.config import MAX_POLL_MINUTES, MIN_POLL_MINUTES
 from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.records import KINDS, LEVELS, Kind, Level
 from service.storage.engine import Database

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from service.config import Settings, Taxonomy
+from service.catalog import Taxonomy
+from service.config import Settings
 from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.pipeline import Pipeline
 from service.ingest.politeness import HostLimiter

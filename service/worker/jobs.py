@@ -7,8 +7,9 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from service.catalog import Taxonomy
 from service.clock import utcnow
-from service.config import Settings, Taxonomy
+from service.config import Settings
 from service.errors import ModelError
 from service.ingest.pipeline import Pipeline
 from service.ingest.topiclearn import last_trained, make_tagger, retrain, retrain_due

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.config import MAX_POLL_MINUTES, MIN_POLL_MINUTES
+from service.catalog import MAX_POLL_MINUTES, MIN_POLL_MINUTES
 from service.ingest.probe import ProbeReport
 from service.records import Kind, Level
 from service.storage.models import Source
