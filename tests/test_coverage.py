@@ -23,7 +23,6 @@ from test_stories import LAUNCH
 
 from service.catalog import load_catalog
 from service.ingest.pipeline import Pipeline
-from service.ingest.quotes import title_key
 from service.ingest.tag import Tagger
 from service.outputs.api.schemas_feed import feed_response
 from service.outputs.feed import FeedOptions, build_feed
@@ -33,6 +32,7 @@ from service.storage.models import Item, ItemLink
 from service.storage.profiles import create_profile
 from service.storage.sources import add_source, for_update
 from service.storage.views import get_item
+from service.vocabulary import title_key
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "feeds.yaml")

@@ -26,7 +26,7 @@ from service.config import Settings
 from service.errors import ModelError
 from service.ingest.backfill import backfill_items
 from service.ingest.bulk import ingest_many
-from service.ingest.embed import MODEL_NAME, Embedder, from_blob, shared_embedder
+from service.ingest.embed import Embedder, from_blob, shared_embedder
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.outputs.similar import similar_items
@@ -38,6 +38,7 @@ from service.storage.models import Item, ItemLink
 from service.storage.search import search_items
 from service.storage.sources import add_source, for_update
 from service.storage.views import ItemFilter
+from service.vocabulary import MODEL_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "feeds.yaml")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.ingest.quotes import paper_key, quoted_title_keys, title_key
+from service.ingest.quotes import paper_key, quoted_title_keys
+from service.vocabulary import title_key
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from service.ingest.embed import item_text, shared_embedder, to_blob
-from service.ingest.quotes import title_key
 from service.rank.model import Candidate, CandidatePool, CandidateSource, TopicIndex
 from service.rank.stories import (
     DUPLICATE_SIMILARITY,
@@ -19,6 +18,7 @@ from service.rank.stories import (
     fold_stories,
     nearest,
 )
+from service.vocabulary import title_key
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -32,10 +32,10 @@ import numpy as np
 import numpy.typing as npt
 
 from service.errors import ModelError
+from service.vocabulary import MODEL_NAME
 
 DIMENSIONS = 256
 MAX_CHARS = 400
-MODEL_NAME = "wordllama-l2_supercat-256"
 _WEIGHTS = "weights/l2_supercat_256.safetensors"
 _TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
 

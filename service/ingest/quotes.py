@@ -12,21 +12,16 @@ from __future__ import annotations
 import html
 import re
 
+from service.vocabulary import title_key
+
 MIN_WORDS = 4
 MIN_CHARS = 20
-MAX_KEY_CHARS = 300
 MAX_QUOTES = 20
-_WORD = re.compile(r"\w[\w.-]*\w|\w")
 _QUOTED = re.compile(r'"([^"<>]{20,300})"|“([^”<>]{20,300})”|‘([^’<>]{20,300})’')
 _MARKED = re.compile(
     r"<(a|em|i|cite|strong|b)\b[^>]*>(.{20,300}?)</\1\s*>", re.IGNORECASE | re.DOTALL
 )
 _TAG = re.compile(r"<[^>]*>")
-
-
-def title_key(title: str) -> str:
-    """A title without case, punctuation or spacing differences (``""`` for none)."""
-    return " ".join(_WORD.findall(title.casefold()))[:MAX_KEY_CHARS]
 
 
 def paper_key(title: str) -> str | None:

@@ -52,8 +52,9 @@ def similar_items(
     # for its option bounds and must start without them.
     import numpy as np
 
-    from service.ingest.embed import MODEL_NAME, from_blob
+    from service.ingest.embed import from_blob
     from service.rank.stories import nearest
+    from service.vocabulary import MODEL_NAME
 
     target = get_item(session, item_id)
     if target is None:

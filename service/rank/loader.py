@@ -36,7 +36,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from service.ingest.embed import MODEL_NAME
 from service.rank.model import (
     Candidate,
     CandidatePool,
@@ -61,6 +60,7 @@ from service.storage.models import (
     Source,
     Tag,
 )
+from service.vocabulary import MODEL_NAME
 
 MAX_CANDIDATES = 3000
 WINDOW_MARGIN = 1000  # rows a window holds beyond the cap: room for hidden, read, muted, unseen

@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from service.ingest.quotes import title_key
 from service.rank.model import Candidate, CandidatePool
+from service.vocabulary import title_key
 
 DUPLICATE_SIMILARITY = 0.80
 DUPLICATE_HOURS = 48
