@@ -20,9 +20,8 @@ from sqlmodel import select
 
 from service.config import Settings
 from service.errors import InvalidInputError
-from service.ingest.netguard import NetGuard
-from service.outputs import opml_import
-from service.outputs.opml_import import import_opml, match_topics, read_opml, read_opml_isolated
+from service.ingest import subscribe
+from service.ingest.subscribe import import_opml, match_topics, read_opml, read_opml_isolated
 from service.storage.engine import Database
 from service.storage.models import Source
 from service.storage.source_registry import url_key
@@ -222,7 +221,7 @@ def test_what_is_not_opml_is_refused(api: Api, body: bytes, words: str) -> None:
 def test_the_number_of_feeds_per_import_is_bounded(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(opml_import, "MAX_FEEDS", 3)
+    monkeypatch.setattr(subscribe, "MAX_FEEDS", 3)
     body = opml("".join(f'<outline xmlUrl="https://f{n}.example/x"/>' for n in range(4)))
     response = api.client.post("/v1/sources/import", content=body, headers=RAW)
     assert response.status_code == 422 and "at most 3" in response.json()["detail"]
@@ -314,7 +313,7 @@ def test_a_file_over_the_parse_budget_is_refused_and_its_reader_stopped() -> Non
     assert small == read_opml(FOLDERS)  # within the budget: what reading in place gives
 
 
-def test_import_opml_is_one_function_for_api_and_cli(db: Database) -> None:
+def test_import_opml_is_one_function_for_api_and_cli(db: Database, make_settings: Any) -> None:
     from service.catalog import load_catalog
     from service.storage.catalog import sync_taxonomy
 
@@ -322,7 +321,7 @@ def test_import_opml_is_one_function_for_api_and_cli(db: Database) -> None:
         sync_taxonomy(
             s, load_catalog(Path(__file__).resolve().parent.parent / "feeds.yaml").taxonomy
         )
-    report = import_opml(db, FOLDERS, guard=NetGuard(), budget_seconds=10.0)
+    report = import_opml(db, FOLDERS, make_settings(parse_budget_seconds=10.0))
     assert report.added == 6 and report.title == "Test feeds"
 
 

@@ -14,8 +14,7 @@ from service.cli.common import console, database, fail, print_json, settings
 from service.clock import utcnow
 from service.errors import ConfigError, NotFoundError, StaycurrentError
 from service.ingest.health import SourceHealth, clock_time, describe
-from service.ingest.netguard import NetGuard
-from service.outputs.opml_import import ImportReport, import_opml
+from service.ingest.subscribe import ImportReport, import_opml
 from service.records import KINDS, LEVELS
 from service.storage.catalog import sync_catalog
 from service.storage.migrate import upgrade
@@ -202,17 +201,8 @@ def import_cmd(
     body = _read_opml(file)
     db = database()
     upgrade(db)
-    configured = settings()
-    guard = NetGuard(allow_all=configured.allow_private_networks)
     try:
-        report = import_opml(
-            db,
-            body,
-            guard=guard,
-            kind=kind,
-            level=level,
-            budget_seconds=configured.parse_budget_seconds,
-        )
+        report = import_opml(db, body, settings(), kind=kind, level=level)
     except StaycurrentError as exc:
         fail(f"{file}: {exc.reason}", code=1)
     if as_json:

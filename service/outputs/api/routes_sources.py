@@ -9,12 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from service.config import Settings
-from service.errors import FetchError, InvalidInputError
-from service.ingest.fetch import Fetcher, FetchLimits
+from service.errors import InvalidInputError
 from service.ingest.health import describe
-from service.ingest.netguard import NetGuard, Resolver, build_transport
-from service.ingest.probe import ProbeReport, check_feed_url, probe_feed, vet_feed_address
+from service.ingest.subscribe import ImportReport, import_opml, subscribe
 from service.outputs.api.deps import AdminAuth, DatabaseDep, NowDep, SessionDep, SettingsDep
 from service.outputs.api.params import SourceId
 from service.outputs.api.problems import problem_responses
@@ -27,17 +24,13 @@ from service.outputs.api.schemas_sources import (
     SourcesResponse,
     State,
 )
-from service.outputs.opml_import import ImportReport, import_opml
 from service.outputs.source_pages import SourcesQuery, sources_page
 from service.records import Kind, Level
 from service.storage.models import Source
 from service.storage.source_registry import (
-    NewSource,
-    create_source,
     deactivate_source,
     get_source,
     item_counts,
-    printable,
     update_source,
 )
 from service.storage.sources import source_facts
@@ -129,44 +122,6 @@ def get_one_source(source_id: SourceId, session: SessionDep, now: NowDep) -> Sou
     return _out(session, get_source(session, source_id), now)
 
 
-def _guard(settings: Settings) -> NetGuard:
-    return NetGuard(allow_all=settings.allow_private_networks)
-
-
-async def _vetted_url(url: str, guard: NetGuard, resolver: Resolver) -> str:
-    try:
-        checked = check_feed_url(url, guard)
-        await vet_feed_address(checked, guard, resolver=resolver)
-    except FetchError as exc:
-        raise InvalidInputError(f"url: {exc.reason}") from exc
-    return checked
-
-
-async def _probe(url: str, settings: Settings, guard: NetGuard, request: Request) -> ProbeReport:
-    transport = build_transport(guard, resolver=request.app.state.resolver)
-    fetcher = Fetcher(FetchLimits.from_settings(settings), guard=guard, transport=transport)
-    async with fetcher:
-        return await probe_feed(url, fetcher, now=request.app.state.clock())
-
-
-def _new_source(body: SourceCreate, url: str, report: ProbeReport | None) -> NewSource:
-    found = report if report is not None and report.ok else None
-    changes = body.changes()
-    if "kind" not in changes and found is not None and found.kind_guess is not None:
-        changes["kind"] = found.kind_guess
-    title = printable(found.title or "", 200) if found else ""
-    site = found.site_url if found and found.site_url else None
-    return NewSource(
-        name=body.name or title or printable(url.split("://", 1)[-1], 200),
-        url=url,
-        changes=changes,
-        origin="api",
-        site_url=site if site and len(site) <= 2048 and site.isprintable() else None,
-        feed_title=title or None,
-        name_given=body.name is not None,
-    )
-
-
 @router.post(
     "",
     summary="Add a source (admin)",
@@ -189,12 +144,20 @@ async def post_source(
     request: Request,
     body: SourceCreate,
 ) -> SourceCreated:
-    guard = _guard(settings)
-    url = await _vetted_url(body.url, guard, request.app.state.resolver)
-    report = await _probe(url, settings, guard, request) if body.probe else None
-    source = await run_in_threadpool(create_source, db, _new_source(body, url, report))
+    app = request.app.state
+    done = await subscribe(
+        db,
+        settings,
+        url=body.url,
+        name=body.name,
+        changes=body.changes(),
+        probe=body.probe,
+        resolver=app.resolver,
+        now=app.clock(),
+    )
+    report = done.probe
     return SourceCreated(
-        source=SourceOut.of(source, 0), probe=ProbeOut.of(report) if report else None
+        source=SourceOut.of(done.source, 0), probe=ProbeOut.of(report) if report else None
     )
 
 
@@ -269,8 +232,4 @@ async def import_sources(
     body = await _opml_bytes(request)
     if not body.strip():
         raise InvalidInputError("body: empty; send an OPML document")
-    guard = _guard(settings)
-    budget = settings.parse_budget_seconds
-    return await run_in_threadpool(
-        lambda: import_opml(db, body, guard=guard, kind=kind, level=level, budget_seconds=budget)
-    )
+    return await run_in_threadpool(import_opml, db, body, settings, kind=kind, level=level)

@@ -1,9 +1,11 @@
-"""OPML import: a subscription list in, one result per outline out (added, duplicate, invalid).
+"""Subscribing: one feed URL (vetted, optionally probed once, then added), or an OPML subscription
+list (one result per outline: added, duplicate, invalid). The routes (``POST /v1/sources``,
+``POST /v1/sources/import``) and ``staycurrent sources import`` call these in one line.
 
-    bytes --read_opml--> OpmlDocument --plan_import (pure)--> candidates + refusals
+    url   --check_feed_url, vet_feed_address (SSRF guard)--> --probe_feed (optional, no item
+          stored)--> storage.source_registry.create_source --> Subscribed
+    bytes --read_opml--> OpmlDocument --plan_outline (pure)--> candidates + refusals
           --storage.source_registry.import_sources (one transaction)--> ImportReport
-
-Used by ``POST /v1/sources/import`` and ``staycurrent sources import`` alike.
 
 Reading is safe with hostile files: the prolog is cleaned first (``ingest.prolog``: DOCTYPE and
 entity declarations removed, so XXE and billion laughs have nothing to expand), then lxml parses
@@ -23,26 +25,39 @@ on every fetch (resolving hundreds of names at import time would be slow and pro
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.config import Settings
 from service.errors import FetchError, HostileDocumentError, InvalidInputError, StaycurrentError
+from service.ingest.fetch import Fetcher, FetchLimits
 from service.ingest.isolation import DocumentPool, too_many_attributes
-from service.ingest.netguard import NetGuard
-from service.ingest.probe import check_feed_url, guess_kind
+from service.ingest.netguard import NetGuard, Resolver, build_transport
+from service.ingest.probe import (
+    ProbeReport,
+    check_feed_url,
+    guess_kind,
+    probe_feed,
+    vet_feed_address,
+)
 from service.ingest.prolog import clean_prolog
 from service.records import Kind, Level
 from service.storage.engine import Database
+from service.storage.models import Source
 from service.storage.source_registry import (
     MAX_NAME_CHARS,
     ImportCandidate,
     ImportOutcome,
+    NewSource,
+    create_source,
     import_sources,
     printable,
     url_key,
@@ -363,15 +378,15 @@ def _result(plan: Planned, outcome: ImportOutcome | None) -> OutlineResult:
 def import_opml(
     db: Database,
     body: bytes,
+    settings: Settings,
     *,
-    guard: NetGuard,
     kind: Kind | None = None,
     level: Level = "practitioner",
-    budget_seconds: float,
 ) -> ImportReport:
-    """Read an OPML document (within ``budget_seconds``) and add every new feed in it, in one
+    """Read an OPML document (within the parse budget) and add every new feed in it, in one
     transaction."""
-    document = read_opml_isolated(body, budget_seconds=budget_seconds)
+    guard = guard_of(settings)
+    document = read_opml_isolated(body, budget_seconds=settings.parse_budget_seconds)
     feeds = sum(1 for o in document.outlines if o.xml_url)
     if feeds > MAX_FEEDS:
         raise InvalidInputError(f"the OPML lists {feeds} feeds; at most {MAX_FEEDS} per import")
@@ -394,4 +409,78 @@ def import_opml(
         duplicates=sum(r.status == "duplicate" for r in results),
         invalid=sum(r.status == "invalid" for r in results),
         outlines=results,
+    )
+
+
+# --------------------------------------------------------------------------- one feed URL
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """A source added, and what probing its feed found (None: not probed)."""
+
+    source: Source
+    probe: ProbeReport | None
+
+
+def guard_of(settings: Settings) -> NetGuard:
+    return NetGuard(allow_all=settings.allow_private_networks)
+
+
+async def subscribe(
+    db: Database,
+    settings: Settings,
+    *,
+    url: str,
+    name: str | None,
+    changes: Mapping[str, Any],
+    probe: bool,
+    resolver: Resolver,
+    now: datetime,
+) -> Subscribed:
+    """Add the feed at ``url``: its address vetted (SSRF guard), probed once if asked (the
+    source is added either way, no item stored), named after the feed's title unless ``name``;
+    ``changes`` are the source's other fields (kind, level, topics, ...)."""
+    guard = guard_of(settings)
+    checked = await vetted_url(url, guard, resolver)
+    report = await probe_url(checked, settings, guard, resolver, now) if probe else None
+    new = new_source(checked, name, dict(changes), report)
+    return Subscribed(await asyncio.to_thread(create_source, db, new), report)
+
+
+async def vetted_url(url: str, guard: NetGuard, resolver: Resolver) -> str:
+    """``url`` checked for shape and its host's addresses vetted; InvalidInputError otherwise."""
+    try:
+        checked = check_feed_url(url, guard)
+        await vet_feed_address(checked, guard, resolver=resolver)
+    except FetchError as exc:
+        raise InvalidInputError(f"url: {exc.reason}") from exc
+    return checked
+
+
+async def probe_url(
+    url: str, settings: Settings, guard: NetGuard, resolver: Resolver, now: datetime
+) -> ProbeReport:
+    transport = build_transport(guard, resolver=resolver)
+    async with Fetcher(FetchLimits.from_settings(settings), guard=guard, transport=transport) as f:
+        return await probe_feed(url, f, now=now)
+
+
+def new_source(
+    url: str, name: str | None, changes: dict[str, Any], report: ProbeReport | None
+) -> NewSource:
+    """The source to create: the probe's kind guess, title and site where nothing was given."""
+    found = report if report is not None and report.ok else None
+    if "kind" not in changes and found is not None and found.kind_guess is not None:
+        changes["kind"] = found.kind_guess
+    title = printable(found.title or "", 200) if found else ""
+    site = found.site_url if found and found.site_url else None
+    return NewSource(
+        name=name or title or printable(url.split("://", 1)[-1], 200),
+        url=url,
+        changes=changes,
+        origin="api",
+        site_url=site if site and len(site) <= 2048 and site.isprintable() else None,
+        feed_title=title or None,
+        name_given=name is not None,
     )
