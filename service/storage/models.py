@@ -256,7 +256,7 @@ class ItemLink(SQLModel, table=True):
 
 class ItemQuote(SQLModel, table=True):
     """A post or podcast (``item_id``) quotes a title that may be a paper's (which may arrive
-    later): the key of the quoted text (``service.ingest.quotes.title_key``)."""
+    later): the key of the quoted text (``service.vocabulary.title_key``)."""
 
     __tablename__ = "item_quote"
 

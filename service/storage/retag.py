@@ -201,15 +201,6 @@ def latest_training(session: Session) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def topic_model_history(session: Session, limit: int = 10) -> list[dict[str, Any]]:
-    """The latest trained models: version, when, whether in use, and their figures."""
-    stmt = select(TopicModelFile).order_by(col(TopicModelFile.id).desc()).limit(limit)
-    return [
-        {"version": m.version, "created_at": m.created_at, "active": m.active, "figures": m.figures}
-        for m in session.exec(stmt)
-    ]
-
-
 def arxiv_papers(session: Session, *, limit: int) -> list[StoredPaper]:
     """The newest ``limit`` stored arXiv papers with categories, oldest first."""
     stmt = (
