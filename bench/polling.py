@@ -9,11 +9,12 @@
 
 The worker's own "poll round done" log line gives the round's seconds (claim of the first batch
 to the last store); its peak RSS comes from ``/proc/<pid>/status`` (VmHWM, sampled while it runs)
-and from the kernel's ``ru_maxrss`` when it is reaped. The ideal round is the server's delay times
-the sources over the concurrency that can be used (the global limit, or per-host × hosts if
-smaller). Round 1 is also measured against the time this process takes only to parse the same
-bodies (``service.ingest.parse.parse_feed``, one core), since everything after the fetch runs on
-one processing thread.
+and its start-up CPU from ``/proc/<pid>/stat`` when it logs "worker started". The ideal round is
+the server's delay times the sources over the concurrency that can be used (the global limit, or
+per-host × hosts if smaller). Round 1 is also measured against the time this process takes to
+parse, normalize and tag the same bodies on one core, divided by the cores: the worker reads
+bodies in its document pool (one process per core by default), so that is what the reading
+can take at best.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ NAME = "polling"
 TITLE = "Polling: sources on many loopback hosts behind a slow server (worker rounds 200 / 304)"
 
 RATIO_TARGET = 1.5
-RSS_TARGET_MB = 200.0
+RSS_TARGET_MB = 80.0
+STARTUP_CPU_TARGET = 0.5  # seconds of CPU from exec to "worker started"
 MIB = 1024 * 1024
 ARXIV_EVERY = 10  # one source in ten is an arXiv listing
 PODCAST_EVERY = 10  # and one in ten (offset by five) a podcast
@@ -232,6 +234,16 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.stderr_path.read_text(errors="replace")
+
+    def wait_started(self) -> float:
+        """The worker's CPU seconds when it logs "worker started" (imports, settings, the
+        database check, the scheduler: everything before its first round)."""
+        deadline = time.monotonic() + WORKER_TIMEOUT
+        while '"worker started' not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.log()[-2000:]}")
+            time.sleep(0.005)
+        return _cpu_seconds(self.process.pid)
 
     def wait_round(self, number: int) -> dict[str, Any]:
         """The worker's ``number``-th "poll round done" line (1-based), once it is written."""
@@ -445,6 +457,8 @@ class Measured:
     peak_rss_bytes: int
     parse_seconds: float
     process_seconds: float
+    startup_cpu_seconds: float
+    cores: int
     entries: int
     items: int
     body_bytes: int
@@ -479,6 +493,7 @@ def measure(ctx: Context, sizes: Sizes) -> Measured:
         _register(db, _serve(server, bodies, sizes))
         worker = WorkerProcess(env, ctx.workdir)
         try:
+            startup_cpu = worker.wait_started()
             first, second, outcomes_1, items, outcomes_2 = _rounds(worker, server, db, paths)
         finally:
             worker.stop()
@@ -491,6 +506,8 @@ def measure(ctx: Context, sizes: Sizes) -> Measured:
         peak_rss_bytes=worker.peak_rss,
         parse_seconds=parse_seconds,
         process_seconds=process_seconds,
+        startup_cpu_seconds=startup_cpu,
+        cores=os.cpu_count() or 1,
         entries=entries,
         items=items,
         body_bytes=sum(len(b) for b in bodies),
@@ -510,7 +527,7 @@ def run(ctx: Context) -> Section:
 def _targets(m: Measured) -> tuple[Target, ...]:
     sizes, (first, second) = m.sizes, m.rounds
     ideal = sizes.ideal_seconds
-    bound_1 = max(ideal, m.parse_seconds)
+    bound_1 = max(ideal, m.process_seconds / m.cores)
     per_host = max(r.server.max_in_flight for r in m.rounds)
     twice = max(r.server.most_per_source for r in m.rounds)
     everyone = min(r.server.sources_fetched for r in m.rounds)
@@ -524,9 +541,9 @@ def _targets(m: Measured) -> tuple[Target, ...]:
             second.seconds <= RATIO_TARGET * ideal,
         ),
         Target(
-            "round 1 (all 200) vs max(ideal, parse-only)",
-            f"≤ {RATIO_TARGET}× {bound_1:.2f} s (ideal {ideal:.2f} s, parse-only "
-            f"{m.parse_seconds:.2f} s)",
+            "round 1 (all 200) vs max(ideal, processing ÷ cores)",
+            f"≤ {RATIO_TARGET}× {bound_1:.2f} s (ideal {ideal:.2f} s, parse | normalize | tag "
+            f"{m.process_seconds:.2f} s ÷ {m.cores} cores)",
             f"{first.seconds:.2f} s = {first.seconds / bound_1:.2f}×",
             first.seconds <= RATIO_TARGET * bound_1,
         ),
@@ -548,6 +565,12 @@ def _targets(m: Measured) -> tuple[Target, ...]:
             f"≤ {RSS_TARGET_MB:.0f} MB",
             f"{peak_mb:.1f} MB",
             peak_mb <= RSS_TARGET_MB,
+        ),
+        Target(
+            "worker start-up CPU",
+            f"≤ {STARTUP_CPU_TARGET} s",
+            f"{m.startup_cpu_seconds:.2f} s",
+            m.startup_cpu_seconds <= STARTUP_CPU_TARGET,
         ),
     )
 
@@ -582,6 +605,8 @@ def _numbers(m: Measured) -> dict[str, float]:
         "items_stored": float(m.items),
         "body_mib": round(m.body_bytes / MIB, 2),
         "worker_peak_rss_mb": round(m.peak_rss_bytes / MIB, 1),
+        "worker_startup_cpu_seconds": round(m.startup_cpu_seconds, 3),
+        "cores": float(m.cores),
     }
     for n, r in enumerate(m.rounds, start=1):
         numbers |= {
@@ -624,14 +649,19 @@ def _notes(m: Measured, *, tiny: bool) -> list[str]:
         "2 from making the sources due (up to one tick of waiting included).",
         f"Parse-only: service.ingest.parse.parse_feed over the same {sizes.sources} bodies in "
         f"the benchmark process after the rounds, one core: {m.parse_seconds:.2f} s; "
-        f"parse | normalize | tag without storing: {m.process_seconds:.2f} s.",
+        f"parse | normalize | tag without storing: {m.process_seconds:.2f} s on one core; "
+        f"÷ {m.cores} cores = {m.process_seconds / m.cores:.2f} s, what reading the bodies in "
+        "the worker's document pool (one process per core) can take at best.",
+        f"Worker start-up: {m.startup_cpu_seconds:.2f} s of CPU from exec to its 'worker "
+        "started' line (Python, imports, settings, the database check, the scheduler).",
         f"Outcomes stored after round 1: {m.outcomes[0]}; after round 2: {m.outcomes[1]}. Round "
         f"2 sent {second.server.conditional} conditional requests (If-None-Match) of "
         f"{second.server.fetched}.",
         "Worker peak RSS: its VmHWM (the process's own high-water mark, sampled from "
         "/proc/<pid>/status every 20 ms and just before it is stopped): "
         f"{m.peak_rss_bytes / MIB:.1f} MB over both rounds. Not wait4's ru_maxrss, which also "
-        "counts the benchmark process's memory copied in by fork before the exec.",
+        "counts the benchmark process's memory copied in by fork before the exec. The document "
+        "pool's processes are the fork server's children, not the worker's, and are not in it.",
     ]
     if tiny:
         notes.append(
@@ -665,16 +695,16 @@ def _why_missed(m: Measured, targets: Sequence[Target]) -> list[str]:
             "Several workers (staycurrent worker, any number) share the rounds; on a busy "
             "machine the round also waits for a core."
         )
-    if "round 1 (all 200) vs max(ideal, parse-only)" in missed:
+    if "round 1 (all 200) vs max(ideal, processing ÷ cores)" in missed:
+        busy = first.cpu_seconds / first.seconds if first.seconds else 0.0
         notes.append(
-            f"Round 1 missed: parsing alone is cheap ({m.parse_seconds:.2f} s), but everything "
-            "after the fetch runs on one processing thread of one process: parse | normalize | "
-            f"tag of these bodies takes {m.process_seconds:.1f} s on its own, storing "
-            f"{m.items:,} items more (the worker used {first.cpu_seconds:.1f} s of CPU in round "
-            "1, start-up included). Profiled: fetching and reading bodies about a quarter, "
-            "store_items a fifth, normalize and tag a quarter, parse under a tenth. Meeting the "
-            "target needs that work spread over cores (a process pool, as local ingest does) "
-            "and cheaper normalize/tag/store (the ingest benchmark's ground)."
+            f"Round 1 missed: reading the bodies (parse | normalize | tag | embed, "
+            f"{m.process_seconds:.1f} s on one core without vectors) runs in the worker's "
+            "document pool; what stays in the worker process is fetching, host turns, the "
+            f"decisions and storing {m.items:,} items on one thread: it used "
+            f"{first.cpu_seconds:.1f} s of CPU in its {first.seconds:.1f} s round "
+            f"({busy:.0%} of one core). With {m.cores} cores shared by the worker, its pool "
+            "processes and (here) the feed server, the round also waits for a core."
         )
     return notes
 

@@ -261,3 +261,30 @@ def test_an_unexpected_bug_is_recorded_and_the_batch_goes_on(
     row = source_row(db, ids["buggy"])
     assert row.consecutive_errors == 1
     assert row.lease_owner is None
+
+
+def test_an_entered_pipeline_keeps_one_document_pool_across_polls(
+    db: Database, server: FeedServer
+) -> None:
+    first, second = arxiv_listing("cs.LG", PAPERS[:1]), arxiv_listing("cs.LG", PAPERS)
+    ids = _sources(db, {"held": server.route("/held/feed", Route.feed(first), Route.feed(second))})
+
+    async def go() -> list[tuple[int, object]]:
+        seen: list[tuple[int, object]] = []
+        async with Fetcher(LIMITS) as fetcher:
+            with Pipeline(db=db, tagger=Tagger(TAXONOMY), fetcher=fetcher) as pipeline:
+                for retagged in (False, False, True):
+                    if retagged:  # a retrained model: the pool's processes have the old tagger
+                        pipeline.tagger = Tagger(TAXONOMY)
+                    with db.session() as s:
+                        sources = load_for_update(s, list(ids.values()), DAY)
+                    [result] = await pipeline.poll(sources)
+                    seen.append((result.items_new, pipeline._pool))
+            seen.append((0, pipeline._pool))
+        return seen
+
+    (new_1, pool_1), (new_2, pool_2), (_, pool_3), (_, after) = asyncio.run(go())
+    assert (new_1, new_2) == (1, 1)  # both documents were read, by the same processes
+    assert pool_1 is not None and pool_2 is pool_1
+    assert pool_3 is not None and pool_3 is not pool_1
+    assert after is None

@@ -1,14 +1,15 @@
 """The one orchestrator of an update, drawn like a shell pipe::
 
-    sources | xargs -P N fetch | parse | normalize | tag | embed | decide | storage
+    sources | xargs -P N fetch | pool: parse | normalize | tag | embed | decide | storage
 
-Only retrieval runs concurrently (a global limit and a per-host limit). Parse, normalize and tag
-run in a ``DocumentPool`` (processes, a time budget per document: a hostile document costs one
-stopped process, never the event loop, the API or lease renewal). Storing runs on one processing
-thread, one source at a time, so SQLite sees one writer. A failing source is a value in the
-results, never an exception out of the batch.
-``embed`` gives each item its vector (``ingest.embed``), one batch per document, in the same
-pool processes; without a readable model items get none.
+Only retrieval runs concurrently (a global limit and a per-host limit). Parse, normalize, tag and
+embed run in a ``DocumentPool`` (processes, a time budget per document: a hostile document costs
+one stopped process, never the event loop, the API or lease renewal); the pool lives as long as
+the pipeline (``close()``), so its processes load the models once, not once per round. ``decide``
+(``ingest.decide``, pure) says what the attempt means for the source; storing runs on one
+processing thread, one source at a time, so SQLite sees one writer. A failing source is a value
+in the results, never an exception out of the batch. Without a readable embedding model items
+get no vector. Many local documents: ``ingest.bulk``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
@@ -243,6 +244,25 @@ class Pipeline:
         self.parse_processes = parse_processes
         self.parse_budget_seconds = parse_budget_seconds
         self.max_entries = max_entries
+        self._held = False  # entered: one document pool for every poll until close()
+        self._pool: DocumentPool | None = None
+        self._pool_tagger: Tagger | None = None  # the tagger the held pool's processes have
+
+    def __enter__(self) -> Self:
+        """Keep one document pool across polls (a worker's rounds): its processes start and load
+        the tagger and the embedding model once, not once per batch. Closed on exit."""
+        self._held = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the held document pool's processes (if any); polls start their own again."""
+        self._held = False
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     # ------------------------------------------------------------------ pure-ish stages
 
@@ -426,7 +446,8 @@ class Pipeline:
         slots: dict[str, asyncio.Semaphore] = {}
         loop = asyncio.get_running_loop()
         results: dict[int, PollResult] = {}
-        pool = self.documents()
+        held = self._held
+        pool = await self._held_pool() if held else self.documents()
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest") as processing:
 
@@ -444,8 +465,19 @@ class Pipeline:
 
                 await asyncio.gather(*(one(source) for source in sources))
         finally:
-            await asyncio.to_thread(pool.close)
+            if not held:
+                await asyncio.to_thread(pool.close)
         return [results[source.id] for source in sources if source.id in results]
+
+    async def _held_pool(self) -> DocumentPool:
+        """The held pool, started anew when the tagger changed (a retrained topic model): its
+        processes were given the old one."""
+        if self._pool is not None and self._pool_tagger is not self.tagger:
+            stale, self._pool = self._pool, None
+            await asyncio.to_thread(stale.close)
+        if self._pool is None:
+            self._pool, self._pool_tagger = self.documents(), self.tagger
+        return self._pool
 
     async def _read(
         self,

@@ -80,30 +80,28 @@ def host_limiter(settings: Settings, db: Database, owner: str) -> HostLimiter:
 async def polling(
     settings: Settings, db: Database, taxonomy: Taxonomy, *, owner: str | None = None
 ) -> AsyncIterator[Poller]:
-    """A ready Poller (its fetcher, limiter and pipeline); on exit every lease is given back."""
+    """A ready Poller (its fetcher, limiter and pipeline, which keeps one document pool for
+    every round); on exit every lease is given back and the pool's processes stop."""
     owner = owner or new_owner()
     async with Fetcher(FetchLimits.from_settings(settings)) as fetcher:
-        pipeline = build_pipeline(
-            settings,
-            db,
-            taxonomy,
-            fetcher=fetcher,
-            owner=owner,
-            host_gate=host_limiter(settings, db, owner),
-        )
-        poller = Poller(
-            db=db,
-            pipeline=pipeline,
-            owner=owner,
-            batch_size=settings.poll_batch_size,
-            lease_seconds=settings.poll_lease_seconds,
-        )
-        try:
-            yield poller
-        finally:
-            released = await asyncio.to_thread(poller.release_all)
-            if released:
-                log.info("released %d leases not polled", released, extra={"worker": owner})
+        gate = host_limiter(settings, db, owner)
+        with build_pipeline(
+            settings, db, taxonomy, fetcher=fetcher, owner=owner, host_gate=gate
+        ) as pipeline:
+            poller = Poller(
+                db=db,
+                pipeline=pipeline,
+                owner=owner,
+                batch_size=settings.poll_batch_size,
+                lease_seconds=settings.poll_lease_seconds,
+            )
+            try:
+                yield poller
+            finally:
+                await asyncio.to_thread(pipeline.close)  # the pool's processes stop off the loop
+                released = await asyncio.to_thread(poller.release_all)
+                if released:
+                    log.info("released %d leases not polled", released, extra={"worker": owner})
 
 
 def worker_jobs(settings: Settings, poller: Poller, taxonomy: Taxonomy | None = None) -> list[Job]:
