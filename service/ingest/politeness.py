@@ -20,9 +20,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from service.clock import utcnow
 from service.errors import StaycurrentError
 from service.ingest.arxiv_calendar import ARXIV_DOMAIN, is_arxiv_host
 from service.records import HostTurn
@@ -60,10 +61,6 @@ class HostRule:
         return (self.key, *(f"{self.key}#{i}" for i in range(1, self.slots)))
 
 
-def utc_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 class HostLimiter:
     """Turns on hosts for one worker; ``gate`` is the pipeline's ``host_gate``."""
 
@@ -76,7 +73,7 @@ class HostLimiter:
         arxiv_spacing: timedelta = timedelta(seconds=3),
         hold: timedelta = timedelta(seconds=60),
         retry_every: float = 0.1,
-        clock: Callable[[], datetime] = utc_clock,
+        clock: Callable[[], datetime] = utcnow,
         sleep: Sleep = asyncio.sleep,
         is_arxiv: Callable[[str], bool] = is_arxiv_host,
     ) -> None:

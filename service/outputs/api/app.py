@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import Depends, FastAPI
 
 from service import __version__
+from service.clock import utcnow
 from service.config import Settings
 from service.ingest.netguard import Resolver, system_resolver
 from service.outputs.api.docs_pages import install_docs
@@ -42,15 +43,11 @@ changing, deactivating and importing sources). Errors are `application/problem+j
 MAX_BODY_BYTES = 1024 * 1024  # request bodies larger than this are refused with 413
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_app(
     settings: Settings,
     *,
     db: Database | None = None,
-    clock: Callable[[], datetime] = utc_now,
+    clock: Callable[[], datetime] = utcnow,
     resolver: Resolver = system_resolver,
 ) -> FastAPI:
     """Build the API. ``db``, ``clock`` and ``resolver`` may be given (tests); else defaults."""
