@@ -13,7 +13,6 @@ from service.config import Settings
 from service.errors import ModelError
 from service.ingest.pipeline import Pipeline
 from service.ingest.topiclearn import last_trained, make_tagger, retrain, retrain_due
-from service.outputs.digest import run_due_digests
 from service.outputs.trends import refresh_comebacks, refresh_trends
 from service.storage.engine import Database
 from service.storage.sources import POLL_LOG_KEPT, prune_poll_log
@@ -30,6 +29,9 @@ RETRAIN_TICK = timedelta(hours=1)  # looks whether a retraining is due (the last
 
 def digest_job(settings: Settings, db: Database) -> Job:
     """Every minute: send the digests whose local send time has passed (exactly once each)."""
+    # here, not at import: without SMTP there is no digest job, and a worker need not load the
+    # digest's composing, the ranker and the templates (~50 modules)
+    from service.outputs.digest import run_due_digests
 
     async def run() -> None:
         results = await asyncio.to_thread(run_due_digests, db, settings, utcnow())
