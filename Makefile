@@ -21,7 +21,7 @@ $(RUNTIME_STAMP): pyproject.toml requirements.lock
 	@touch $(RUNTIME_STAMP)
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@rm -f $(VENV)/.dev-*
 	@touch $(DEV_STAMP)
 

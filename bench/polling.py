@@ -37,7 +37,7 @@ from feedserver import FeedServer, Route, SeenRequest
 from sqlmodel import col, func, select
 from workerprocs import cli_env
 
-from bench.report import Context, Section, Table, Target
+from bench.report import ROOT, Context, Section, Table, Target
 from service.catalog import load_catalog
 from service.ingest.parse import parse_feed
 from service.ingest.pipeline import process_document
@@ -448,6 +448,49 @@ def _row(r: RoundResult, ideal: float) -> tuple[Any, ...]:
     )
 
 
+@dataclass(frozen=True)
+class ReaderRun:
+    """lemon24/reader polling the same server (``bench.readerpoll``): its own figures, and the
+    requests the server saw from it."""
+
+    figures: dict[str, float]
+    requests: int
+    conditional: int
+    max_in_flight: int
+
+
+def reader_rounds(
+    ctx: Context, server: FeedServer, urls: Sequence[str], sizes: Sizes
+) -> ReaderRun | str:
+    """Both rounds by reader in a child process, or why they could not run."""
+    import subprocess
+    import sys
+    from importlib.util import find_spec
+
+    if find_spec("reader") is None:
+        return "reader is not installed (pip install -e '.[bench]')"
+    listed = ctx.workdir / "reader-urls.txt"
+    listed.write_text("\n".join(urls))
+    before = len(server.seen())
+    server.reset_peaks()
+    database = str(ctx.workdir / "reader.sqlite")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.readerpoll", database, str(listed), str(sizes.concurrency)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WORKER_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        return f"reader failed: {done.stderr.strip().splitlines()[-1:]}"
+    seen = server.seen()[before:]
+    peaks = max((server.max_concurrent(host) for host in server.hosts), default=0)
+    conditional = sum("if-none-match" in r.headers for r in seen)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return ReaderRun(figures, len(seen), conditional, peaks)
+
+
 @dataclass
 class Measured:
     """Everything a run measured, for the report."""
@@ -459,6 +502,7 @@ class Measured:
     process_seconds: float
     startup_cpu_seconds: float
     cores: int
+    reader: ReaderRun | str
     entries: int
     items: int
     body_bytes: int
@@ -490,13 +534,15 @@ def measure(ctx: Context, sizes: Sizes) -> Measured:
     )
     paths = [f"/feeds/{i}.xml" for i in range(sizes.sources)]
     with FeedServer.running(hosts=_hosts(sizes.hosts)) as server:
-        _register(db, _serve(server, bodies, sizes))
+        urls = _serve(server, bodies, sizes)
+        _register(db, urls)
         worker = WorkerProcess(env, ctx.workdir)
         try:
             startup_cpu = worker.wait_started()
             first, second, outcomes_1, items, outcomes_2 = _rounds(worker, server, db, paths)
         finally:
             worker.stop()
+        baseline = reader_rounds(ctx, server, urls, sizes)
     parse_seconds, entries = parse_only_seconds(bodies)
     process_seconds = processing_seconds(db, bodies, Path(env["STAYCURRENT_FEEDS_FILE"]))
     db.dispose()
@@ -508,6 +554,7 @@ def measure(ctx: Context, sizes: Sizes) -> Measured:
         process_seconds=process_seconds,
         startup_cpu_seconds=startup_cpu,
         cores=os.cpu_count() or 1,
+        reader=baseline,
         entries=entries,
         items=items,
         body_bytes=sum(len(b) for b in bodies),
@@ -566,6 +613,7 @@ def _targets(m: Measured) -> tuple[Target, ...]:
             f"{peak_mb:.1f} MB",
             peak_mb <= RSS_TARGET_MB,
         ),
+        _reader_target(m),
         Target(
             "worker start-up CPU",
             f"≤ {STARTUP_CPU_TARGET} s",
@@ -573,6 +621,19 @@ def _targets(m: Measured) -> tuple[Target, ...]:
             m.startup_cpu_seconds <= STARTUP_CPU_TARGET,
         ),
     )
+
+
+READER_CPU_TARGET = 1.0  # the worker's CPU in an all-304 round, × reader's
+
+
+def _reader_target(m: Measured) -> Target:
+    name, wanted = "round 2 CPU vs lemon24/reader", f"≤ {READER_CPU_TARGET}× reader's CPU"
+    if isinstance(m.reader, str):
+        return Target(name, wanted, f"not run: {m.reader}", False)
+    ours, theirs = m.rounds[1].cpu_seconds, m.reader.figures["round2_cpu_seconds"]
+    ratio = ours / theirs if theirs else float("inf")
+    measured = f"{ours:.2f} s vs reader {theirs:.2f} s = {ratio:.2f}×"
+    return Target(name, wanted, measured, ratio <= READER_CPU_TARGET)
 
 
 COLUMNS = (
@@ -608,6 +669,13 @@ def _numbers(m: Measured) -> dict[str, float]:
         "worker_startup_cpu_seconds": round(m.startup_cpu_seconds, 3),
         "cores": float(m.cores),
     }
+    if not isinstance(m.reader, str):
+        numbers |= {f"reader_{k}": round(v, 3) for k, v in m.reader.figures.items()}
+        numbers |= {
+            "reader_requests": float(m.reader.requests),
+            "reader_conditional_requests": float(m.reader.conditional),
+            "reader_max_in_flight_per_host": float(m.reader.max_in_flight),
+        }
     for n, r in enumerate(m.rounds, start=1):
         numbers |= {
             f"round{n}_seconds": round(r.seconds, 3),
@@ -663,6 +731,7 @@ def _notes(m: Measured, *, tiny: bool) -> list[str]:
         "counts the benchmark process's memory copied in by fork before the exec. The document "
         "pool's processes are the fork server's children, not the worker's, and are not in it.",
     ]
+    notes.append(_reader_note(m))
     if tiny:
         notes.append(
             "Tiny smoke sizes: the ideal is a fraction of a second, so fixed costs (claims, the "
@@ -670,6 +739,29 @@ def _notes(m: Measured, *, tiny: bool) -> list[str]:
             "server's counts hold all the same."
         )
     return notes
+
+
+def _reader_note(m: Measured) -> str:
+    if isinstance(m.reader, str):
+        return f"Baseline lemon24/reader: not run ({m.reader})."
+    r, f = m.reader, m.reader.figures
+    return (
+        f"Baseline: lemon24/reader {_reader_version()} in a child process polls the same "
+        f"{m.sizes.sources} URLs on the same server after the worker, into a fresh SQLite "
+        f"database: update_feeds(workers={m.sizes.concurrency}, scheduled=False) twice. Round 1 "
+        f"{f['round1_seconds']:.2f} s, {f['round1_cpu_seconds']:.2f} s of CPU; round 2 "
+        f"{f['round2_seconds']:.2f} s, {f['round2_cpu_seconds']:.2f} s of CPU (its process, all "
+        f"threads); peak RSS {f['peak_rss_bytes'] / MIB:.1f} MB; {r.requests} requests, "
+        f"{r.conditional} conditional; at most {r.max_in_flight} in flight on one host (reader "
+        "has no per-host limit, no host turns in a database and no leases: it does less per "
+        "source than the worker)."
+    )
+
+
+def _reader_version() -> str:
+    from importlib.metadata import version
+
+    return version("reader")
 
 
 def _why_missed(m: Measured, targets: Sequence[Target]) -> list[str]:

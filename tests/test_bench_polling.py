@@ -21,6 +21,7 @@ TARGETS = {
     "per-host limit",
     "worker peak RSS",
     "worker start-up CPU",
+    "round 2 CPU vs lemon24/reader",
 }
 
 
@@ -61,6 +62,10 @@ def test_tiny_polling_benchmark_reports_consistent_rounds(tmp_path: Path) -> Non
     assert n["round2_not_modified"] == sources  # all 304 ...
     assert n["round2_conditional_requests"] == sources  # ... because every request was conditional
     assert n["round2_items_new"] == 0
+    # the baseline polled the same server: every feed twice, the second time conditionally
+    assert n["reader_requests"] == 2 * sources
+    assert n["reader_conditional_requests"] == sources
+    assert n["reader_round2_cpu_seconds"] > 0
 
     targets = {t["name"]: t for t in section["targets"]}
     assert set(targets) == TARGETS

@@ -1,6 +1,6 @@
-"""``make run`` installs the runtime only; ``make test`` adds the development tools; each stamp
-says its install is done, so a second run installs nothing (read with ``make -n``, which prints
-the commands a target would run without running them)."""
+"""``make run`` installs the runtime only; ``make test`` adds the development tools and the
+benchmarks' baselines; each stamp says its install is done, so a second run installs nothing (read
+with ``make -n``, which prints the commands a target would run without running them)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_INSTALL = "pip install --quiet -e .\n"
-DEV_INSTALL = "pip install --quiet -e '.[dev]'"
+DEV_INSTALL = "pip install --quiet -e '.[dev,bench]'"
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
