@@ -1,7 +1,9 @@
-"""Ingest: fetch -> parse -> normalize -> tag -> store, orchestrated by ``pipeline`` alone.
+"""Ingest: fetch -> parse -> normalize -> tag -> embed -> decide -> store, orchestrated by
+``pipeline`` alone (``bulk`` runs many local files through the same document pool).
 
 ``fetch``, ``parse``, ``normalize``, ``tag`` and ``schedule`` are independent of each other and of
-storage; only ``pipeline`` calls them together. ``schedule``, ``arxiv_calendar`` and ``health`` are
-pure (data and ``now`` in, data out); ``politeness`` is the pipeline's host gate, which keeps its
-turns in a store it is handed (the database, through ``service.storage.hosts``).
+storage; only ``pipeline`` calls them together. ``decide``, ``schedule``, ``arxiv_calendar`` and
+``health`` are pure (data and ``now`` in, data out); ``politeness`` is the pipeline's host gate,
+which keeps its turns in a store it is handed (the database, through ``service.storage.hosts``).
+``subscribe`` adds sources (one URL, vetted and optionally probed, or an OPML list).
 """
