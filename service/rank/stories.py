@@ -52,7 +52,7 @@ Vectors = npt.NDArray[np.float32]
 
 @dataclass(frozen=True, slots=True)
 class StoryInputs:
-    """What folding needs beyond the candidates (read by ``loader.load_story_inputs``)."""
+    """What folding needs beyond the candidates (the loader's window holds it)."""
 
     mentions: Mapping[int, tuple[str, ...]]  # non-paper candidate id -> arXiv ids it covers
     vectors: Mapping[int, bytes]  # non-paper candidate id -> its stored vector
@@ -169,7 +169,8 @@ def _compute_groups(chosen: tuple[Candidate, ...], vectors: Mapping[int, bytes])
 
 def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
     """``pool`` with each story once: coverage of a paper in the pool and near-duplicates
-    leave it; a story takes the sources of its duplicates (its own first)."""
+    leave it; a story takes the sources of its duplicates (its own first). The pool's rows in
+    the window's arrays follow its candidates."""
     papers = {c.arxiv_id for c in pool.candidates if c.arxiv_id and c.kind == "paper"}
     papers |= inputs.papers_gone
     covering = {
@@ -183,10 +184,14 @@ def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
     for c in sorted(rest, key=lambda c: (c.published_at, c.id)):
         if c.id in leaders:
             folded.setdefault(leaders[c.id], []).append(c)
+    positions = [
+        n for n, c in enumerate(pool.candidates) if c.id not in covering and c.id not in leaders
+    ]
     kept = tuple(_with_sources(c, folded.get(c.id, ())) for c in rest if c.id not in leaders)
     same_story = {story: tuple(members) for story, members in folded.items()}
+    rows = pool.rows[positions] if pool.rows is not None else None
     return Folded(
-        pool=replace(pool, candidates=kept, same_story=same_story),
+        pool=replace(pool, candidates=kept, same_story=same_story, rows=rows),
         same_story=same_story,
         coverage_folded=len(covering),
     )

@@ -1,0 +1,237 @@
+"""Selection by the depth dial (pure): two ranked ends, interleaved in the proportion of ``depth``.
+
+- The **deep** end: every kept candidate by its deep score (``score.py``), ties by id — the best
+  matches of the interests first, technical and fresh first among them, reordered by likes.
+- The **broad** end, a tour: a greedy pick of the best broad score minus penalties for what the
+  tour already holds — ``AREA`` per earlier item of the same area (it outweighs any score gap, so
+  every area the window offers comes before any area's second item), ``SOURCE`` per earlier item
+  of the same source and ``SOURCE_CAP`` for each further ``SOURCE_SHARE`` of them (at most 4 of
+  the top 20 from one source), ``KIND`` and ``LEVEL`` per earlier item of the same kind and
+  level (podcasts, videos and overviews join the papers). Untagged and off-topic items take no
+  breadth slot: they come after every area's items. Penalties only grow as the tour goes, so the
+  greedy pick is computed lazily (a heap of upper bounds) and only as far as a page needs.
+
+The feed at depth d takes, position by position, from the deep end with share d and from the
+broad end with share 1 - d (a Bresenham interleave whose first pick is deep once d >= 0.5),
+skipping items already taken; each step of the dial hands a proportional number of positions
+from one end to the other, so focus rises and coverage falls steadily. The same data and the
+same ``now`` give the same order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from service.rank.explain import ranked_item
+from service.rank.metrics import DEFAULT_K, known_metrics
+from service.rank.model import (
+    Candidate,
+    CandidatePool,
+    FeedMetrics,
+    Preferences,
+    RankedFeed,
+    RankedItem,
+)
+from service.rank.score import Scores, score_pool
+
+AREA = 1.2  # per earlier pick from the same area: above any broad score gap (kind weight 1)
+SOURCE = 0.15  # per earlier pick from the same source
+SOURCE_SHARE = 4  # items of one source before each SOURCE_CAP
+SOURCE_CAP = 2.5  # more than two areas' worth: a fifth item of a source waits
+KIND = 0.12  # per earlier pick of the same kind
+LEVEL = 0.06  # per earlier pick of the same level
+UNTAGGED = 50.0  # untagged and off-topic items come after every area's items
+
+LearnedNote = Callable[[Candidate], str | None]
+
+
+def deep_slot(position: int, depth: float) -> bool:
+    """Whether ``position`` of the feed is filled from the deep end (share ``depth``)."""
+    return math.floor((position + 1) * depth + 0.5) > math.floor(position * depth + 0.5)
+
+
+def deep_end(scores: Scores, kept: npt.NDArray[np.int64]) -> Iterator[tuple[int, float]]:
+    """(candidate index, deep score), best first, ties by id."""
+    deep = scores.deep[kept]
+    order = np.lexsort((scores.columns.ids[scores.rows[kept]], -deep))
+    for n in order.tolist():
+        yield int(kept[n]), float(deep[n])
+
+
+def broad_end(
+    scores: Scores, kept: npt.NDArray[np.int64], scale: float
+) -> Iterator[tuple[int, float]]:
+    """(candidate index, tour score) in the tour's order (the module docstring)."""
+    columns, rows = scores.columns, scores.rows[kept]
+    area = columns.area[rows].tolist()
+    source = columns.source[rows].tolist()
+    kind, level = columns.kind[rows].tolist(), columns.level[rows].tolist()
+    broad = scores.broad[kept].tolist()
+    ids = columns.ids[rows].tolist()
+    counts: dict[tuple[str, int], int] = {}
+
+    def value(n: int) -> float:
+        taken = counts.get(("s", source[n]), 0)
+        penalty = (
+            (UNTAGGED if area[n] < 0 else AREA * counts.get(("a", area[n]), 0))
+            + SOURCE * taken
+            + SOURCE_CAP * (taken // SOURCE_SHARE)
+            + KIND * counts.get(("k", kind[n]), 0)
+            + LEVEL * counts.get(("l", level[n]), 0)
+        )
+        return float(broad[n] - scale * penalty)
+
+    heap = [(-value(n), ids[n], n) for n in range(len(ids))]
+    heapq.heapify(heap)
+    while heap:
+        _, item_id, n = heapq.heappop(heap)
+        current = value(n)
+        if heap and (-current, item_id) > heap[0][:2]:
+            heapq.heappush(heap, (-current, item_id, n))
+            continue
+        for key in (("a", area[n]), ("s", source[n]), ("k", kind[n]), ("l", level[n])):
+            counts[key] = counts.get(key, 0) + 1
+        yield int(kept[n]), current
+
+
+def interleaved(
+    deep: Iterator[tuple[int, float]], broad: Iterator[tuple[int, float]], depth: float
+) -> Iterator[tuple[int, float, bool]]:
+    """(candidate index, score, from the deep end): the two ends merged, share ``depth`` deep."""
+    ends = {True: deep, False: broad}
+    live = {True: True, False: True}
+    taken: set[int] = set()
+    position = 0
+    while live[True] or live[False]:
+        side = deep_slot(position, depth)
+        if not live[side]:
+            side = not side
+        following = next(ends[side], None)
+        if following is None:  # that end is exhausted (both hold the same items)
+            live[side] = False
+            continue
+        index, score = following
+        if index not in taken:
+            taken.add(index)
+            position += 1
+            yield index, score, side
+
+
+def tour_scale(preferences: Preferences) -> float:
+    """The penalties scaled up with the largest kind weight so they still outweigh score gaps."""
+    return max([1.0, *preferences.kind_weights.values()])
+
+
+class DialOrder:
+    """A scored pool in dial order, produced only as far as asked (a page, the metrics' top k);
+    only the positions asked for are explained."""
+
+    def __init__(
+        self, scores: Scores, depth: float, k: int = DEFAULT_K, note: LearnedNote | None = None
+    ) -> None:
+        self.scores = scores
+        self.depth = min(1.0, max(0.0, depth))
+        self.excluded = scores.excluded
+        self.topics = scores.pool.topics
+        self.note = note
+        self._kept = np.flatnonzero(scores.kept).astype(np.int64)
+        scale = tour_scale(scores.asks.preferences)
+        self._order = interleaved(
+            deep_end(scores, self._kept), broad_end(scores, self._kept, scale), self.depth
+        )
+        self._picks: list[tuple[int, float, bool]] = []
+        self.metrics = self._measure(k)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def _produce(self, stop: int | None) -> None:
+        picks = self._picks
+        while stop is None or len(picks) < stop:
+            following = next(self._order, None)
+            if following is None:
+                return
+            picks.append(following)
+
+    def _measure(self, k: int) -> FeedMetrics:
+        self._produce(k)
+        scores, kept = self.scores, self._kept
+        candidates = scores.pool.candidates
+        top = [index for index, _, _ in self._picks[:k]]
+        columns, rows = scores.columns, scores.rows[kept]
+        areas = np.unique(columns.top_area[rows])
+        covered = [self.topics.expand(slug) for slug, _ in scores.asks.interests]
+        return known_metrics(
+            [candidates[index] for index in top],
+            covered,
+            [float(columns.technical[scores.rows[index]]) for index in top],
+            available={columns.area_slugs[a] for a in areas.tolist() if a >= 0},
+            matching=int(np.count_nonzero(scores.topic[kept] > 0)),
+            depth=self.depth,
+            k=k,
+            kinds_available=len(np.unique(columns.kind[rows])),
+        )
+
+    def index_of(self, item_id: int) -> int | None:
+        """The position of ``item_id`` in the order (None: not in the feed)."""
+        candidates = self.scores.pool.candidates
+        position = 0
+        while True:
+            self._produce(position + 1)
+            if position >= len(self._picks):
+                return None
+            if candidates[self._picks[position][0]].id == item_id:
+                return position
+            position += 1
+
+    def items(self, start: int = 0, stop: int | None = None) -> tuple[RankedItem, ...]:
+        """Positions ``start`` to ``stop`` as RankedItems, each explained."""
+        self._produce(stop)
+        picks, area = self._picks, self.scores.columns.area
+        rows = self.scores.rows
+        seen = {int(area[rows[index]]) for index, _, _ in picks[:start]}
+        end = len(picks) if stop is None else min(stop, len(picks))
+        found: list[RankedItem] = []
+        for position in range(start, end):
+            index, score, from_deep = picks[position]
+            first = int(area[rows[index]]) not in seen
+            seen.add(int(area[rows[index]]))
+            breadth = not from_deep and first
+            found.append(
+                ranked_item(self.scores, index, position, score, breadth=breadth, note=self.note)
+            )
+        return tuple(found)
+
+    def ranked(self) -> RankedFeed:
+        return RankedFeed(self.items(), self.metrics, self.excluded)
+
+
+def dial_order(
+    pool: CandidatePool,
+    preferences: Preferences,
+    *,
+    now: datetime,
+    k: int = DEFAULT_K,
+    learned: npt.NDArray[np.floating] | None = None,
+    note: LearnedNote | None = None,
+) -> DialOrder:
+    """The feed at ``preferences.depth``: scored once, ordered lazily, explained by the page.
+
+    ``learned``: a learned preference model's affinity per candidate (``score.score_pool``);
+    ``note``: what that model says of a page item it likes ("because you liked …"), or None.
+    """
+    scores = score_pool(pool, preferences, now=now, learned=learned)
+    return DialOrder(scores, preferences.depth, k, note)
+
+
+def rank_feed(
+    pool: CandidatePool, preferences: Preferences, *, now: datetime, k: int = DEFAULT_K
+) -> RankedFeed:
+    """Every usable candidate of ``pool`` in dial order, each with its why, and the metrics."""
+    return dial_order(pool, preferences, now=now, k=k).ranked()
