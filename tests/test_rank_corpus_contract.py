@@ -77,26 +77,8 @@ def corpus_pool(
     return pool, now
 
 
-# The known violation, kept visible: since topic tagging became stricter (issue 17) this profile's
-# deep end is 19 posts with "agent" in the title (tag score 0.8) above cross-listed cs.MA papers
-# (0.7): the deep score orders by tag score before technical level, so depth 1 is 0.006 less
-# technical than depth 0. The ranker's redesign (issue 18: one ranker, calibrated tags) owns it;
-# strict, so the day it holds this marker must go.
-KNOWN_VIOLATIONS = {
-    "agents and safety": "deep end orders by tag score before technical level (issue 18)",
-}
-
-
 @pytest.mark.corpus
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_VIOLATIONS[name], strict=True))
-        if name in KNOWN_VIOLATIONS
-        else name
-        for name in sorted(PROFILES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PROFILES))
 def test_the_dial_contract_holds_on_the_real_corpus(
     corpus_pool: tuple[CandidatePool, datetime], name: str
 ) -> None:

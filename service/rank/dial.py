@@ -6,8 +6,9 @@
   tour already holds — ``AREA`` per earlier item of the same area (it outweighs any score gap, so
   every area the window offers comes before any area's second item), ``SOURCE`` per earlier item
   of the same source and ``SOURCE_CAP`` for each further ``SOURCE_SHARE`` of them (at most 4 of
-  the top 20 from one source), ``KIND`` and ``LEVEL`` per earlier item of the same kind and
-  level (podcasts, videos and overviews join the papers). Untagged and off-topic items take no
+  the top 20 from one source), ``KIND`` per earlier item of the same kind (podcasts and videos
+  join the papers; a kind the profile weights above 1 is not spread away). The broad score
+  itself puts overviews first. Untagged and off-topic items take no
   breadth slot: they come after every area's items. Penalties only grow as the tour goes, so the
   greedy pick is computed lazily (a heap of upper bounds) and only as far as a page needs.
 
@@ -39,13 +40,13 @@ from service.rank.model import (
     RankedItem,
 )
 from service.rank.score import Scores, score_pool
+from service.rank.window import KIND_INDEX
 
 AREA = 1.2  # per earlier pick from the same area: above any broad score gap (kind weight 1)
 SOURCE = 0.15  # per earlier pick from the same source
 SOURCE_SHARE = 4  # items of one source before each SOURCE_CAP
 SOURCE_CAP = 2.5  # more than two areas' worth: a fifth item of a source waits
 KIND = 0.12  # per earlier pick of the same kind
-LEVEL = 0.06  # per earlier pick of the same level
 UNTAGGED = 50.0  # untagged and off-topic items come after every area's items
 
 LearnedNote = Callable[[Candidate], str | None]
@@ -71,9 +72,10 @@ def broad_end(
     columns, rows = scores.columns, scores.rows[kept]
     area = columns.area[rows].tolist()
     source = columns.source[rows].tolist()
-    kind, level = columns.kind[rows].tolist(), columns.level[rows].tolist()
+    kind = columns.kind[rows].tolist()
     broad = scores.broad[kept].tolist()
     ids = columns.ids[rows].tolist()
+    spread = _kind_spread(scores.asks.preferences)
     counts: dict[tuple[str, int], int] = {}
 
     def value(n: int) -> float:
@@ -82,8 +84,7 @@ def broad_end(
             (UNTAGGED if area[n] < 0 else AREA * counts.get(("a", area[n]), 0))
             + SOURCE * taken
             + SOURCE_CAP * (taken // SOURCE_SHARE)
-            + KIND * counts.get(("k", kind[n]), 0)
-            + LEVEL * counts.get(("l", level[n]), 0)
+            + spread[kind[n]] * counts.get(("k", kind[n]), 0)
         )
         return float(broad[n] - scale * penalty)
 
@@ -95,7 +96,7 @@ def broad_end(
         if heap and (-current, item_id) > heap[0][:2]:
             heapq.heappush(heap, (-current, item_id, n))
             continue
-        for key in (("a", area[n]), ("s", source[n]), ("k", kind[n]), ("l", level[n])):
+        for key in (("a", area[n]), ("s", source[n]), ("k", kind[n])):
             counts[key] = counts.get(key, 0) + 1
         yield int(kept[n]), current
 
@@ -121,6 +122,12 @@ def interleaved(
             taken.add(index)
             position += 1
             yield index, score, side
+
+
+def _kind_spread(preferences: Preferences) -> list[float]:
+    """The kind penalty by kind index: none for a kind the profile asked more of (weight > 1)."""
+    weights = preferences.kind_weights
+    return [0.0 if weights.get(kind, 1.0) > 1.0 else KIND for kind in KIND_INDEX]
 
 
 def tour_scale(preferences: Preferences) -> float:

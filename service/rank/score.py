@@ -5,7 +5,8 @@ columns, compiled keywords, followed author keys, and the feedback affinities (b
 by source, by author). Each part has a fixed range:
 
 Relevance (what the reader asked for)
-    topic     [0, 1]  best interest weight (normalized) x how surely the item is in the topic:
+    topic     [0, 1]  best interest weight (normalized to [0.5, 1]: a weaker interest's papers
+                      do not fall under a stronger one's news) x how surely the item is in it:
                       a calibrated tag score of ``FULL_MATCH`` or more is a full match, so tag
                       scores do not order the matches (their technical level and freshness do)
     keyword   [0, 1]  a keyword or phrase in the title (1.0) or the summary (0.6); negatives
@@ -50,6 +51,7 @@ AFFINITY_HALF_LIFE_DAYS = 30.0
 AFFINITY_TOPIC, AFFINITY_SOURCE, AFFINITY_AUTHOR = 0.5, 0.3, 0.2
 AFFINITY_SOURCE_LIKED = 0.1  # a liked source only breaks ties; a disliked one weighs 0.3
 FULL_MATCH = 0.6  # a tag score from which an item is fully in the topic
+WEAKEST_INTEREST = 0.5  # an interest's weight counts from this (strongest: 1)
 PREFERENCE = 0.3  # the lean's share of the deep score, outside the relevance gate
 DEEP_TRACE = 0.02  # keeps unmatched items ordered by quality at the end of the deep list
 THIN = 0.2
@@ -186,7 +188,7 @@ class Asks:
     """What every candidate of one feed is scored against, prepared once."""
 
     preferences: Preferences
-    interests: tuple[tuple[str, float], ...]  # slug, weight / strongest weight; strongest first
+    interests: tuple[tuple[str, float], ...]  # slug, normalized weight; strongest first
     keywords: Keywords
     followed: tuple[str, ...]  # author keys of followed authors
     affinity: Affinity
@@ -198,13 +200,12 @@ class Asks:
     ) -> Asks:
         weights = {slug: w for slug, w in preferences.interests.items() if w > 0}
         strongest = max(weights.values(), default=1.0)
+        soft = {
+            s: WEAKEST_INTEREST + (1 - WEAKEST_INTEREST) * w / strongest for s, w in weights.items()
+        }
         return cls(
             preferences=preferences,
-            interests=tuple(
-                sorted(
-                    ((s, w / strongest) for s, w in weights.items()), key=lambda p: (-p[1], p[0])
-                )
-            ),
+            interests=tuple(sorted(soft.items(), key=lambda p: (-p[1], p[0]))),
             keywords=compile_keywords(preferences.keywords),
             followed=tuple(k for k in (author_key(a) for a in preferences.authors) if k),
             affinity=affinities(events, now),
@@ -246,7 +247,7 @@ class Scores:
 
 
 def topic_match(columns: Columns, rows: Rows, asks: Asks) -> Floats:
-    """Best (interest weight / strongest) x min(1, tag score / FULL_MATCH) over the interests."""
+    """Best normalized interest weight x min(1, tag score / FULL_MATCH) over the interests."""
     best = np.zeros(len(rows), dtype=np.float32)
     column = columns.column
     for slug, weight in asks.interests:
@@ -363,5 +364,5 @@ class _Quality:
         coverage, tech = columns.coverage[rows], columns.technical[rows]
         thin = THIN * columns.thin[rows]
         deep = 0.4 * tech + 0.3 * fresh + 0.15 * coverage + 0.15 * source - thin
-        broad = 0.35 * (1 - tech) + 0.35 * fresh + 0.15 * coverage + 0.15 * source - thin
+        broad = 0.45 * (1 - tech) + 0.3 * fresh + 0.1 * coverage + 0.15 * source - thin
         return cls(fresh, deep.astype(np.float32), broad.astype(np.float32))

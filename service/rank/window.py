@@ -57,8 +57,8 @@ THIN_TITLE_CHARS = 40  # a title shorter than this with no summary says too litt
 # Titles of items that survey, explain or gather others rather than report new work.
 OVERVIEW_CUES = re.compile(
     r"\b(survey|surveys|tutorial|primer|introduction to|intro to|overview|explained|explainer|"
-    r"beginner'?s?|for beginners|guide to|roundup|round-up|round up|news|this week|weekly|"
-    r"last week|this month|recap|digest|newsletter|issue #?\d+|no\.\s?\d+|interview|"
+    r"beginner'?s?|for beginners|guide to|roundup|round-up|round up|news ?letter|this week|weekly|"
+    r"last week|this month|recap|digest|issue #?\d+|no\.\s?\d+|interview|"
     r"in conversation|what is|review of|highlights|what happened|links)\b",
     re.IGNORECASE,
 )
