@@ -45,7 +45,7 @@ from service.rank.window import KIND_INDEX
 AREA = 1.2  # per earlier pick from the same area: above any broad score gap (kind weight 1)
 SOURCE = 0.15  # per earlier pick from the same source
 SOURCE_SHARE = 4  # items of one source before each SOURCE_CAP
-SOURCE_CAP = 2.5  # more than two areas' worth: a fifth item of a source waits
+SOURCE_CAP = 4.0  # above three areas' worth: a fifth item of a source waits
 KIND = 0.12  # per earlier pick of the same kind
 UNTAGGED = 50.0  # untagged and off-topic items come after every area's items
 

@@ -46,13 +46,13 @@ KEYWORD_IN_TITLE = 1.0
 KEYWORD_IN_SUMMARY = 0.6
 KEYWORD_WEIGHT = 0.35  # off-topic keyword matches rank with weak topic matches
 AUTHOR_WEIGHT = 0.5
-AFFINITY_WEIGHT = 0.6
+AFFINITY_WEIGHT = 0.8
 AFFINITY_HALF_LIFE_DAYS = 30.0
 AFFINITY_TOPIC, AFFINITY_SOURCE, AFFINITY_AUTHOR = 0.5, 0.3, 0.2
 AFFINITY_SOURCE_LIKED = 0.1  # a liked source only breaks ties; a disliked one weighs 0.3
 FULL_MATCH = 0.6  # a tag score from which an item is fully in the topic
 WEAKEST_INTEREST = 0.5  # an interest's weight counts from this (strongest: 1)
-PREFERENCE = 0.3  # the lean's share of the deep score, outside the relevance gate
+PREFERENCE = 0.4  # the lean's share of the deep score, outside the relevance gate
 DEEP_TRACE = 0.02  # keeps unmatched items ordered by quality at the end of the deep list
 THIN = 0.2
 _CODE_SCORE = np.array([0.0, 0.0, KEYWORD_IN_SUMMARY, KEYWORD_IN_TITLE], dtype=np.float32)
