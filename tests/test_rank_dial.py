@@ -171,8 +171,8 @@ def _ids(feed_items: object) -> list[int]:
 
 
 def _aggregated_pool() -> list[Candidate]:
-    """One aggregator carries 60 fresh overview posts over every area; seven other sources a few items
-    each (posts, a podcast, a video); ten fresh untagged items."""
+    """One aggregator carries 60 fresh overview posts over every area; seven other sources a
+    few items each (posts, papers, a podcast, a video); ten fresh untagged items."""
     items = []
     for n in range(60):
         area = AREAS[n % len(AREAS)]
