@@ -65,40 +65,67 @@ def deep_end(scores: Scores, kept: npt.NDArray[np.int64]) -> Iterator[tuple[int,
         yield int(kept[n]), float(deep[n])
 
 
+class _Tour:
+    """The broad end's greedy state. Items of one (area, kind, source) share every penalty, so
+    each such group is ordered once by broad score; a heap holds each group's next item with an
+    upper bound of its value (penalties only grow), re-checked when it comes up."""
+
+    def __init__(self, scores: Scores, kept: npt.NDArray[np.int64], scale: float) -> None:
+        columns, rows = scores.columns, scores.rows[kept]
+        self.kept, self.scale = kept, scale
+        self.spread = _kind_spread(scores.asks.preferences)
+        self.counts: dict[tuple[str, int], int] = {}
+        area, kind = columns.area[rows].astype(np.int64), columns.kind[rows].astype(np.int64)
+        source = columns.source[rows].astype(np.int64)
+        group = ((area + 1) * len(KIND_INDEX) + kind) * (len(columns.source_ids) + 1) + source + 1
+        broad, ids = scores.broad[kept], columns.ids[rows]
+        order = np.lexsort((ids, -broad, group))
+        cuts = np.flatnonzero(np.diff(group[order])) + 1
+        self.members = [m.tolist() for m in np.split(order, cuts)] if len(order) else []
+        self.keys = [(int(area[m[0]]), int(kind[m[0]]), int(source[m[0]])) for m in self.members]
+        self.next = [0] * len(self.members)
+        self.broad, self.ids = broad.tolist(), ids.tolist()
+        self.heap = [self._entry(g) for g in range(len(self.members))]
+        heapq.heapify(self.heap)
+
+    def _value(self, group: int, n: int) -> float:
+        area, kind, source = self.keys[group]
+        taken = self.counts.get(("s", source), 0)
+        penalty = (
+            (UNTAGGED if area < 0 else AREA * self.counts.get(("a", area), 0))
+            + SOURCE * taken
+            + SOURCE_CAP * (taken // SOURCE_SHARE)
+            + self.spread[kind] * self.counts.get(("k", kind), 0)
+        )
+        return float(self.broad[n] - self.scale * penalty)
+
+    def _entry(self, group: int) -> tuple[float, int, int]:
+        n = self.members[group][self.next[group]]
+        return -self._value(group, n), self.ids[n], group
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        heap = self.heap
+        while heap:
+            bound, _, group = heapq.heappop(heap)
+            entry = self._entry(group)
+            if entry[0] > bound and heap and entry > heap[0]:  # it lost value: re-check later
+                heapq.heappush(heap, entry)
+                continue
+            n = self.members[group][self.next[group]]
+            area, kind, source = self.keys[group]
+            for key in (("a", area), ("s", source), ("k", kind)):
+                self.counts[key] = self.counts.get(key, 0) + 1
+            self.next[group] += 1
+            if self.next[group] < len(self.members[group]):
+                heapq.heappush(heap, self._entry(group))
+            yield int(self.kept[n]), -entry[0]
+
+
 def broad_end(
     scores: Scores, kept: npt.NDArray[np.int64], scale: float
 ) -> Iterator[tuple[int, float]]:
     """(candidate index, tour score) in the tour's order (the module docstring)."""
-    columns, rows = scores.columns, scores.rows[kept]
-    area = columns.area[rows].tolist()
-    source = columns.source[rows].tolist()
-    kind = columns.kind[rows].tolist()
-    broad = scores.broad[kept].tolist()
-    ids = columns.ids[rows].tolist()
-    spread = _kind_spread(scores.asks.preferences)
-    counts: dict[tuple[str, int], int] = {}
-
-    def value(n: int) -> float:
-        taken = counts.get(("s", source[n]), 0)
-        penalty = (
-            (UNTAGGED if area[n] < 0 else AREA * counts.get(("a", area[n]), 0))
-            + SOURCE * taken
-            + SOURCE_CAP * (taken // SOURCE_SHARE)
-            + spread[kind[n]] * counts.get(("k", kind[n]), 0)
-        )
-        return float(broad[n] - scale * penalty)
-
-    heap = [(-value(n), ids[n], n) for n in range(len(ids))]
-    heapq.heapify(heap)
-    while heap:
-        _, item_id, n = heapq.heappop(heap)
-        current = value(n)
-        if heap and (-current, item_id) > heap[0][:2]:
-            heapq.heappush(heap, (-current, item_id, n))
-            continue
-        for key in (("a", area[n]), ("s", source[n]), ("k", kind[n])):
-            counts[key] = counts.get(key, 0) + 1
-        yield int(kept[n]), current
+    return iter(_Tour(scores, kept, scale))
 
 
 def interleaved(

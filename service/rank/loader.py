@@ -25,6 +25,7 @@ path: the window).
 from __future__ import annotations
 
 import bisect
+import operator
 import threading
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -442,13 +443,13 @@ def _window_rows(
 def _with_feedback(
     window: CandidateWindow, rows: Rows, signals: Mapping[int, frozenset[str]]
 ) -> tuple[Candidate, ...]:
-    candidates = window.candidates
+    if not len(rows):
+        return ()
+    pick = operator.itemgetter(*rows.tolist())
+    found = pick(window.candidates) if len(rows) > 1 else (pick(window.candidates),)
     if not signals:
-        return tuple(candidates[r] for r in rows.tolist())
-    return tuple(
-        replace(c, feedback=m) if (m := signals.get(c.id)) else c
-        for c in (candidates[r] for r in rows.tolist())
-    )
+        return tuple(found)
+    return tuple(replace(c, feedback=m) if (m := signals.get(c.id)) else c for c in found)
 
 
 def load_candidates(
@@ -492,12 +493,18 @@ def load_pool(
     inputs = StoryInputs(
         window.mentions,
         window.vectors,
-        _papers_gone(
-            session, query, {a for c in candidates for a in window.mentions.get(c.id, ())}
-        ),
+        _papers_gone(session, query, _mentioned(window, rows)),
     )
     # Each story once: coverage folds into its paper, near-duplicates into the first of them.
     return fold_stories(pool, inputs).pool
+
+
+def _mentioned(window: CandidateWindow, rows: Rows) -> set[str]:
+    """The arXiv ids the query's candidates cover."""
+    if not window.mentions:
+        return set()
+    ids = set(window.columns.ids[rows].tolist())
+    return {a for item_id, found in window.mentions.items() if item_id in ids for a in found}
 
 
 def _papers_gone(

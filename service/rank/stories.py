@@ -181,9 +181,9 @@ def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
     rest = [c for c in pool.candidates if c.id not in covering]
     leaders = duplicate_groups(rest, inputs.vectors)
     folded: dict[int, list[Candidate]] = {}
-    for c in sorted(rest, key=lambda c: (c.published_at, c.id)):
-        if c.id in leaders:
-            folded.setdefault(leaders[c.id], []).append(c)
+    followers = [c for c in rest if c.id in leaders] if leaders else []
+    for c in sorted(followers, key=lambda c: (c.published_at, c.id)):
+        folded.setdefault(leaders[c.id], []).append(c)
     positions = [
         n for n, c in enumerate(pool.candidates) if c.id not in covering and c.id not in leaders
     ]
