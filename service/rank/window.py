@@ -33,7 +33,8 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +129,30 @@ class PhraseMemo:
         return found
 
 
+class GroupMemo:
+    """Answers the window remembers by key (the story groups of the last few candidate sets),
+    least recently used out; shared by threads."""
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self.found: OrderedDict[object, dict[int, int]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: object, compute: Callable[[], dict[int, int]]) -> dict[int, int]:
+        with self.lock:
+            found = self.found.get(key)
+            if found is not None:
+                self.found.move_to_end(key)
+                return found
+        found = compute()
+        with self.lock:
+            self.found[key] = found
+            while len(self.found) > self.SIZE:
+                self.found.popitem(last=False)
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class Columns:
     """A list of candidates as arrays (see the module docstring), one row per candidate."""
@@ -154,6 +179,8 @@ class Columns:
     authors: Mapping[str, Ints]  # author key -> rows
     surnames: Mapping[str, Ints]  # the surname of an author key -> rows
     phrases: PhraseMemo
+    arxiv: npt.NDArray[np.object_]  # the arXiv id (None: none)
+    groups: GroupMemo  # story groups (rank.stories) of candidate sets of this window
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -199,6 +226,8 @@ class Columns:
             authors=authors,
             surnames=surnames,
             phrases=PhraseMemo([c.title for c in candidates], [c.summary for c in candidates]),
+            arxiv=np.array([c.arxiv_id for c in candidates] + [None], dtype=object)[:-1],
+            groups=GroupMemo(),
         )
 
 
