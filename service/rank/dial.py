@@ -80,12 +80,20 @@ class _Tour:
         group = ((area + 1) * len(KIND_INDEX) + kind) * (len(columns.source_ids) + 1) + source + 1
         broad, ids = scores.broad[kept], columns.ids[rows]
         order = np.lexsort((ids, -broad, group))
-        cuts = np.flatnonzero(np.diff(group[order])) + 1
-        self.members = [m.tolist() for m in np.split(order, cuts)] if len(order) else []
-        self.keys = [(int(area[m[0]]), int(kind[m[0]]), int(source[m[0]])) for m in self.members]
-        self.next = [0] * len(self.members)
+        starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if len(order) else order
+        heads = order[starts]
+        self.order, self.start = order.tolist(), starts.tolist()
+        self.end = [*self.start[1:], len(self.order)]
+        self.keys = list(
+            zip(area[heads].tolist(), kind[heads].tolist(), source[heads].tolist(), strict=True)
+        )
+        self.next = list(self.start)
         self.broad, self.ids = broad.tolist(), ids.tolist()
-        self.heap = [self._entry(g) for g in range(len(self.members))]
+        # nothing is taken yet: a head's value is its broad score (less UNTAGGED, untagged)
+        value = broad[heads].astype(np.float64) - scale * UNTAGGED * (area[heads] < 0)
+        self.heap = list(
+            zip((-value).tolist(), ids[heads].tolist(), range(len(heads)), strict=True)
+        )
         heapq.heapify(self.heap)
 
     def _value(self, group: int, n: int) -> float:
@@ -100,7 +108,7 @@ class _Tour:
         return float(self.broad[n] - self.scale * penalty)
 
     def _entry(self, group: int) -> tuple[float, int, int]:
-        n = self.members[group][self.next[group]]
+        n = self.order[self.next[group]]
         return -self._value(group, n), self.ids[n], group
 
     def __iter__(self) -> Iterator[tuple[int, float]]:
@@ -111,12 +119,12 @@ class _Tour:
             if entry[0] > bound and heap and entry > heap[0]:  # it lost value: re-check later
                 heapq.heappush(heap, entry)
                 continue
-            n = self.members[group][self.next[group]]
+            n = self.order[self.next[group]]
             area, kind, source = self.keys[group]
             for key in (("a", area), ("s", source), ("k", kind)):
                 self.counts[key] = self.counts.get(key, 0) + 1
             self.next[group] += 1
-            if self.next[group] < len(self.members[group]):
+            if self.next[group] < self.end[group]:
                 heapq.heappush(heap, self._entry(group))
             yield int(self.kept[n]), -entry[0]
 

@@ -30,6 +30,7 @@ A thin item (no summary, a short title) loses ``THIN`` of its quality at both en
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -302,7 +303,10 @@ def _kind_weights(columns: Columns, rows: Rows, preferences: Preferences) -> Flo
 
 
 def _hidden(pool: CandidatePool) -> npt.NDArray[np.bool_]:
-    return np.array(["hide" in c.feedback for c in pool.candidates], dtype=np.bool_)
+    hidden = np.zeros(len(pool.candidates), dtype=np.bool_)
+    marks = map(operator.attrgetter("feedback"), pool.candidates)
+    hidden[[n for n, mark in enumerate(marks) if mark and "hide" in mark]] = True
+    return hidden
 
 
 def score_pool(

@@ -159,6 +159,7 @@ class Columns:
 
     ids: Ints
     topic_slugs: tuple[str, ...]
+    column: Mapping[str, int]  # topic slug -> its column
     topics: Floats
     tags: Floats
     tag_total: Floats
@@ -185,10 +186,6 @@ class Columns:
     def __len__(self) -> int:
         return len(self.ids)
 
-    @property
-    def column(self) -> dict[str, int]:
-        return {slug: n for n, slug in enumerate(self.topic_slugs)}
-
     @classmethod
     def build(
         cls,
@@ -204,6 +201,7 @@ class Columns:
         return cls(
             ids=np.array([c.id for c in candidates], dtype=np.int64),
             topic_slugs=slugs,
+            column={slug: n for n, slug in enumerate(slugs)},
             topics=topic_matrix,
             tags=tag_matrix,
             tag_total=tag_matrix.sum(axis=1, dtype=np.float32),
