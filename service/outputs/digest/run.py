@@ -90,6 +90,7 @@ MIN_SEND_LEASE = timedelta(minutes=5)
 PROFILE_BATCH = 500
 DEFAULT_SEND_LIMIT = 200
 MAX_FEED_PAGES = 5
+MIN_CHUNK = 20  # items explained at a time while looking for unsent ones
 DIGEST_LEFT_OUT = "hidden, read, from muted sources or sent in an earlier digest"
 EMPTY_REASON = "nothing new in the period, and no note was asked for"
 
@@ -176,21 +177,20 @@ def gather(
 ) -> tuple[list[RankedItem], TopicIndex, int]:
     """The profile's ranked items since its last digest, none sent before; topics; areas seen.
 
-    The feed is ranked once; its pages (``MAX_LIMIT`` items, at most ``MAX_FEED_PAGES``) are
-    read from that one ranking until there is enough choice, as ``build_feed``'s cursor pages
-    would give them. ``windows``: the run's window cache (every profile ranks from the same
+    The feed is ranked once; its items are read from that one ranking (only those explained),
+    in order, until there is enough choice, at most ``MAX_FEED_PAGES`` pages of ``MAX_LIMIT``
+    deep. ``windows``: the run's window cache (every profile ranks from the same
     window while the data does not change)."""
     assert profile.id is not None
     options = _digest_options(db, profile, now)
     wanted = max(4 * profile.digest_max_items, 40)  # enough choice for the knapsack
     ranking = rank_profile(db, profile=profile, options=options, now=now, windows=windows)
     order, found, start = ranking.order, [], 0
-    for _ in range(MAX_FEED_PAGES):
-        page = order.items(start, start + MAX_LIMIT)
+    reach = min(len(order), MAX_FEED_PAGES * MAX_LIMIT)
+    while len(found) < wanted and start < reach:
+        page = order.items(start, min(reach, start + max(wanted - len(found), MIN_CHUNK)))
         found += _unsent(db, profile.id, page)
         start += len(page)
-        if len(found) >= wanted or start >= len(order):
-            break
     return found, ranking.topics, order.metrics.areas_available
 
 
