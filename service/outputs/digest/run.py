@@ -185,7 +185,8 @@ def gather(
     options = _digest_options(db, profile, now)
     wanted = max(4 * profile.digest_max_items, 40)  # enough choice for the knapsack
     ranking = rank_profile(db, profile=profile, options=options, now=now, windows=windows)
-    order, found, start = ranking.order, [], 0
+    order, start = ranking.order, 0
+    found: list[RankedItem] = []
     reach = min(len(order), MAX_FEED_PAGES * MAX_LIMIT)
     while len(found) < wanted and start < reach:
         page = order.items(start, min(reach, start + max(wanted - len(found), MIN_CHUNK)))
