@@ -269,7 +269,7 @@ class CandidateWindow:
     newest_seen: float  # the latest first_seen (a request at or after it drops none)
     published_keys: tuple[float, ...]  # minus published_at in seconds: ascending, for bisect
     mentions: Mapping[int, tuple[str, ...]]  # non-paper item id -> arXiv ids it covers
-    vectors: Mapping[int, bytes]  # item id -> its stored vector (where it has one)
+    vectors: Mapping[int, bytes]  # non-paper item id -> its stored vector (story folding)
 
 
 class WindowCache:
@@ -366,7 +366,7 @@ def _read_window(
         newest_seen=float(first_seen.max()) if rows else 0.0,
         published_keys=tuple(-c.published_at.timestamp() for c in candidates),
         mentions=mentions,
-        vectors=vectors,
+        vectors={c.id: vectors[c.id] for c in candidates if c.kind != "paper" and c.id in vectors},
     )
 
 
