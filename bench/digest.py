@@ -24,6 +24,7 @@ from pathlib import Path
 from bench.report import Context, Section, Table, Target
 from service.config import Settings
 from service.outputs.digest.run import compose_for, due_profiles, run_due_digests
+from service.rank.loader import WindowCache
 from service.storage.engine import Database
 from service.storage.migrate import upgrade
 from service.storage.profiles import create_profile, list_profiles
@@ -102,10 +103,13 @@ def _one_scale(ctx: Context, items: int, profiles: int) -> dict[str, float]:
             periods = {p.id: period for p, period in due}
             build: list[float] = []
             built_items = 0
+            windows = WindowCache()  # as run_due_digests holds one per run
             t0 = time.perf_counter()
             for profile in everyone:
                 s0 = time.perf_counter()
-                composed = compose_for(db, settings, profile, period=periods[profile.id], now=NOW)
+                composed = compose_for(
+                    db, settings, profile, period=periods[profile.id], now=NOW, windows=windows
+                )
                 build.append(time.perf_counter() - s0)
                 built_items += sum(len(s.entries) for s in composed.digest.sections)
             build_total = time.perf_counter() - t0

@@ -7,9 +7,12 @@ widened to hold all of it (the loader still caps candidates at its usual bound).
 from __future__ import annotations
 
 import shutil
+from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import corpus_files, skip_or_fail
 from sqlmodel import func, select
@@ -20,8 +23,10 @@ from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
 from service.ingest.topicmodel import TopicModel
 from service.rank.contract import check_dial
+from service.rank.dial import dial_order
 from service.rank.loader import CandidateQuery, load_pool
 from service.rank.model import CandidatePool, Preferences
+from service.rank.window import OFF_TOPIC
 from service.storage.catalog import sync_taxonomy
 from service.storage.engine import Database
 from service.storage.models import Item
@@ -77,26 +82,8 @@ def corpus_pool(
     return pool, now
 
 
-# The known violation, kept visible: since topic tagging became stricter (issue 17) this profile's
-# deep end is 19 posts with "agent" in the title (tag score 0.8) above cross-listed cs.MA papers
-# (0.7): the deep score orders by tag score before technical level, so depth 1 is 0.006 less
-# technical than depth 0. The ranker's redesign (issue 18: one ranker, calibrated tags) owns it;
-# strict, so the day it holds this marker must go.
-KNOWN_VIOLATIONS = {
-    "agents and safety": "deep end orders by tag score before technical level (issue 18)",
-}
-
-
 @pytest.mark.corpus
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_VIOLATIONS[name], strict=True))
-        if name in KNOWN_VIOLATIONS
-        else name
-        for name in sorted(PROFILES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PROFILES))
 def test_the_dial_contract_holds_on_the_real_corpus(
     corpus_pool: tuple[CandidatePool, datetime], name: str
 ) -> None:
@@ -106,3 +93,25 @@ def test_the_dial_contract_holds_on_the_real_corpus(
     broad, deep = report.metrics[0], report.metrics[-1]
     assert broad.areas_available >= 10
     assert broad.coverage > deep.coverage or deep.coverage >= 0.8
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", [*sorted(PROFILES), "no interests"])
+def test_depth_zero_is_a_broad_tour_of_the_real_corpus(
+    corpus_pool: tuple[CandidatePool, datetime], name: str
+) -> None:
+    """At most 4 of the top 20 from one source, at least 3 kinds (the corpus has papers, posts,
+    podcasts and videos), no untagged or off-topic item; against the broad score alone, which
+    lets one source take more."""
+    pool, now = corpus_pool
+    preferences = replace(PROFILES.get(name, Preferences()), depth=0.0)
+    order = dial_order(pool, preferences, now=now)
+    top = [item.candidate for item in order.items(0, 20)]
+    per_source = Counter(c.sources[0].id for c in top)
+    assert max(per_source.values()) <= 4, per_source
+    assert order.metrics.kinds_available >= 3 and len({c.kind for c in top}) >= 3
+    assert all(c.tags and max(t.score for t in c.tags) >= OFF_TOPIC for c in top)
+    scores = order.scores
+    alone = np.lexsort((scores.columns.ids[scores.rows], -scores.broad))[:20]
+    baseline = Counter(pool.candidates[n].sources[0].id for n in alone.tolist())
+    assert max(baseline.values()) > max(per_source.values())

@@ -9,6 +9,7 @@ import pytest
 from corpusgen import generate_corpus
 
 from service.outputs.feed import FeedOptions, build_feed
+from service.rank.loader import WindowCache
 from service.rank.model import RankedItem
 from service.storage.engine import Database
 from service.storage.feedback import record_feedback
@@ -111,3 +112,35 @@ def test_hidden_items_never_return_and_read_items_only_when_asked(
     assert len(ids) == len(first) - 2
     with_read = [i.candidate.id for i in _feed(db, profile, now, include_read=True)]
     assert read in with_read and hidden not in with_read
+
+
+def test_one_profiles_feedback_never_changes_anothers_feed(
+    world: tuple[Database, Profile, object],
+) -> None:
+    """Two profiles ranked from one shared window cache: ada's likes, dislikes, hides and reads
+    leave bob's feed as it was, item for item and score for score."""
+    db, ada, now = world
+    assert ada.id is not None
+    create_profile(db, name="bob", changes={"interests": {"nlp": 1.0}, "depth": 0.5})
+    with db.session() as session:
+        bob = get_profile_by_name(session, "bob")
+    windows = WindowCache()
+
+    def bobs() -> list[tuple[int, float, str]]:
+        page = build_feed(
+            db,
+            profile=bob,
+            options=FeedOptions(limit=100),
+            secret=SECRET,
+            now=now,  # type: ignore[arg-type]
+            windows=windows,
+        )
+        return [(i.candidate.id, i.score, i.why.summary) for i in page.items]
+
+    before = bobs()
+    adas = [i.candidate.id for i in _feed(db, ada, now)]
+    for n, (item_id, _, _) in enumerate(before[:12]):
+        signal = ("like", "dislike", "hide", "read", "save")[n % 5]
+        record_feedback(db, profile_id=ada.id, item_id=item_id, signal=signal, now=now)  # type: ignore[arg-type]
+    assert [i.candidate.id for i in _feed(db, ada, now)] != adas  # ada's own feed did change
+    assert bobs() == before

@@ -1,47 +1,49 @@
-"""Each part of the score, one table each (expected values worked out by hand from the docs)."""
+"""Each part of the score, one table each (expected values worked out by hand from the docs),
+computed by the array scorer over one-item or few-item pools."""
 
 from __future__ import annotations
 
 import math
 from datetime import timedelta
 
+import numpy as np
 import pytest
-from rankbuild import NOW, TOPICS, candidate, source, tag
+from rankbuild import NOW, candidate, pool, source, tag
 
-from service.rank.model import Affinity, FeedbackEvent, Preferences
+from service.rank.explain import parts_of
+from service.rank.model import Candidate, FeedbackEvent, Preferences
 from service.rank.score import (
-    Scorer,
     affinities,
-    affinity_score,
-    author_key,
-    author_match,
-    compile_keywords,
-    coverage_boost,
-    excluded_by,
-    expand_interests,
-    freshness,
     half_life_hours,
-    keyword_match,
     relevance,
-    source_weight,
-    technical_level,
-    topic_match,
+    score_pool,
 )
+from service.rank.window import author_key, coverage_boost, source_weight, technical_level
+
+
+def _scores(items: list[Candidate], prefs: Preferences, events: list[FeedbackEvent] = ()):  # type: ignore[assignment]
+    return score_pool(pool(items, events), prefs, now=NOW)
+
+
+def _one(item: Candidate, prefs: Preferences, events: list[FeedbackEvent] = ()):  # type: ignore[assignment]
+    scores = _scores([item], prefs, events)
+    return scores, parts_of(scores, 0)
 
 
 @pytest.mark.parametrize(
     ("interests", "tags", "score", "matched"),
     [
-        ({"nlp": 1.0}, [tag("llm", 0.8)], 0.8, ("nlp",)),  # an area covers its subtopics
+        ({"nlp": 1.0}, [tag("llm", 0.8)], 1.0, ("nlp",)),  # an area covers its subtopics
+        ({"nlp": 1.0}, [tag("llm", 0.3)], 0.5, ("nlp",)),  # below 0.6: a partial match
         ({"llm": 1.0}, [tag("nlp", 0.9)], 0.0, ()),  # a subtopic does not cover its area
-        ({"nlp": 1.0, "vision": 0.5}, [tag("detection", 1.0)], 0.5, ("vision",)),
+        ({"nlp": 1.0, "vision": 0.5}, [tag("detection", 1.0)], 0.75, ("vision",)),  # 0.5 + 0.5 w
         (
             {"nlp": 2.0, "vision": 1.0},
-            [tag("nlp", 0.5), tag("vision", 1.0)],
-            0.5,
-            ("nlp", "vision"),
+            [tag("nlp", 0.3), tag("vision", 1.0)],
+            0.75,
+            ("vision", "nlp"),
         ),
-        ({"nlp": 1.0}, [tag("llm", 0.4), tag("translation", 0.7)], 0.7, ("nlp",)),
+        ({"nlp": 1.0}, [tag("llm", 0.4), tag("translation", 0.7)], 1.0, ("nlp",)),
         ({"robotics": 1.0}, [tag("llm", 0.9)], 0.0, ()),
         ({}, [tag("llm", 0.9)], 0.0, ()),
         ({"nlp": 1.0}, [], 0.0, ()),
@@ -50,9 +52,9 @@ from service.rank.score import (
 def test_topic_match(
     interests: dict[str, float], tags: list, score: float, matched: tuple[str, ...]
 ) -> None:
-    found = topic_match(tags, interests, expand_interests(interests, TOPICS))
-    assert found.score == pytest.approx(score)
-    assert found.matched == matched
+    scores, parts = _one(candidate(1, tags=tags), Preferences(interests=interests))
+    assert float(scores.topic[0]) == pytest.approx(score)
+    assert parts.matched_interests == matched
 
 
 @pytest.mark.parametrize(
@@ -76,9 +78,11 @@ def test_topic_match(
 def test_keyword_match(
     keywords: list[str], title: str, summary: str, score: float, matched: tuple[str, ...]
 ) -> None:
-    found = keyword_match(title, summary, compile_keywords(keywords))
-    assert found.score == score
-    assert found.matched == matched
+    scores, parts = _one(
+        candidate(1, title=title, summary=summary), Preferences(keywords=tuple(keywords))
+    )
+    assert float(scores.keyword[0]) == pytest.approx(score)
+    assert parts.matched_keywords == matched
 
 
 @pytest.mark.parametrize(
@@ -93,8 +97,11 @@ def test_keyword_match(
         (["robotics"], candidate(1, tags=[tag("robotics")]), None),  # positives never exclude
     ],
 )
-def test_negative_keywords_exclude(keywords: list[str], item: object, excluded: str | None) -> None:
-    assert excluded_by(item, compile_keywords(keywords)) == excluded  # type: ignore[arg-type]
+def test_negative_keywords_exclude(
+    keywords: list[str], item: Candidate, excluded: str | None
+) -> None:
+    scores = _scores([item], Preferences(keywords=tuple(keywords)))
+    assert bool(scores.kept[0]) == (excluded is None)
 
 
 @pytest.mark.parametrize(
@@ -123,9 +130,9 @@ def test_author_key(name: str, key: str) -> None:
     ],
 )
 def test_author_match(followed: list[str], authors: list[str], matched: tuple[str, ...]) -> None:
-    found = author_match(authors, followed)
-    assert found.matched == matched
-    assert found.score == (1.0 if matched else 0.0)
+    scores, parts = _one(candidate(1, authors=authors), Preferences(authors=tuple(followed)))
+    assert parts.matched_authors == matched
+    assert float(scores.author[0]) == (1.0 if matched else 0.0)
 
 
 def _event(sign: int, days_ago: float, **fields: object) -> FeedbackEvent:
@@ -158,21 +165,22 @@ def test_source_and_author_affinities() -> None:
 
 
 @pytest.mark.parametrize(
-    ("affinity", "expected"),
+    ("events", "expected"),
     [
-        (Affinity(), 0.0),
-        (Affinity(topics={"llm": 0.8}), 0.5 * (1.0 * 0.8) / (1.0 + 0.5)),  # tag-score weighted
-        (Affinity(sources={1: -0.5}), 0.3 * -0.5),
-        (Affinity(authors={"bengio y": 1.0}), 0.2 * 1.0),
-        (Affinity({"llm": 0.8}, {1: -0.5}, {"bengio y": 1.0}), 0.8 / 3 - 0.15 + 0.2),
-        (Affinity(topics={"nlp": 1.0}), 0.5 * (0.5 * 1.0) / (1.0 + 0.5)),
+        ([], 0.0),
+        # tag-score weighted topic affinity: tanh(0.5) on llm (1.0) of llm + nlp (1.5 in all)
+        ([_event(1, 0, topics=(("llm", 1.0),))], 0.5 * math.tanh(0.5) / 1.5),
+        ([_event(-1, 0, source_ids=(1,))], 0.3 * math.tanh(-0.5)),  # a disliked source
+        ([_event(1, 0, source_ids=(1,))], 0.1 * math.tanh(0.5)),  # a liked one breaks ties only
+        ([_event(1, 0, authors=("Yoshua Bengio",))], 0.2 * math.tanh(0.5)),
     ],
 )
-def test_affinity_score(affinity: Affinity, expected: float) -> None:
+def test_feedback_affinity(events: list[FeedbackEvent], expected: float) -> None:
     item = candidate(
         1, tags=[tag("llm", 1.0), tag("nlp", 0.5)], sources=[source(1)], authors=["Y. Bengio"]
     )
-    assert affinity_score(item, affinity) == pytest.approx(expected)
+    scores, _ = _one(item, Preferences(), events)
+    assert float(scores.affinity[0]) == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -184,33 +192,37 @@ def test_affinity_score(affinity: Affinity, expected: float) -> None:
         (0, 0, 1, 0, 0.5),
         (0.5, 1, 0, 0, 1 - 0.5 * 0.65),
         (0, 1, 1, 0, 1 - 0.65 * 0.5),
-        (0, 0, 0, 1, 0.6),
-        (0, 0, 0, 0.5, 0.3),
-        (0.5, 0, 0, 0.5, 1 - 0.5 * 0.7),
+        (0, 0, 0, 1, 0.8),
+        (0, 0, 0, 0.5, 0.4),
+        (0.5, 0, 0, 0.5, 1 - 0.5 * 0.6),
         (0, 0, 0, -1, 0.0),
-        (1, 0, 0, -1, 0.4),
-        (0.9, 0, 0, -0.5, 0.6),
+        (1, 0, 0, -1, 0.2),
+        (0.9, 0, 0, -0.5, 0.5),
         (1, 1, 1, 1, 1.0),
     ],
 )
 def test_relevance(
     topic: float, keyword: float, author: float, affinity: float, expected: float
 ) -> None:
-    assert relevance(topic, keyword, author, affinity) == pytest.approx(expected)
+    found = relevance(
+        *(np.array([value], dtype=np.float32) for value in (topic, keyword, author, affinity))
+    )
+    assert float(found[0]) == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize(
     ("kind", "levels", "title", "expected"),
     [
         ("paper", ["research"], "Sparse Experts for Translation", 1.0),
-        ("paper", ["research"], "A Survey of Diffusion Models", 0.75),
-        ("post", ["research"], "Advancing agents", 0.775),
+        ("paper", ["research"], "A Survey of Diffusion Models", 0.5 + 0.5 * 0.15),  # an overview
+        ("post", ["research"], "Advancing agents", 0.5 * 0.55 + 0.5),
         ("post", ["practitioner"], "How we used RAG in production", 0.55),
-        ("post", ["overview"], "This week in AI: agents and more", 0.5 * 0.55 + 0.5 * 0.15 - 0.25),
+        ("post", ["research"], "This week in AI: agents and more", 0.5 * 0.55 + 0.5 * 0.15),
+        ("post", ["practitioner"], "The Weekly Issue #212", 0.5 * 0.55 + 0.5 * 0.15),
         ("podcast", ["overview"], "Episode 3: on agents", 0.5 * 0.3 + 0.5 * 0.15),
         ("video", ["research"], "Paper walkthrough: experts", 0.7),
-        ("podcast", ["overview"], "Episode 4: an interview about RL", 0.0),  # clamped
         ("paper", [], "No source known", 1.0),
+        ("post", [], "No source known", 0.55),
         ("post", ["overview", "research"], "Cross-posted", 0.775),  # the most technical source
     ],
 )
@@ -224,8 +236,12 @@ def test_technical_level(kind: str, levels: list[str], title: str, expected: flo
     [(0, 48, 1.0), (48, 48, 0.5), (96, 48, 0.25), (-5, 48, 1.0), (12, 12, 0.5)],
 )
 def test_freshness(hours_old: float, half_life: float, expected: float) -> None:
-    published = NOW - timedelta(hours=hours_old)
-    assert freshness(published, NOW, half_life) == pytest.approx(expected)
+    window = {48: 5, 12: 1}[int(half_life)]  # half-lives of 5- and 1-day windows
+    assert half_life_hours(window) == pytest.approx(max(12.0, window * 24 * 0.35))
+    scores = _scores([candidate(1, hours_old=hours_old)], Preferences(window_days=window))
+    assert float(scores.freshness[0]) == pytest.approx(
+        expected ** (half_life / half_life_hours(window)), rel=1e-5
+    )
 
 
 @pytest.mark.parametrize(("window", "hours"), [(7, 58.8), (1, 12.0), (30, 252.0)])
@@ -250,21 +266,29 @@ def test_coverage_boost(kind: str, covered_by: int, expected: float) -> None:
     assert coverage_boost(kind, covered_by) == pytest.approx(expected)
 
 
-def test_scorer_puts_the_parts_together_and_names_what_matched() -> None:
+def test_the_parts_together_and_what_matched() -> None:
     preferences = Preferences(
         interests={"nlp": 1.0},
         keywords=("experts",),
         authors=("Yoshua Bengio",),
         kind_weights={"paper": 1.5},
     )
-    scorer = Scorer.prepare(preferences, TOPICS, [], NOW)
     item = candidate(
-        1, tags=[tag("llm", 0.8)], title="Sparse experts", authors=["Y. Bengio"], covered_by=1
+        1, tags=[tag("llm", 0.3)], title="Sparse experts", authors=["Y. Bengio"], covered_by=1
     )
-    parts = scorer.score(item)
-    assert (parts.topic, parts.keyword, parts.author) == (0.8, 1.0, 1.0)
-    assert parts.relevance == pytest.approx(1 - 0.2 * 0.65 * 0.5)
+    _, parts = _one(item, preferences)
+    assert (parts.topic, parts.keyword, parts.author) == pytest.approx((0.5, 1.0, 1.0))
+    assert parts.relevance == pytest.approx(1 - 0.5 * 0.65 * 0.5)
     assert parts.matched_interests == ("nlp",)
     assert parts.matched_keywords == ("experts",)
     assert parts.matched_authors == ("Y. Bengio",)
     assert (parts.coverage, parts.kind_weight) == (0.5, 1.5)
+
+
+def test_one_profiles_feedback_is_its_own() -> None:
+    items = [candidate(n, tags=[tag("llm" if n % 2 else "vision", 0.9)]) for n in range(1, 9)]
+    liked = [_event(1, 0, topics=(("vision", 1.0),))]
+    plain = _scores(items, Preferences())
+    with_likes = _scores(items, Preferences(), liked)
+    assert np.array_equal(_scores(items, Preferences()).deep, plain.deep)  # nothing was kept
+    assert not np.array_equal(with_likes.deep, plain.deep)

@@ -26,7 +26,9 @@ def _csv(text: str | None) -> tuple[str, ...] | None:
 def _metrics_line(m: FeedMetrics) -> str:
     return (
         f"depth {m.depth:g}: focus@{m.k} {m.focus:.2f}, coverage@{m.k} {m.coverage:.2f} "
-        f"({m.areas_covered} of {m.areas_available} areas), technical {m.mean_technical:.2f}"
+        f"({m.areas_covered} of {m.areas_available} areas), technical {m.mean_technical:.2f}, "
+        f"{m.sources_covered} sources (at most {m.max_per_source} from one), "
+        f"{m.kinds_covered} of {m.kinds_available} kinds"
     )
 
 

@@ -1,8 +1,9 @@
 """One page of a profile's ranked feed: the composition shared by the API, the CLI and the digest.
 
-    profile + FeedOptions -> Preferences + CandidateQuery -> rank.loader.load_pool (storage)
-        -> rank.order.dial_order (pure; the order produced only as far as the page) -> a page of
-        RankedItems (only the page is explained), its metrics, a next cursor
+    profile + FeedOptions -> Preferences + CandidateQuery -> rank.loader.load_pool (storage,
+        through the caller's WindowCache) -> rank.dial.dial_order (pure; every candidate scored
+        as arrays, the order produced only as far as the page) -> a page of RankedItems (only
+        the page is explained), its metrics, a next cursor
 
 The cursor is opaque: a signed token (``service.signing``, purpose ``feed-cursor``) holding the
 profile, the instant the feed was ranked "as of", the position reached, the last item id and a
@@ -23,7 +24,14 @@ from sqlmodel import Session
 from service.errors import InvalidInputError, SignatureError
 from service.outputs.feed_reason import LEFT_OUT, feed_reason, load_window_facts
 from service.rank.contract import DialReport, check_dial
-from service.rank.loader import CandidateQuery, CoveringItem, load_covering, load_pool
+from service.rank.dial import DialOrder, dial_order
+from service.rank.loader import (
+    CandidateQuery,
+    CoveringItem,
+    WindowCache,
+    load_covering,
+    load_pool,
+)
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import (
     Candidate,
@@ -32,7 +40,6 @@ from service.rank.model import (
     RankedItem,
     TopicIndex,
 )
-from service.rank.order import DialOrder, dial_order
 from service.records import KINDS
 from service.signing import sign, verify
 from service.storage.engine import Database
@@ -227,22 +234,34 @@ class FeedRanking:
 
 
 def _rank(
-    session: Session, profile: Profile, options: FeedOptions, at: datetime, k: int
+    session: Session,
+    profile: Profile,
+    options: FeedOptions,
+    at: datetime,
+    k: int,
+    *,
+    windows: WindowCache | None,
 ) -> FeedRanking:
     preferences = preferences_for(profile, options)
-    pool = load_pool(session, _query(profile, options, preferences, at))
+    pool = load_pool(session, _query(profile, options, preferences, at), windows)
     order = dial_order(pool, preferences, now=at, k=k)
     return FeedRanking(order, preferences, pool.topics, at, pool.truncated, pool.same_story)
 
 
 def rank_profile(
-    db: Database, *, profile: Profile, options: FeedOptions, now: datetime, k: int = DEFAULT_K
+    db: Database,
+    *,
+    profile: Profile,
+    options: FeedOptions,
+    now: datetime,
+    k: int = DEFAULT_K,
+    windows: WindowCache | None = None,
 ) -> FeedRanking:
     """The profile's feed ranked once as of ``now`` (``options.cursor`` is not read): what
     ``build_feed`` pages give, page after page, without ranking again for each page."""
     with db.session() as session:
         _check_options(session, options)
-        return _rank(session, profile, options, second_after(now), k)
+        return _rank(session, profile, options, second_after(now), k, windows=windows)
 
 
 def build_feed(
@@ -254,15 +273,17 @@ def build_feed(
     now: datetime,
     k: int = DEFAULT_K,
     widen: str = "window_days",
+    windows: WindowCache | None = None,
 ) -> FeedPage:
     """Rank the profile's feed (as of the cursor's instant, or ``now``) and cut one page; a feed
-    shorter than a page says why (``widen`` names the window option where it is read)."""
+    shorter than a page says why (``widen`` names the window option where it is read).
+    ``windows``: the window cache to rank from (None: the window is read for this page)."""
     assert profile.id is not None
     with db.session() as session:
         _check_options(session, options)
         resume = _read_cursor(secret, profile, options, now)
         at = resume.at if resume else second_after(now)
-        ranking = _rank(session, profile, options, at, k)
+        ranking = _rank(session, profile, options, at, k, windows=windows)
         ranked = ranking.order
         start = _start(ranked, resume)
         page = ranked.items(start, start + options.limit)
@@ -293,12 +314,18 @@ def build_feed(
 
 
 def dial_report(
-    db: Database, *, profile: Profile, options: FeedOptions, now: datetime, k: int = DEFAULT_K
+    db: Database,
+    *,
+    profile: Profile,
+    options: FeedOptions,
+    now: datetime,
+    k: int = DEFAULT_K,
+    windows: WindowCache | None = None,
 ) -> DialReport:
     """The profile's feed measured at every setting of the dial, checked against the contract."""
     with db.session() as session:
         _check_options(session, options)
         at = second_after(now)
         preferences = preferences_for(profile, options)
-        pool = load_pool(session, _query(profile, options, preferences, at))
+        pool = load_pool(session, _query(profile, options, preferences, at), windows)
     return check_dial(pool, preferences, now=at, k=k)

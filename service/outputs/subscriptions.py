@@ -1,6 +1,6 @@
 """A profile's lens as a feed document: the composition behind every subscription feed.
 
-    profile + Lens -> rank.loader.load_pool (as of the tick) -> rank.select.rank_feed (pure)
+    profile + Lens -> rank.loader.load_pool (as of the tick) -> rank.dial.dial_order (pure)
         -> lens.throttle (max_per_day, by first-seen day) -> storage views of the chosen items
         -> Entries (stable GUIDs, signed feedback links) -> FeedDocument -> a renderer
 
@@ -41,9 +41,9 @@ from service.outputs.syndication.document import (
 )
 from service.outputs.syndication.lens import Lens, subscription_url, throttle
 from service.outputs.syndication.safe import inert_title, web_url, xml_text
-from service.rank.loader import CandidateQuery, load_pool
+from service.rank.dial import dial_order
+from service.rank.loader import CandidateQuery, WindowCache, load_pool
 from service.rank.model import Preferences, RankedItem
-from service.rank.select import rank_feed
 from service.records import KINDS
 from service.storage.engine import Database
 from service.storage.models import Item, Profile
@@ -284,7 +284,14 @@ def _channel(
 
 
 def lens_feed(
-    db: Database, *, profile: Profile, lens: Lens, secret: bytes, base_url: str, now: datetime
+    db: Database,
+    *,
+    profile: Profile,
+    lens: Lens,
+    secret: bytes,
+    base_url: str,
+    now: datetime,
+    windows: WindowCache | None = None,
 ) -> LensFeed:
     """The profile's feed through ``lens``, ranked as of ``ranking_instant``, as records."""
     assert profile.id is not None
@@ -298,13 +305,15 @@ def lens_feed(
         generation = link_generation(profile.feed_token_hash)
         signer = _Signer(base_url.rstrip("/"), secret, profile.id, generation, day)
         query = _query(profile, lens, preferences, at)
-        pool = load_pool(session, query)
-        ranked = rank_feed(pool, preferences, now=at).items
+        pool = load_pool(session, query, windows)
+        order = dial_order(pool, preferences, now=at)
+        # only what the lens can show is explained (all of it when days are throttled)
+        ranked = order.items(0, None if lens.max_per_day is not None else lens.limit)
         chosen = _chosen(session, ranked, lens, _zone(profile))
         shown = _views(session, chosen)
         entries = [_entry(r, shown[r.candidate.id], signer) for r in chosen]
-        short = len(ranked) < lens.limit  # the window, not max_per_day, keeps it short
-        reason = shortfall_reason(session, query, shown=len(ranked), widen=WIDEN) if short else ""
+        short = len(order) < lens.limit  # the window, not max_per_day, keeps it short
+        reason = shortfall_reason(session, query, shown=len(order), widen=WIDEN) if short else ""
     entries.sort(key=lambda e: (e.published, e.guid), reverse=True)
     description = _description(profile, preferences, dict(pool.topics.labels))
     if reason:

@@ -1,8 +1,12 @@
-"""Ranking: pure scoring and depth/breadth selection, and a thin loader of candidates.
+"""Ranking: one ranker for every output, and a thin loader of candidates.
 
-loader.load_pool(session, CandidateQuery)     the only module here that reads storage
-  -> select.score_pool(pool, preferences, now) score parts (score.py), both ends ranked
-  -> select.feed_at(scored, depth)             interleaved by the dial, explained, measured
-order.dial_order(pool, preferences, now)       the same order, lean and lazy (feed pages, digests)
-contract.check_dial(pool, preferences, now)    the measured contract over depth 0 .. 1
+loader.load_pool(session, CandidateQuery, windows)   the only module here that reads storage:
+                                                     the window (cached while the data stamp
+                                                     holds), this query's rows of it, stories
+window.Columns                                       the window as arrays (profile-free)
+score.score_pool(pool, preferences, now, learned)    every candidate's parts, as arrays
+dial.dial_order(pool, preferences, now, learned)     the deep end, the broad tour, interleaved
+                                                     by the dial; produced as far as asked
+explain.ranked_item                                  the why of a page's item
+contract.check_dial(pool, preferences, now)          the measured contract over depth 0 .. 1
 """

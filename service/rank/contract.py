@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from service.rank.dial import DialOrder
 from service.rank.metrics import DEFAULT_K
 from service.rank.model import CandidatePool, FeedMetrics, Preferences
-from service.rank.select import feed_at, score_pool
+from service.rank.score import score_pool
 
 DIAL: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 MIN_FOCUS_DEEP = 0.9
@@ -50,8 +51,8 @@ def dial_metrics(
     k: int = DEFAULT_K,
 ) -> tuple[FeedMetrics, ...]:
     """Rank ``pool`` at each depth of ``depths`` (the profile's other preferences unchanged)."""
-    scored = score_pool(pool, preferences, now=now)
-    return tuple(feed_at(scored, depth, k=k).metrics for depth in depths)
+    scores = score_pool(pool, preferences, now=now)
+    return tuple(DialOrder(scores, depth, k).metrics for depth in depths)
 
 
 def _ends(metrics: Sequence[FeedMetrics]) -> list[str]:

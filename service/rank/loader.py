@@ -7,32 +7,34 @@ count, so a feed ranked "as of ``at``" stays the same while new items arrive. Ta
 covering posts and feedback of those candidates follow in chunked ``IN`` queries on primary keys.
 
 **The window cache.** What every profile shares — the newest items of a window with their tags,
-sources and coverage, and their profile-free score traits (``score.traits_of``) — is read once
-and kept in this process (``CandidateWindow``, per engine, a few windows by (kinds, window
-days)), with a ``WindowMemo`` that scoring fills as profiles ask (keyword matches by phrase,
-quality parts by instant) for the next profile ranked from the same window. Each request reads a
-**stamp** first: the newest item id, the newest ``source.updated_at``
-(every poll, every local ingest, every source edit moves it), the newest poll-log id and the
-taxonomy rows. A window is used only while the stamp it was read under is still the database's,
-so new or changed items are seen by the next request of every process (each API worker has its
-own cache and checks the stamp itself). The window holds ``WINDOW_MARGIN`` rows more than the cap
-and no "first seen by" bound; each request applies its own parts on top: its ``at`` (first seen
-by, published since: a bisect on publish time), the profile's hidden, read and muted sources (a
-set of ids to drop), and its feedback. When those leave too few rows to decide the cap exactly,
-the request reads storage directly (the answer is always the one the direct queries give).
+sources, coverage, vectors and the arXiv ids they cover, as records and as arrays
+(``window.Columns``) — is read once into a ``CandidateWindow`` and kept in a ``WindowCache``, an
+object the caller owns and passes in (the API holds one per process, a digest run one per run;
+without one a window is read for the call only). Each request reads a **stamp** first: the
+newest item id, the newest ``source.updated_at`` (every poll, every local ingest, every source
+edit moves it), the number of sources, the newest poll-log id and the taxonomy rows. A window is
+used only while the stamp it was read under is still the database's, so new or changed items are
+seen by the next request of every process (each process's cache checks the stamp itself). The
+window holds ``WINDOW_MARGIN`` rows more than the cap and no "first seen by" bound; each request
+applies its own parts on top as a mask over the rows: its ``at`` (first seen by; published since
+is a bisect on publish time), the profile's hidden and read items and muted sources, and its
+feedback. When those leave too few rows to decide the cap, a larger window is read (there is one
+path: the window).
 """
 
 from __future__ import annotations
 
 import bisect
+import operator
 import threading
-import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
@@ -42,14 +44,13 @@ from service.rank.model import (
     CandidateSource,
     CandidateTag,
     FeedbackEvent,
+    Rows,
     TopicIndex,
-    Traits,
-    WindowMemo,
 )
-from service.rank.score import microseconds, traits_of
 from service.rank.stories import StoryInputs, fold_stories
+from service.rank.window import Columns
 from service.records import KINDS
-from service.storage.feedback import affinity_events, signals_for
+from service.storage.feedback import affinity_events
 from service.storage.models import (
     Feedback,
     Item,
@@ -64,7 +65,7 @@ from service.vocabulary import MODEL_NAME
 
 MAX_CANDIDATES = 3000
 WINDOW_MARGIN = 1000  # rows a window holds beyond the cap: room for hidden, read, muted, unseen
-WINDOW_CACHE_SIZE = 6  # windows kept per engine (each ~MAX_CANDIDATES + WINDOW_MARGIN items)
+WINDOW_CACHE_SIZE = 6  # windows kept per cache (each ~MAX_CANDIDATES + WINDOW_MARGIN items)
 AFFINITY_LOOKBACK_DAYS = 90
 COVERING_SHOWN = 5
 _CHUNK = 900
@@ -125,46 +126,6 @@ _COVERING_COLUMNS = (ItemLink.arxiv_id, Item.id, Item.kind, Item.title, Item.url
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
-
-
-def _feedback_absent(profile_id: int, signal: str) -> sa.ColumnElement[bool]:
-    return ~sa.exists().where(
-        col(Feedback.profile_id) == profile_id,
-        col(Feedback.item_id) == col(Item.id),
-        col(Feedback.signal) == signal,
-    )
-
-
-def _conditions(query: CandidateQuery) -> list[sa.ColumnElement[bool]]:
-    since = query.at - timedelta(days=query.window_days)
-    conditions = [col(Item.published_at) >= since, col(Item.first_seen_at) <= query.at]
-    if set(query.kinds) != set(KINDS):
-        conditions.append(col(Item.kind).in_(query.kinds))
-    if query.profile_id is not None:
-        conditions.append(_feedback_absent(query.profile_id, "hide"))
-        if not query.include_read:
-            conditions.append(_feedback_absent(query.profile_id, "read"))
-    if query.muted_sources:
-        conditions.append(
-            sa.exists().where(
-                col(ItemSource.item_id) == col(Item.id),
-                col(ItemSource.source_id).not_in(query.muted_sources),
-            )
-        )
-    return conditions
-
-
-def _item_rows(session: Session, query: CandidateQuery) -> tuple[list[Any], bool]:
-    if not query.kinds:
-        return [], False
-    statement = (
-        sa.select(*_ITEM_COLUMNS)
-        .where(*_conditions(query))
-        .order_by(col(Item.published_at).desc(), col(Item.id).desc())
-        .limit(query.limit + 1)
-    )
-    rows = list(session.execute(statement).all())
-    return rows[: query.limit], len(rows) > query.limit
 
 
 def _tags(session: Session, ids: Sequence[int]) -> dict[int, list[CandidateTag]]:
@@ -291,41 +252,30 @@ def _candidate(
     )
 
 
-def _direct(session: Session, query: CandidateQuery) -> tuple[tuple[Candidate, ...], bool]:
-    """The candidates read straight from storage (no cache): the reference answer."""
-    rows, truncated = _item_rows(session, query)
-    ids = [row.id for row in rows]
-    tags, sources = _tags(session, ids), _sources(session, ids)
-    covered = _covered_counts(session, [row.arxiv_id for row in rows if row.arxiv_id])
-    feedback = (
-        signals_for(session, profile_id=query.profile_id, item_ids=ids)
-        if query.profile_id is not None
-        else {}
-    )
-    return tuple(_candidate(row, tags, sources, covered, feedback) for row in rows), truncated
-
-
 # --------------------------------------------------------------------------- the window cache
 
 
 @dataclass(frozen=True, slots=True)
 class CandidateWindow:
-    """The newest items of a window as every profile shares them (no feedback, no ``at``)."""
+    """The newest items of a window as every profile shares them (no feedback, no ``at``),
+    with their arrays (``window.Columns``) and what folding stories needs."""
 
     stamp: tuple[Any, ...]
     since: datetime  # read with published_at >= since
     complete: bool  # holds every item published since ``since`` (else only the newest)
     candidates: tuple[Candidate, ...]  # newest first, feedback empty
-    first_seen: tuple[datetime, ...]
-    traits: Mapping[int, Traits]
-    memo: WindowMemo  # keyword matches, filled as profiles ask (shared by every profile)
-    ids: tuple[int, ...]  # of ``candidates``
-    newest_seen: datetime | None  # the latest first_seen (a request at or after it drops none)
-    published_keys: tuple[int, ...]  # minus published_at in microseconds: ascending, for bisect
+    columns: Columns
+    first_seen: npt.NDArray[np.float64]  # seconds since the epoch
+    newest_seen: float  # the latest first_seen (a request at or after it drops none)
+    published_keys: tuple[float, ...]  # minus published_at in seconds: ascending, for bisect
+    mentions: Mapping[int, tuple[str, ...]]  # non-paper item id -> arXiv ids it covers
+    vectors: Mapping[int, bytes]  # non-paper item id -> its stored vector (story folding)
 
 
 class WindowCache:
-    """A few CandidateWindows of one engine, least recently used out; one reader at a time."""
+    """A few CandidateWindows, least recently used out; shared by the threads of one process
+    (one reader at a time). Each use checks the database's data stamp first, so a window is
+    never used after the data it was read from changed — also when another process wrote."""
 
     def __init__(self, size: int = WINDOW_CACHE_SIZE) -> None:
         self.size = size
@@ -349,21 +299,6 @@ class WindowCache:
             self.windows.popitem(last=False)
 
 
-_caches: weakref.WeakKeyDictionary[Any, WindowCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-use_window_cache = True  # False: every request reads storage directly (tests compare both)
-
-
-def window_cache(session: Session) -> WindowCache:
-    """The window cache of the engine ``session`` is bound to."""
-    engine = session.get_bind().engine
-    with _caches_lock:
-        cache = _caches.get(engine)
-        if cache is None:
-            cache = _caches[engine] = WindowCache()
-        return cache
-
-
 def data_stamp(session: Session, topic_rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
     """What a cached window depends on, read in one cheap statement (maxima on indexed or tiny
     tables), plus the taxonomy rows."""
@@ -376,11 +311,35 @@ def data_stamp(session: Session, topic_rows: Sequence[tuple[Any, ...]]) -> tuple
     return (*session.execute(statement).one(), tuple(topic_rows))
 
 
+def _story_rows(
+    session: Session, rows: Sequence[Any]
+) -> tuple[dict[int, tuple[str, ...]], dict[int, bytes]]:
+    """The arXiv ids each item covers (non-papers) and every stored vector of ``rows``."""
+    mentions: dict[int, list[str]] = defaultdict(list)
+    vectors: dict[int, bytes] = {}
+    others = [row.id for row in rows if row.kind != "paper"]
+    for chunk in _chunks(others):
+        links = sa.select(col(ItemLink.item_id), col(ItemLink.arxiv_id)).where(
+            col(ItemLink.item_id).in_(chunk)
+        )
+        for item_id, arxiv_id in session.execute(links):
+            mentions[item_id].append(arxiv_id)
+    for chunk in _chunks([row.id for row in rows]):
+        stored = sa.select(col(Item.id), col(Item.vector)).where(
+            col(Item.id).in_(chunk), col(Item.vector_model) == MODEL_NAME
+        )
+        vectors.update({item_id: bytes(blob) for item_id, blob in session.execute(stored) if blob})
+    return {k: tuple(v) for k, v in mentions.items()}, vectors
+
+
 def _read_window(
-    session: Session, query: CandidateQuery, stamp: tuple[Any, ...]
+    session: Session,
+    query: CandidateQuery,
+    stamp: tuple[Any, ...],
+    topics: TopicIndex,
+    wanted: int,
 ) -> CandidateWindow:
     since = query.at - timedelta(days=query.window_days)
-    wanted = query.limit + 1 + WINDOW_MARGIN
     conditions = [col(Item.published_at) >= since]
     if set(query.kinds) != set(KINDS):
         conditions.append(col(Item.kind).in_(query.kinds))
@@ -395,19 +354,19 @@ def _read_window(
     tags, sources = _tags(session, ids), _sources(session, ids)
     covered = _covered_counts(session, [row.arxiv_id for row in rows if row.arxiv_id])
     candidates = tuple(_candidate(row, tags, sources, covered, {}) for row in rows)
-    traits = {c.id: traits_of(c) for c in candidates}
-    first_seen = tuple(row.first_seen_at for row in rows)
+    mentions, vectors = _story_rows(session, rows)
+    first_seen = np.array([row.first_seen_at.timestamp() for row in rows], dtype=np.float64)
     return CandidateWindow(
         stamp=stamp,
         since=since,
         complete=len(rows) < wanted,
         candidates=candidates,
+        columns=Columns.build(candidates, topics, vectors),
         first_seen=first_seen,
-        traits=traits,
-        memo=WindowMemo(ids),
-        ids=tuple(ids),
-        newest_seen=max(first_seen, default=None),
-        published_keys=tuple(-traits[c.id].published_us for c in candidates),
+        newest_seen=float(first_seen.max()) if rows else 0.0,
+        published_keys=tuple(-c.published_at.timestamp() for c in candidates),
+        mentions=mentions,
+        vectors={c.id: vectors[c.id] for c in candidates if c.kind != "paper" and c.id in vectors},
     )
 
 
@@ -421,74 +380,88 @@ def _profile_signals(session: Session, profile_id: int) -> dict[int, frozenset[s
     return {item_id: frozenset(signals) for item_id, signals in found.items()}
 
 
-def _dropped_ids(
-    window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]]
-) -> set[int]:
-    """The window's items this query leaves out: hidden (and read), first seen after ``at``,
-    seen only in muted sources."""
+def _passing(
+    window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]], end: int
+) -> npt.NDArray[np.bool_]:
+    """Which of the window's first ``end`` rows this query keeps: not hidden (nor read), first
+    seen by ``at``, seen in a source that is not muted."""
+    columns = window.columns
+    keep = np.ones(end, dtype=np.bool_)
     dropped = {"hide"} if query.include_read else {"hide", "read"}
-    found = {item_id for item_id, marks in signals.items() if not marks.isdisjoint(dropped)}
-    if window.newest_seen is not None and window.newest_seen > query.at:
-        found.update(
-            item_id
-            for item_id, seen in zip(window.ids, window.first_seen, strict=True)
-            if seen > query.at
-        )
+    gone = [item_id for item_id, marks in signals.items() if not marks.isdisjoint(dropped)]
+    if gone:
+        keep &= ~np.isin(columns.ids[:end], np.array(gone, dtype=np.int64))
+    if window.newest_seen > query.at.timestamp():
+        keep &= window.first_seen[:end] <= query.at.timestamp()
     if query.muted_sources:
-        muted = frozenset(query.muted_sources)
-        found.update(c.id for c in window.candidates if all(s.id in muted for s in c.sources))
-    return found
+        offsets, flat = columns.source_lists
+        muted = np.isin(columns.source_ids, np.array(query.muted_sources, dtype=np.int64))
+        open_sources = np.concatenate([[0], np.cumsum(~muted[flat])])
+        keep &= (open_sources[offsets[1 : end + 1]] - open_sources[offsets[:end]]) > 0
+    return keep
 
 
 def _apply(
     window: CandidateWindow, query: CandidateQuery, signals: Mapping[int, frozenset[str]]
-) -> tuple[tuple[Candidate, ...], bool] | None:
-    """The query's candidates from the window, or None when the window cannot decide them."""
+) -> tuple[Rows, bool] | None:
+    """The query's rows of the window (and whether the cap cut some off), or None when the
+    window holds too few rows to decide them."""
     since = query.at - timedelta(days=query.window_days)
-    end = bisect.bisect_right(window.published_keys, -microseconds(since))  # published >= since
-    dropped = _dropped_ids(window, query, signals)
-    kept = [c for c in window.candidates[:end] if c.id not in dropped] if dropped else None
-    passing = window.candidates[:end] if kept is None else kept
-    if len(passing) > query.limit:
-        found, truncated = passing[: query.limit], True
-    elif end < len(window.candidates) or (window.complete and since >= window.since):
-        found, truncated = passing, False  # every row of the query's window was passed
-    else:
-        return None
-    if signals:
-        found = [replace(c, feedback=m) if (m := signals.get(c.id)) else c for c in found]
-    return tuple(found), truncated
+    end = bisect.bisect_right(window.published_keys, -since.timestamp())  # published >= since
+    rows = np.flatnonzero(_passing(window, query, signals, end)).astype(np.int64)
+    if len(rows) > query.limit:
+        return rows[: query.limit], True
+    if end < len(window.candidates) or (window.complete and since >= window.since):
+        return rows, False  # every row of the query's window was passed
+    return None
 
 
-def _cached(
-    session: Session, query: CandidateQuery, topic_rows: Sequence[tuple[Any, ...]]
-) -> tuple[tuple[Candidate, ...], bool, Mapping[int, Traits], WindowMemo] | None:
+def _window_rows(
+    session: Session, query: CandidateQuery, windows: WindowCache, topic_rows: Sequence[Any]
+) -> tuple[CandidateWindow, Rows, bool, Mapping[int, frozenset[str]]]:
+    """The window for ``query`` (from ``windows`` while the data stamp holds, else read, larger
+    when the query drops too many rows) and the query's rows of it."""
     stamp = data_stamp(session, topic_rows)
     key = (frozenset(query.kinds), query.window_days, query.limit)
     since = query.at - timedelta(days=query.window_days)
-    cache = window_cache(session)
-    with cache.lock:
-        window = cache.get(key, stamp, since)
-        if window is None:
-            window = _read_window(session, query, stamp)
-            cache.put(key, window)
-            cache.reads += 1
     signals = _profile_signals(session, query.profile_id) if query.profile_id is not None else {}
-    found = _apply(window, query, signals)
-    if found is None:
-        return None
-    return (*found, window.traits, window.memo)
+    wanted = query.limit + 1 + WINDOW_MARGIN
+    while True:
+        with windows.lock:
+            window = windows.get(key, stamp, since)
+            if window is None or (len(window.candidates) < wanted and not window.complete):
+                topics = TopicIndex.build(topic_rows)
+                window = _read_window(session, query, stamp, topics, wanted)
+                windows.put(key, window)
+                windows.reads += 1
+        found = _apply(window, query, signals)
+        if found is not None:
+            return window, found[0], found[1], signals
+        wanted = 4 * max(wanted, len(window.candidates))
 
 
-def load_candidates(session: Session, query: CandidateQuery) -> tuple[tuple[Candidate, ...], bool]:
+def _with_feedback(
+    window: CandidateWindow, rows: Rows, signals: Mapping[int, frozenset[str]]
+) -> tuple[Candidate, ...]:
+    if not len(rows):
+        return ()
+    pick = operator.itemgetter(*rows.tolist())
+    found = pick(window.candidates) if len(rows) > 1 else (pick(window.candidates),)
+    if not signals:
+        return tuple(found)
+    return tuple(replace(c, feedback=m) if (m := signals.get(c.id)) else c for c in found)
+
+
+def load_candidates(
+    session: Session, query: CandidateQuery, windows: WindowCache | None = None
+) -> tuple[tuple[Candidate, ...], bool]:
     """The candidates of one feed, newest first, and whether the cap cut older ones off."""
     if not query.kinds:
         return (), False
-    if use_window_cache:
-        found = _cached(session, query, _topic_rows(session))
-        if found is not None:
-            return found[0], found[1]
-    return _direct(session, query)
+    window, rows, truncated, signals = _window_rows(
+        session, query, windows or WindowCache(), _topic_rows(session)
+    )
+    return _with_feedback(window, rows, signals), truncated
 
 
 def _topic_rows(session: Session) -> list[tuple[str, str, str | None, str]]:
@@ -497,54 +470,41 @@ def _topic_rows(session: Session) -> list[tuple[str, str, str | None, str]]:
     return [(slug, area, parent, label) for slug, area, parent, label in rows]
 
 
-def load_pool(session: Session, query: CandidateQuery) -> CandidatePool:
-    """Candidates with each story once (``stories.fold_stories``), the taxonomy and (for a
-    profile) its likes and dislikes."""
+def load_pool(
+    session: Session, query: CandidateQuery, windows: WindowCache | None = None
+) -> CandidatePool:
+    """Candidates with each story once (``stories.fold_stories``), the taxonomy, (for a profile)
+    its likes and dislikes, and the window's arrays. ``windows``: the cache to read the window
+    from and keep it in (None: read it for this call only)."""
     topic_rows = _topic_rows(session)
-    found = _cached(session, query, topic_rows) if use_window_cache and query.kinds else None
-    if found is not None:
-        candidates, truncated, traits, memo = found
-    else:
-        (candidates, truncated), traits, memo = load_candidates_direct(session, query), {}, None
+    topics = TopicIndex.build(topic_rows)
     events = (
         load_events(session, profile_id=query.profile_id, at=query.at)
         if query.profile_id is not None
         else ()
     )
-    topics = TopicIndex.build(topic_rows)
-    pool = CandidatePool(candidates, topics, events, truncated, traits, memo)
+    if not query.kinds:
+        return CandidatePool((), topics, events)
+    window, rows, truncated, signals = _window_rows(
+        session, query, windows or WindowCache(), topic_rows
+    )
+    candidates = _with_feedback(window, rows, signals)
+    pool = CandidatePool(candidates, topics, events, truncated, columns=window.columns, rows=rows)
+    inputs = StoryInputs(
+        window.mentions,
+        window.vectors,
+        _papers_gone(session, query, _mentioned(window, rows)),
+    )
     # Each story once: coverage folds into its paper, near-duplicates into the first of them.
-    return fold_stories(pool, load_story_inputs(session, candidates, query)).pool
+    return fold_stories(pool, inputs).pool
 
 
-def load_candidates_direct(
-    session: Session, query: CandidateQuery
-) -> tuple[tuple[Candidate, ...], bool]:
-    """The candidates without the window cache (what the cache must always agree with)."""
-    return _direct(session, query) if query.kinds else ((), False)
-
-
-def load_story_inputs(
-    session: Session, candidates: Sequence[Candidate], query: CandidateQuery | None = None
-) -> StoryInputs:
-    """The arXiv ids each post, episode or video of ``candidates`` covers, its vector, and the
-    covered papers ``query``'s profile hid (or read): what ``stories.fold_stories`` needs to show
-    each story once."""
-    ids = [c.id for c in candidates if c.kind != "paper"]
-    mentions: dict[int, list[str]] = defaultdict(list)
-    vectors: dict[int, bytes] = {}
-    for chunk in _chunks(ids):
-        links = sa.select(col(ItemLink.item_id), col(ItemLink.arxiv_id)).where(
-            col(ItemLink.item_id).in_(chunk)
-        )
-        for item_id, arxiv_id in session.execute(links):
-            mentions[item_id].append(arxiv_id)
-        stored = sa.select(col(Item.id), col(Item.vector)).where(
-            col(Item.id).in_(chunk), col(Item.vector_model) == MODEL_NAME
-        )
-        vectors.update({item_id: bytes(blob) for item_id, blob in session.execute(stored)})
-    gone = _papers_gone(session, query, {a for ids in mentions.values() for a in ids})
-    return StoryInputs({k: tuple(v) for k, v in mentions.items()}, vectors, gone)
+def _mentioned(window: CandidateWindow, rows: Rows) -> set[str]:
+    """The arXiv ids the query's candidates cover."""
+    if not window.mentions:
+        return set()
+    ids = set(window.columns.ids[rows].tolist())
+    return {a for item_id, found in window.mentions.items() if item_id in ids for a in found}
 
 
 def _papers_gone(

@@ -3,19 +3,27 @@
 An item's area is the area of its highest-scoring tag (``Candidate.area``).
 
 - ``focus@k``    = share of the top k matching at least one interest (a topic or a subtopic of it);
-- ``coverage@k`` = distinct areas in the top k / min(k, distinct areas among the candidates).
+- ``coverage@k`` = distinct areas in the top k / min(k, distinct areas among the candidates);
+- spread: distinct sources (an item's first source) and kinds in the top k, and the most items
+  of the top k from one source.
 
 Both are 0.0 when there is nothing to measure (an empty feed, or candidates without any area).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
-from service.rank.model import Candidate, FeedMetrics
-from service.rank.score import matches_interest
+from service.rank.model import Candidate, CandidateTag, FeedMetrics
 
 DEFAULT_K = 20
+
+
+def matches_interest(tags: Sequence[CandidateTag], covered: Iterable[frozenset[str]]) -> bool:
+    """Whether any tag is an interest or a subtopic of one (the ``focus`` test)."""
+    slugs = {t.slug for t in tags}
+    return any(slugs & topics for topics in covered)
 
 
 def areas_of(items: Sequence[Candidate]) -> set[str]:
@@ -60,6 +68,7 @@ def feed_metrics(
         matching=sum(1 for c in candidates if matches_interest(c.tags, covered)),
         depth=depth,
         k=k,
+        kinds_available=len({c.kind for c in candidates}),
     )
 
 
@@ -72,10 +81,13 @@ def known_metrics(
     matching: int,
     depth: float,
     k: int = DEFAULT_K,
+    kinds_available: int = 0,
 ) -> FeedMetrics:
     """``feed_metrics`` with what it needs of the whole candidate set already counted: the areas
-    among the candidates and how many match an interest."""
-    areas_covered = len(areas_of(ranked[:k]))
+    among the candidates, how many match an interest, how many kinds they have."""
+    top = ranked[:k]
+    areas_covered = len(areas_of(top))
+    per_source = Counter(item.sources[0].id for item in top if item.sources)
     coverage = areas_covered / min(k, len(available)) if available else 0.0
     top_technical = technical[:k]
     return FeedMetrics(
@@ -87,4 +99,8 @@ def known_metrics(
         areas_available=len(available),
         matching_available=matching,
         mean_technical=sum(top_technical) / len(top_technical) if top_technical else 0.0,
+        sources_covered=len(per_source),
+        max_per_source=max(per_source.values(), default=0),
+        kinds_covered=len({item.kind for item in top}),
+        kinds_available=kinds_available,
     )

@@ -1,18 +1,28 @@
 """Frozen records of ranking: what the loader reads (from storage) and what selection returns.
 
-    loader.load_pool (storage)  ->  CandidatePool: Candidates + TopicIndex + FeedbackEvents
-    score.score_candidate       ->  ScoreParts per candidate (pure)
-    select.rank_feed            ->  RankedFeed: RankedItems (each with its Why) + FeedMetrics
+    loader.load_pool (storage)  ->  CandidatePool: Candidates + TopicIndex + FeedbackEvents,
+                                    with the window's arrays (window.Columns) and their rows
+    score.score_pool            ->  Scores: every part of every candidate as arrays (pure)
+    dial.dial_order             ->  DialOrder: the feed at a depth; RankedItems (each with its
+                                    Why, explain.why) only for the positions asked for
 
 Every datetime is timezone-aware UTC.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from service.rank.window import Columns
+
+Rows = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,85 +128,35 @@ class FeedbackEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class Affinity:
-    """Learned leanings in [-1, 1]: by topic slug, source id and author key."""
-
-    topics: Mapping[str, float] = field(default_factory=dict)
-    sources: Mapping[int, float] = field(default_factory=dict)
-    authors: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Traits:
-    """What an item's score takes from the item alone (the same for every profile)."""
-
-    technical: float
-    source: float
-    coverage: float
-    area: str | None
-    topics: frozenset[str]  # tag slugs and their areas (negative keywords exclude by topic)
-    published_us: int = 0  # published_at in microseconds since the epoch (freshness)
-    tag_total: float = 0.0  # the sum of the tag scores (topic affinity divides by it)
-    source_ids: tuple[int, ...] = ()  # in the candidate's source order (source affinity)
-    author_keys: tuple[str, ...] = ()  # score.author_key of each author, in order
-
-
-class WindowMemo:
-    """What scoring learns about a fixed list of candidates that is the same for every profile,
-    remembered for the next profile ranked from the same cached window (filled lazily):
-
-    - ``table(phrase)``: each candidate's match of a keyword phrase (0 not yet looked, 1 none,
-      2 in the summary, 3 in the title), a byte per candidate, at most ``MAX_PHRASES`` phrases;
-    - ``qualities(now_us, half_life)``: each candidate's (deep, broad) quality as of ``now``
-      (freshness, technical level, coverage, source), for the last ``MAX_CLOCKS`` instants.
-    """
-
-    MAX_PHRASES = 1024  # ~4 MB per window at most
-    MAX_CLOCKS = 4
-
-    def __init__(self, ids: Iterable[int]) -> None:
-        self.positions: dict[int, int] = {item_id: n for n, item_id in enumerate(ids)}
-        self.phrases: dict[str, bytearray] = {}
-        self.clocks: dict[tuple[int, float], list[tuple[float, float] | None]] = {}
-        self.lock = threading.Lock()  # for adding and evicting instants (threads share a window)
-
-    def table(self, phrase: str) -> bytearray:
-        """The matches of ``phrase`` by position (a private table once the memo is full)."""
-        found = self.phrases.get(phrase)
-        if found is None:
-            found = bytearray(len(self.positions))
-            if len(self.phrases) < self.MAX_PHRASES:
-                found = self.phrases.setdefault(phrase, found)
-        return found
-
-    def qualities(self, now_us: int, half_life: float) -> list[tuple[float, float] | None]:
-        """The (deep, broad) qualities as of ``now_us`` by position (None: not yet computed)."""
-        key = (now_us, half_life)
-        found = self.clocks.get(key)
-        if found is None:
-            with self.lock:
-                found = self.clocks.get(key)
-                if found is None:
-                    while len(self.clocks) >= self.MAX_CLOCKS:
-                        del self.clocks[next(iter(self.clocks))]
-                    found = self.clocks[key] = [None] * len(self.positions)
-        return found
-
-
-@dataclass(frozen=True, slots=True)
 class CandidatePool:
-    """What the loader read for one feed: the candidates, the taxonomy and the profile's likes."""
+    """What the loader read for one feed: the candidates, the taxonomy and the profile's likes,
+    with the window's arrays (``columns``) and each candidate's row in them (``rows``)."""
 
     candidates: tuple[Candidate, ...]
     topics: TopicIndex
     events: tuple[FeedbackEvent, ...] = ()
     truncated: bool = False  # the candidate cap was reached: older items were left out
-    traits: Mapping[int, Traits] = field(default_factory=dict)  # by id; missing = computed
-    memo: WindowMemo | None = field(
-        default=None, compare=False
-    )  # the window's keyword matches (None: matched afresh)
     # story id -> the near-duplicates folded into it, earliest first (rank.stories)
     same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
+    columns: Columns | None = field(default=None, compare=False)  # None: built from candidates
+    rows: Rows | None = field(default=None, compare=False)
+
+    def arrays(self) -> tuple[Columns, Rows]:
+        """The window's columns and the candidates' rows in them (built here for a pool made
+        without a window: tests, one-off rankings)."""
+        if self.columns is not None and self.rows is not None:
+            return self.columns, self.rows
+        from service.rank.window import Columns  # window builds on these records
+
+        return Columns.build(self.candidates, self.topics), np.arange(
+            len(self.candidates), dtype=np.int64
+        )
+
+    def vectors(self) -> npt.NDArray[np.float32]:
+        """The candidates' item vectors (unit rows; zeros where an item has none), in order:
+        what a learned preference model scores."""
+        columns, rows = self.arrays()
+        return columns.vectors[rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +173,7 @@ class ScoreParts:
     source: float  # [-1, 1] log2 of the source weight
     coverage: float  # [0, 1) papers discussed by posts or podcasts
     kind_weight: float  # [0, 2] the profile's weight for this kind
+    learned: float = 0.0  # [-1, 1] a learned preference model's opinion (0: none)
     matched_interests: tuple[str, ...] = ()
     matched_keywords: tuple[str, ...] = ()
     matched_authors: tuple[str, ...] = ()
@@ -229,6 +190,7 @@ class ScoreParts:
             "source",
             "coverage",
             "kind_weight",
+            "learned",
         )
         return {name: round(float(getattr(self, name)), 4) for name in names}
 
@@ -265,6 +227,10 @@ class FeedMetrics:
     areas_available: int
     matching_available: int  # candidates that match an interest
     mean_technical: float  # of the top k
+    sources_covered: int = 0  # distinct sources (an item's first source) in the top k
+    max_per_source: int = 0  # the most items of the top k from one source
+    kinds_covered: int = 0  # distinct kinds in the top k
+    kinds_available: int = 0  # distinct kinds among the candidates
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,111 +1,62 @@
-"""The parts of an item's score, each a pure function with a fixed range (table-tested one by one).
+"""Every candidate scored for one profile in a few array operations (pure).
+
+A profile becomes a handful of arrays (``Asks.prepare``): weights over the window's topic
+columns, compiled keywords, followed author keys, and the feedback affinities (by topic column,
+by source, by author). Each part has a fixed range:
 
 Relevance (what the reader asked for)
-    topic_match     [0, 1]  best interest weight (normalized) x tag score; an area covers its
-                            subtopics
-    keyword_match   [0, 1]  a keyword or phrase in the title (1.0) or the summary (0.6);
-                            negatives (``-robotics``) exclude the item (see ``is_excluded``)
-    author_match    0 or 1  an author the reader follows ("Y. Bengio" matches "Yoshua Bengio")
-    affinity_score  [-1, 1] likes and dislikes of similar topics, sources and authors, decaying
-    relevance       [0, 1]  noisy-or of the matches and a liked affinity, minus a disliked one
+    topic     [0, 1]  best interest weight (normalized to [0.5, 1]: a weaker interest's papers
+                      do not fall under a stronger one's news) x how surely the item is in it:
+                      a calibrated tag score of ``FULL_MATCH`` or more is a full match, so tag
+                      scores do not order the matches (their technical level and freshness do)
+    keyword   [0, 1]  a keyword or phrase in the title (1.0) or the summary (0.6); negatives
+                      (``-robotics``) exclude the item (as text or as one of its topics)
+    author    0 or 1  an author the reader follows ("Y. Bengio" matches "Yoshua Bengio")
+    affinity  [-1, 1] likes and dislikes of similar topics, sources and authors, decaying
+    learned   [-1, 1] a learned preference model's opinion (0: none), passed in per candidate
+    lean      [-1, 1] affinity + learned
+    relevance [0, 1]  noisy-or of the matches and a liked lean, minus a disliked one
 
-Character of the item
-    technical_level [0, 1]  kind and source level; surveys, tutorials and news lower
-    freshness       (0, 1]  halves every half-life
-    source_weight   [-1, 1] log2 of the curated source weight
-    coverage_boost  [0, 1)  a paper that posts or podcasts discussed
+The two ends of the dial
+    deep  = kind weight x (relevance x (0.55 + 0.45 quality_deep) + PREFERENCE x lean + trace)
+    broad = kind weight x (0.25 relevance + quality_broad)
+
+``PREFERENCE x lean`` is added outside the relevance gate, so likes reorder the items *within*
+the interests (all of which have relevance 1) as well as bring in neighbours outside them
+(through relevance). Source affinity counts for little when positive (``AFFINITY_SOURCE_LIKED``):
+liking five papers that one aggregator carried must not fill the top with that aggregator.
+A thin item (no summary, a short title) loses ``THIN`` of its quality at both ends.
 """
 
 from __future__ import annotations
 
-import functools
-import math
+import operator
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import TypeVar
+from datetime import datetime
 
-from service.rank.model import (
-    Affinity,
-    Candidate,
-    CandidateSource,
-    CandidateTag,
-    FeedbackEvent,
-    Preferences,
-    ScoreParts,
-    TopicIndex,
-    Traits,
-)
+import numpy as np
+import numpy.typing as npt
 
-K = TypeVar("K", str, int)
+from service.rank.model import CandidatePool, FeedbackEvent, Preferences, Rows
+from service.rank.window import KIND_INDEX, Columns, Floats, author_key
 
 KEYWORD_IN_TITLE = 1.0
 KEYWORD_IN_SUMMARY = 0.6
-KEYWORD_WEIGHT = (
-    0.35  # off-topic keyword matches rank with weak topic matches, not above strong ones
-)
+KEYWORD_WEIGHT = 0.35  # off-topic keyword matches rank with weak topic matches
 AUTHOR_WEIGHT = 0.5
-AFFINITY_WEIGHT = 0.6
+AFFINITY_WEIGHT = 0.8
 AFFINITY_HALF_LIFE_DAYS = 30.0
 AFFINITY_TOPIC, AFFINITY_SOURCE, AFFINITY_AUTHOR = 0.5, 0.3, 0.2
-KIND_LEVEL = {"paper": 1.0, "post": 0.55, "video": 0.4, "podcast": 0.3}
-SOURCE_LEVEL = {"research": 1.0, "practitioner": 0.55, "overview": 0.15}
-LIGHT_CUE_PENALTY = 0.25
-# Title words that mark an item as an overview rather than new technical work.
-LIGHT_CUES = re.compile(
-    r"\b(survey|surveys|tutorial|primer|introduction to|intro to|overview|explained|explainer|"
-    r"beginner'?s?|for beginners|guide to|roundup|round-up|news|this week|weekly|recap|digest|"
-    r"interview|in conversation|what is|review of)\b",
-    re.IGNORECASE,
-)
-
-
-def clamp(value: float, low: float, high: float) -> float:
-    return max(low, min(high, value))
-
-
-# --------------------------------------------------------------------------- topics
-
-
-@dataclass(frozen=True, slots=True)
-class TopicMatch:
-    score: float
-    matched: tuple[str, ...]  # interest slugs, strongest first
-
-
-def expand_interests(
-    interests: Mapping[str, float], topics: TopicIndex
-) -> dict[str, frozenset[str]]:
-    """Each interest slug with the topics it covers (itself and, for an area, its subtopics)."""
-    return {slug: topics.expand(slug) for slug in sorted(interests)}
-
-
-def topic_match(
-    tags: Sequence[CandidateTag],
-    interests: Mapping[str, float],
-    covered: Mapping[str, frozenset[str]],
-) -> TopicMatch:
-    """Best (interest weight / strongest weight) x (tag score) over the interests an item meets."""
-    if not interests or not tags:
-        return TopicMatch(0.0, ())
-    strongest = max(interests.values())
-    found: list[tuple[float, str]] = []
-    for slug, weight in interests.items():
-        scores = [t.score for t in tags if t.slug in covered.get(slug, frozenset({slug}))]
-        if scores:
-            found.append((weight / strongest * max(scores), slug))
-    found.sort(key=lambda pair: (-pair[0], pair[1]))
-    best = clamp(found[0][0], 0.0, 1.0) if found else 0.0
-    return TopicMatch(best, tuple(slug for _, slug in found))
-
-
-def matches_interest(tags: Sequence[CandidateTag], covered: Iterable[frozenset[str]]) -> bool:
-    """Whether any tag is an interest or a subtopic of one (the ``focus`` test)."""
-    slugs = {t.slug for t in tags}
-    return any(slugs & topics for topics in covered)
+AFFINITY_SOURCE_LIKED = 0.1  # a liked source only breaks ties; a disliked one weighs 0.3
+FULL_MATCH = 0.6  # a tag score from which an item is fully in the topic
+WEAKEST_INTEREST = 0.5  # an interest's weight counts from this (strongest: 1)
+PREFERENCE = 0.4  # the lean's share of the deep score, outside the relevance gate
+DEEP_TRACE = 0.02  # keeps unmatched items ordered by quality at the end of the deep list
+THIN = 0.2
+_CODE_SCORE = np.array([0.0, 0.0, KEYWORD_IN_SUMMARY, KEYWORD_IN_TITLE], dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- keywords
@@ -141,162 +92,126 @@ def compile_keywords(keywords: Iterable[str]) -> Keywords:
     return Keywords(tuple(positives), tuple(negatives))
 
 
-@dataclass(frozen=True, slots=True)
-class KeywordMatch:
-    score: float
-    matched: tuple[str, ...]
-
-
-def keyword_match(title: str, summary: str, keywords: Keywords) -> KeywordMatch:
-    """1.0 for a keyword in the title, 0.6 in the summary only; every keyword found is listed."""
-    best = 0.0
-    matched: list[str] = []
-    for phrase, pattern in keywords.positives:
-        if pattern.search(title):
-            best = max(best, KEYWORD_IN_TITLE)
-        elif pattern.search(summary):
-            best = max(best, KEYWORD_IN_SUMMARY)
-        else:
-            continue
-        matched.append(phrase)
-    return KeywordMatch(best, tuple(matched))
-
-
-_NO_KEYWORD = KeywordMatch(0.0, ())
-
-
-def excluded_by(
-    candidate: Candidate, keywords: Keywords, topics: frozenset[str] | None = None
-) -> str | None:
-    """The negative keyword that excludes this item (in its text or as one of its topics)."""
-    if not keywords.negatives:
-        return None
-    slugs = topics if topics is not None else topic_slugs(candidate)
-    for word, pattern, slug in keywords.negatives:
-        if slug in slugs or pattern.search(candidate.title) or pattern.search(candidate.summary):
-            return word
-    return None
-
-
-def topic_slugs(candidate: Candidate) -> frozenset[str]:
-    return frozenset({t.slug for t in candidate.tags} | {t.area for t in candidate.tags})
-
-
-# --------------------------------------------------------------------------- authors
-
-
-@functools.lru_cache(maxsize=65536)
-def author_key(name: str) -> str:
-    """'Yoshua Bengio', 'Y. Bengio' and 'Bengio, Yoshua' all give 'bengio y'."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    if "," in text:
-        last, _, first = text.partition(",")
-        text = f"{first} {last}"
-    words = re.findall(r"[a-z0-9]+(?:['-][a-z0-9]+)*", text)
-    if not words:
-        return ""
-    initial = words[0][0] if len(words) > 1 else ""
-    return f"{words[-1]} {initial}".strip()
+# --------------------------------------------------------------------------- feedback affinity
 
 
 @dataclass(frozen=True, slots=True)
-class AuthorMatch:
-    score: float
-    matched: tuple[str, ...]  # the item's authors that the reader follows
+class Affinity:
+    """Learned leanings in (-1, 1): by topic slug, source id and author key."""
+
+    topics: Mapping[str, float]
+    sources: Mapping[int, float]
+    authors: Mapping[str, float]
+
+    def __bool__(self) -> bool:
+        return bool(self.topics or self.sources or self.authors)
 
 
-def _same_author(followed: str, author: str) -> bool:
-    if not followed or not author:
-        return False
-    if " " not in followed:  # a bare surname follows every initial
-        return author.split(" ", maxsplit=1)[0] == followed
-    return followed == author
-
-
-def author_match(authors: Sequence[str], followed: Sequence[str]) -> AuthorMatch:
-    if not followed or not authors:
-        return AuthorMatch(0.0, ())
-    keys = [author_key(f) for f in followed]
-    matched = tuple(a for a in authors if any(_same_author(k, author_key(a)) for k in keys))
-    return AuthorMatch(1.0 if matched else 0.0, matched)
-
-
-# --------------------------------------------------------------------------- affinity
-
-
-def _decay(age_days: float, half_life_days: float) -> float:
-    return float(0.5 ** (max(age_days, 0.0) / half_life_days))
-
-
-def _squash(totals: Mapping[K, float]) -> dict[K, float]:
-    return {key: math.tanh(value / 2.0) for key, value in totals.items() if value}
+def _squash(totals: Mapping[str, float] | Mapping[int, float]) -> dict[object, float]:
+    return {key: float(np.tanh(value / 2.0)) for key, value in totals.items() if value}
 
 
 def affinities(
-    events: Iterable[FeedbackEvent],
-    now: datetime,
-    half_life_days: float = AFFINITY_HALF_LIFE_DAYS,
+    events: Iterable[FeedbackEvent], now: datetime, half_life_days: float = AFFINITY_HALF_LIFE_DAYS
 ) -> Affinity:
     """Sum each like (+) and dislike (-), halved every ``half_life_days``; squashed to (-1, 1)."""
     topics: dict[str, float] = defaultdict(float)
     sources: dict[int, float] = defaultdict(float)
     authors: dict[str, float] = defaultdict(float)
     for event in events:
-        weight = event.sign * _decay((now - event.at).total_seconds() / 86400, half_life_days)
+        age_days = max((now - event.at).total_seconds() / 86400, 0.0)
+        weight = event.sign * 0.5 ** (age_days / half_life_days)
         for slug, score in event.topics:
             topics[slug] += weight * score
         for source_id in event.source_ids:
             sources[source_id] += weight
         for name in event.authors:
             authors[author_key(name)] += weight
-    return Affinity(topics=_squash(topics), sources=_squash(sources), authors=_squash(authors))
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
-
-
-def affinity_score(candidate: Candidate, affinity: Affinity) -> float:
-    """Tag-score-weighted topic affinity, mean source affinity, strongest author affinity."""
-    if not (affinity.topics or affinity.sources or affinity.authors):
-        return 0.0
-    total = sum(t.score for t in candidate.tags)
-    topic = (
-        sum(t.score * affinity.topics.get(t.slug, 0.0) for t in candidate.tags) / total
-        if total
-        else 0.0
+    return Affinity(
+        topics={str(k): v for k, v in _squash(topics).items()},
+        sources={int(str(k)): v for k, v in _squash(sources).items()},
+        authors={str(k): v for k, v in _squash(authors).items()},
     )
-    source = _mean([affinity.sources.get(s.id, 0.0) for s in candidate.sources])
-    author = 0.0
-    if affinity.authors:
-        values = [affinity.authors.get(author_key(a), 0.0) for a in candidate.authors]
-        author = max(values, key=abs, default=0.0)
-    combined = AFFINITY_TOPIC * topic + AFFINITY_SOURCE * source + AFFINITY_AUTHOR * author
-    return clamp(combined, -1.0, 1.0)
 
 
-def relevance(topic: float, keyword: float, author: float, affinity: float) -> float:
-    """Noisy-or of the matches (any one can make an item relevant); a positive affinity is one
-    more match (a learned, milder interest), a negative one is subtracted."""
-    liked, disliked = max(affinity, 0.0), max(-affinity, 0.0)
-    miss = (1 - topic) * (1 - KEYWORD_WEIGHT * keyword) * (1 - AUTHOR_WEIGHT * author)
-    miss *= 1 - AFFINITY_WEIGHT * liked
-    return clamp(1 - miss - AFFINITY_WEIGHT * disliked, 0.0, 1.0)
+def _affinity(columns: Columns, rows: Rows, affinity: Affinity) -> Floats:
+    """Tag-score-weighted topic affinity, mean source affinity, strongest author affinity."""
+    result = np.zeros(len(rows), dtype=np.float32)
+    if not affinity:
+        return result
+    column = columns.column
+    by_topic = np.zeros(len(columns.topic_slugs), dtype=np.float32)
+    for slug, value in affinity.topics.items():
+        if slug in column:
+            by_topic[column[slug]] = value
+    total = columns.tag_total[rows]
+    weighted = columns.tags[rows] @ by_topic
+    topic = np.divide(weighted, total, out=np.zeros_like(weighted), where=total > 0)
+    source = _source_affinity(columns, rows, affinity.sources)
+    source = np.where(source > 0, AFFINITY_SOURCE_LIKED * source, AFFINITY_SOURCE * source)
+    author = _author_affinity(columns, rows, affinity.authors)
+    combined = AFFINITY_TOPIC * topic + source + AFFINITY_AUTHOR * author
+    clipped: Floats = np.clip(combined, -1.0, 1.0).astype(np.float32)
+    return clipped
 
 
-# --------------------------------------------------------------------------- character
+def _source_affinity(columns: Columns, rows: Rows, sources: Mapping[int, float]) -> Floats:
+    if not sources:
+        return np.zeros(len(rows), dtype=np.float32)
+    by_source = np.array([sources.get(int(s), 0.0) for s in columns.source_ids], dtype=np.float32)
+    offsets, flat = columns.source_lists
+    starts, ends = offsets[rows], offsets[rows + 1]
+    values = np.concatenate([by_source[flat], np.zeros(1, dtype=np.float32)])
+    cumulative = np.concatenate([np.zeros(1, dtype=np.float64), np.cumsum(values[:-1])])
+    counts = ends - starts
+    sums = cumulative[ends] - cumulative[starts]
+    means: Floats = np.divide(sums, counts, out=np.zeros(len(rows)), where=counts > 0).astype(
+        np.float32
+    )
+    return means
 
 
-def technical_level(kind: str, sources: Sequence[CandidateSource], title: str) -> float:
-    """Half the kind, half the most technical source level; overview cues in the title lower it."""
-    kind_level = KIND_LEVEL.get(kind, 0.5)
-    levels = [SOURCE_LEVEL.get(s.level, 0.55) for s in sources]
-    source_level = max(levels) if levels else kind_level
-    level = 0.5 * kind_level + 0.5 * source_level
-    if LIGHT_CUES.search(title):
-        level -= LIGHT_CUE_PENALTY
-    return clamp(level, 0.0, 1.0)
+def _author_affinity(columns: Columns, rows: Rows, authors: Mapping[str, float]) -> Floats:
+    strongest = np.zeros(len(columns), dtype=np.float32)
+    for key, value in sorted(authors.items()):
+        found = columns.authors.get(key)
+        if found is not None:
+            current = strongest[found]
+            strongest[found] = np.where(np.abs(value) > np.abs(current), value, current)
+    return strongest[rows]
+
+
+# --------------------------------------------------------------------------- the profile
+
+
+@dataclass(frozen=True, slots=True)
+class Asks:
+    """What every candidate of one feed is scored against, prepared once."""
+
+    preferences: Preferences
+    interests: tuple[tuple[str, float], ...]  # slug, normalized weight; strongest first
+    keywords: Keywords
+    followed: tuple[str, ...]  # author keys of followed authors
+    affinity: Affinity
+    now: datetime
+
+    @classmethod
+    def prepare(
+        cls, preferences: Preferences, events: Iterable[FeedbackEvent], now: datetime
+    ) -> Asks:
+        weights = {slug: w for slug, w in preferences.interests.items() if w > 0}
+        strongest = max(weights.values(), default=1.0)
+        soft = {
+            s: WEAKEST_INTEREST + (1 - WEAKEST_INTEREST) * w / strongest for s, w in weights.items()
+        }
+        return cls(
+            preferences=preferences,
+            interests=tuple(sorted(soft.items(), key=lambda p: (-p[1], p[0]))),
+            keywords=compile_keywords(preferences.keywords),
+            followed=tuple(k for k in (author_key(a) for a in preferences.authors) if k),
+            affinity=affinities(events, now),
+            now=now,
+        )
 
 
 def half_life_hours(window_days: int) -> float:
@@ -304,106 +219,154 @@ def half_life_hours(window_days: int) -> float:
     return max(12.0, window_days * 24 * 0.35)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def microseconds(moment: datetime) -> int:
-    """Exact microseconds since the epoch (what ``timedelta.total_seconds()`` divides)."""
-    delta = moment - _EPOCH
-    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def freshness(published_at: datetime, now: datetime, half_life: float) -> float:
-    """1.0 when new (or dated in the future), 0.5 after ``half_life`` hours, and so on."""
-    age_hours = max((now - published_at).total_seconds() / 3600, 0.0)
-    return float(0.5 ** (age_hours / half_life))
-
-
-def source_weight(sources: Sequence[CandidateSource]) -> float:
-    """log2 of the highest curated weight of the item's sources, in [-1, 1] (weight 1 -> 0)."""
-    weights = [s.weight for s in sources if s.weight > 0]
-    if not weights:
-        return 0.0
-    return clamp(math.log2(max(weights)), -1.0, 1.0)
-
-
-def coverage_boost(kind: str, covered_by: int) -> float:
-    """For papers: 0.5 for one post or podcast discussing it, 0.75 for two, ... towards 1."""
-    if kind != "paper" or covered_by <= 0:
-        return 0.0
-    return float(1 - 0.5**covered_by)
-
-
-# --------------------------------------------------------------------------- all parts
-
-
-def traits_of(candidate: Candidate) -> Traits:
-    """The profile-free parts of a candidate's score, computed once and shared."""
-    return Traits(
-        technical=technical_level(candidate.kind, candidate.sources, candidate.title),
-        source=source_weight(candidate.sources),
-        coverage=coverage_boost(candidate.kind, candidate.covered_by),
-        area=candidate.area,
-        topics=topic_slugs(candidate),
-        published_us=microseconds(candidate.published_at),
-        tag_total=sum(t.score for t in candidate.tags),
-        source_ids=tuple(s.id for s in candidate.sources),
-        author_keys=tuple(author_key(a) for a in candidate.authors),
-    )
+# --------------------------------------------------------------------------- all candidates
 
 
 @dataclass(frozen=True, slots=True)
-class Scorer:
-    """What every candidate of one feed is scored against, prepared once."""
+class Scores:
+    """Every part of every candidate's score, aligned with ``pool.candidates``."""
 
-    preferences: Preferences
-    covered: Mapping[str, frozenset[str]]
-    keywords: Keywords
-    affinity: Affinity
-    now: datetime
+    pool: CandidatePool
+    columns: Columns
+    rows: Rows
+    asks: Asks
+    kept: npt.NDArray[np.bool_]  # not excluded (hidden, a negative keyword, a kind weight 0)
+    topic: Floats
+    keyword: Floats
+    author: Floats
+    affinity: Floats
+    learned: Floats
+    relevance: Floats
+    freshness: Floats
+    kind_weight: Floats
+    deep: Floats
+    broad: Floats
+
+    @property
+    def excluded(self) -> int:
+        return int(len(self.kept) - np.count_nonzero(self.kept))
+
+
+def topic_match(columns: Columns, rows: Rows, asks: Asks) -> Floats:
+    """Best normalized interest weight x min(1, tag score / FULL_MATCH) over the interests."""
+    best = np.zeros(len(rows), dtype=np.float32)
+    column = columns.column
+    for slug, weight in asks.interests:
+        if slug in column:
+            sure = np.minimum(columns.topics[rows, column[slug]] / FULL_MATCH, 1.0)
+            best = np.maximum(best, weight * sure)
+    return best
+
+
+def _keyword(columns: Columns, rows: Rows, keywords: Keywords) -> Floats:
+    best = np.zeros(len(rows), dtype=np.float32)
+    for phrase, pattern in keywords.positives:
+        best = np.maximum(best, _CODE_SCORE[columns.phrases.codes_of(phrase, pattern)[rows]])
+    return best
+
+
+def _negatives(columns: Columns, rows: Rows, keywords: Keywords) -> npt.NDArray[np.bool_]:
+    out = np.zeros(len(rows), dtype=np.bool_)
+    column = columns.column
+    for word, pattern, slug in keywords.negatives:
+        out |= columns.phrases.codes_of(word, pattern)[rows] > 1
+        if slug in column:
+            out |= columns.topics[rows, column[slug]] > 0
+    return out
+
+
+def followed_rows(columns: Columns, followed: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Rows with an author the reader follows (a bare surname follows every initial)."""
+    found = np.zeros(len(columns), dtype=np.bool_)
+    for key in followed:
+        rows = columns.authors.get(key) if " " in key else columns.surnames.get(key)
+        if rows is not None:
+            found[rows] = True
+    return found
+
+
+def relevance(topic: Floats, keyword: Floats, author: Floats, lean: Floats) -> Floats:
+    """Noisy-or of the matches (any one can make an item relevant); a positive lean is one more
+    match (a learned, milder interest), a negative one is subtracted."""
+    miss = (1 - topic) * (1 - KEYWORD_WEIGHT * keyword) * (1 - AUTHOR_WEIGHT * author)
+    miss = miss * (1 - AFFINITY_WEIGHT * np.maximum(lean, 0.0))
+    result: Floats = np.clip(1 - miss - AFFINITY_WEIGHT * np.maximum(-lean, 0.0), 0.0, 1.0)
+    return result
+
+
+def _kind_weights(columns: Columns, rows: Rows, preferences: Preferences) -> Floats:
+    by_kind = np.ones(len(KIND_INDEX), dtype=np.float32)
+    for kind, weight in preferences.kind_weights.items():
+        if kind in KIND_INDEX:
+            by_kind[KIND_INDEX[kind]] = weight
+    return by_kind[columns.kind[rows]]
+
+
+def _hidden(pool: CandidatePool) -> npt.NDArray[np.bool_]:
+    hidden = np.zeros(len(pool.candidates), dtype=np.bool_)
+    marks = map(operator.attrgetter("feedback"), pool.candidates)
+    hidden[[n for n, mark in enumerate(marks) if mark and "hide" in mark]] = True
+    return hidden
+
+
+def score_pool(
+    pool: CandidatePool,
+    preferences: Preferences,
+    *,
+    now: datetime,
+    learned: npt.NDArray[np.floating] | None = None,
+) -> Scores:
+    """Score every candidate of ``pool`` for ``preferences`` as of ``now``.
+
+    ``learned`` is a learned preference model's affinity for each candidate (aligned with
+    ``pool.candidates``, in [-1, 1], 0 = no opinion), e.g. ``model.affinity(pool.vectors())``.
+    """
+    columns, rows = pool.arrays()
+    asks = Asks.prepare(preferences, pool.events, now)
+    quality = _Quality.of(columns, rows, now, preferences.window_days)
+    topic = topic_match(columns, rows, asks)
+    keyword = _keyword(columns, rows, asks.keywords)
+    author = followed_rows(columns, asks.followed)[rows].astype(np.float32)
+    affinity = _affinity(columns, rows, asks.affinity)
+    opinion = _learned(learned, len(rows))
+    lean = np.clip(affinity + opinion, -1.0, 1.0)
+    rel = relevance(topic, keyword, author, lean)
+    weight = _kind_weights(columns, rows, preferences)
+    kept = ~(_hidden(pool) | _negatives(columns, rows, asks.keywords)) & (weight > 0)
+    deep = weight * (
+        rel * (0.55 + 0.45 * quality.deep) + PREFERENCE * lean + DEEP_TRACE * quality.deep
+    )
+    broad = weight * (0.25 * rel + quality.broad)
+    return Scores(
+        pool, columns, rows, asks, kept, topic, keyword, author, affinity, opinion, rel,
+        quality.fresh, weight, deep.astype(np.float32), broad.astype(np.float32),
+    )  # fmt: skip
+
+
+def _learned(learned: npt.NDArray[np.floating] | None, size: int) -> Floats:
+    if learned is None:
+        return np.zeros(size, dtype=np.float32)
+    values = np.asarray(learned, dtype=np.float32)
+    if values.shape != (size,):
+        raise ValueError(f"learned: one value per candidate ({size}), got shape {values.shape}")
+    return np.clip(np.nan_to_num(values), -1.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class _Quality:
+    """The profile-free parts of both ends as of ``now``."""
+
+    fresh: Floats
+    deep: Floats
+    broad: Floats
 
     @classmethod
-    def prepare(
-        cls,
-        preferences: Preferences,
-        topics: TopicIndex,
-        events: Iterable[FeedbackEvent],
-        now: datetime,
-    ) -> Scorer:
-        return cls(
-            preferences=preferences,
-            covered=expand_interests(preferences.interests, topics),
-            keywords=compile_keywords(preferences.keywords),
-            affinity=affinities(events, now),
-            now=now,
-        )
-
-    def score(self, candidate: Candidate, traits: Traits | None = None) -> ScoreParts:
-        """Every part for ``candidate``; ``traits`` (its profile-free parts) if known already."""
-        prefs = self.preferences
-        traits = traits or traits_of(candidate)
-        topic = topic_match(candidate.tags, prefs.interests, self.covered)
-        keyword = (
-            keyword_match(candidate.title, candidate.summary, self.keywords)
-            if self.keywords.positives
-            else _NO_KEYWORD
-        )
-        author = author_match(candidate.authors, prefs.authors)
-        leaning = affinity_score(candidate, self.affinity)
-        return ScoreParts(
-            topic=topic.score,
-            keyword=keyword.score,
-            author=author.score,
-            affinity=leaning,
-            relevance=relevance(topic.score, keyword.score, author.score, leaning),
-            technical=traits.technical,
-            freshness=freshness(
-                candidate.published_at, self.now, half_life_hours(prefs.window_days)
-            ),
-            source=traits.source,
-            coverage=traits.coverage,
-            kind_weight=prefs.kind_weights.get(candidate.kind, 1.0),
-            matched_interests=topic.matched,
-            matched_keywords=keyword.matched,
-            matched_authors=author.matched,
-        )
+    def of(cls, columns: Columns, rows: Rows, now: datetime, window_days: int) -> _Quality:
+        age_hours = np.maximum((now.timestamp() - columns.published[rows]) / 3600.0, 0.0)
+        fresh = (0.5 ** (age_hours / half_life_hours(window_days))).astype(np.float32)
+        source = (columns.source_weight[rows] + 1) / 2
+        coverage, tech = columns.coverage[rows], columns.technical[rows]
+        thin = THIN * columns.thin[rows]
+        deep = 0.4 * tech + 0.3 * fresh + 0.15 * coverage + 0.15 * source - thin
+        broad = 0.45 * (1 - tech) + 0.3 * fresh + 0.1 * coverage + 0.15 * source - thin
+        return cls(fresh, deep.astype(np.float32), broad.astype(np.float32))

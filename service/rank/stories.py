@@ -26,8 +26,6 @@ compared, all pairs at once (numpy).
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -35,11 +33,11 @@ import numpy as np
 import numpy.typing as npt
 
 from service.rank.model import Candidate, CandidatePool
+from service.rank.window import KIND_INDEX, GroupMemo
 from service.vocabulary import title_key
 
 DUPLICATE_SIMILARITY = 0.80
 DUPLICATE_HOURS = 48
-REMEMBERED = 8  # sets of candidates whose groups are kept
 DUPLICATE_WINDOW = 1500  # newest posts, episodes and videos compared (pairwise: ~10 MB a matrix)
 _WORD = re.compile(r"\w[\w.-]*\w|\w")
 _STOP = frozenset(
@@ -52,7 +50,7 @@ Vectors = npt.NDArray[np.float32]
 
 @dataclass(frozen=True, slots=True)
 class StoryInputs:
-    """What folding needs beyond the candidates (read by ``loader.load_story_inputs``)."""
+    """What folding needs beyond the candidates (the loader's window holds it)."""
 
     mentions: Mapping[int, tuple[str, ...]]  # non-paper candidate id -> arXiv ids it covers
     vectors: Mapping[int, bytes]  # non-paper candidate id -> its stored vector
@@ -102,38 +100,23 @@ def _same_story(a: _Story, b: _Story, similarity: float) -> bool:
 
 
 def duplicate_groups(
-    candidates: Sequence[Candidate], vectors: Mapping[int, bytes]
+    candidates: Sequence[Candidate],
+    vectors: Mapping[int, bytes],
+    memo: GroupMemo | None = None,
 ) -> dict[int, int]:
     """Candidate id -> the id of its story (the earliest of its group); only folded ones.
 
-    Remembered for the last few sets of candidates (every profile ranked from one window
-    asks about the same posts): the answer depends only on each candidate's id, time, title,
-    sources and vector, which make the key.
+    ``memo``: the window's memory of earlier answers (every profile ranked from one window asks
+    about nearly the same posts); within one window the chosen ids decide the answer.
     """
     eligible = [c for c in candidates if c.kind != "paper" and c.id in vectors]
     newest = sorted(eligible, key=lambda c: (c.published_at, c.id), reverse=True)
     chosen = tuple(newest[:DUPLICATE_WINDOW])
     if len(chosen) < 2:
         return {}
-    key = tuple(
-        (c.id, c.published_at, c.title, tuple(s.id for s in c.sources), vectors[c.id])
-        for c in chosen
-    )
-    with _remembered_lock:
-        found = _remembered.get(key)
-        if found is not None:
-            _remembered.move_to_end(key)
-            return dict(found)
-    found = _compute_groups(chosen, vectors)
-    with _remembered_lock:
-        _remembered[key] = found
-        while len(_remembered) > REMEMBERED:
-            _remembered.popitem(last=False)
-    return dict(found)
-
-
-_remembered: OrderedDict[tuple[object, ...], dict[int, int]] = OrderedDict()
-_remembered_lock = threading.Lock()
+    if memo is None:
+        return _compute_groups(chosen, vectors)
+    return dict(memo.get(tuple(c.id for c in chosen), lambda: _compute_groups(chosen, vectors)))
 
 
 def _compute_groups(chosen: tuple[Candidate, ...], vectors: Mapping[int, bytes]) -> dict[int, int]:
@@ -169,26 +152,37 @@ def _compute_groups(chosen: tuple[Candidate, ...], vectors: Mapping[int, bytes])
 
 def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
     """``pool`` with each story once: coverage of a paper in the pool and near-duplicates
-    leave it; a story takes the sources of its duplicates (its own first)."""
-    papers = {c.arxiv_id for c in pool.candidates if c.arxiv_id and c.kind == "paper"}
-    papers |= inputs.papers_gone
-    covering = {
-        c.id
-        for c in pool.candidates
-        if c.kind != "paper" and not papers.isdisjoint(inputs.mentions.get(c.id, ()))
-    }
-    rest = [c for c in pool.candidates if c.id not in covering]
-    leaders = duplicate_groups(rest, inputs.vectors)
+    leave it; a story takes the sources of its duplicates (its own first). The pool's rows in
+    the window's arrays follow its candidates."""
+    columns, rows = pool.arrays()
+    candidates = pool.candidates
+    is_paper = columns.kind[rows] == KIND_INDEX["paper"]
+    papers = set(columns.arxiv[rows[is_paper]].tolist()) | inputs.papers_gone
+    papers.discard(None)
+    position = {item_id: n for n, item_id in enumerate(columns.ids[rows].tolist())}
+    keep = np.ones(len(candidates), dtype=np.bool_)
+    for item_id, found in inputs.mentions.items():
+        n = position.get(item_id)
+        if n is not None and not is_paper[n] and not papers.isdisjoint(found):
+            keep[n] = False
+    covering = len(candidates) - int(np.count_nonzero(keep))
+    rest = [candidates[n] for n in np.flatnonzero(keep).tolist()]
+    leaders = duplicate_groups(rest, inputs.vectors, columns.groups)
     folded: dict[int, list[Candidate]] = {}
-    for c in sorted(rest, key=lambda c: (c.published_at, c.id)):
-        if c.id in leaders:
-            folded.setdefault(leaders[c.id], []).append(c)
-    kept = tuple(_with_sources(c, folded.get(c.id, ())) for c in rest if c.id not in leaders)
+    for c in sorted((c for c in rest if c.id in leaders), key=lambda c: (c.published_at, c.id)):
+        folded.setdefault(leaders[c.id], []).append(c)
+        keep[position[c.id]] = False
+    kept_positions = np.flatnonzero(keep)
+    kept = tuple(
+        _with_sources(candidates[n], folded.get(candidates[n].id, ()))
+        for n in kept_positions.tolist()
+    )
     same_story = {story: tuple(members) for story, members in folded.items()}
+    pool_rows = rows[kept_positions] if pool.rows is not None else None
     return Folded(
-        pool=replace(pool, candidates=kept, same_story=same_story),
+        pool=replace(pool, candidates=kept, same_story=same_story, rows=pool_rows),
         same_story=same_story,
-        coverage_folded=len(covering),
+        coverage_folded=covering,
     )
 
 

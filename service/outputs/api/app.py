@@ -28,6 +28,7 @@ from service.outputs.api.routes_profiles import router as profiles_router
 from service.outputs.api.routes_sources import router as sources_router
 from service.outputs.api.routes_subscriptions import router as subscriptions_router
 from service.outputs.api.routes_trends import router as trends_router
+from service.rank.loader import WindowCache
 from service.storage.engine import Database
 
 DESCRIPTION = """
@@ -72,6 +73,7 @@ def create_app(
     app.state.db = database
     app.state.clock = clock
     app.state.resolver = resolver  # DNS for vetting and probing feed URLs (tests replace it)
+    app.state.windows = WindowCache()  # ranking's candidate windows, shared by the requests
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     install_docs(app)
     app.include_router(health_router)

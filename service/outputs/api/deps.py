@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from service.config import Settings
 from service.errors import AuthError, ForbiddenError
+from service.rank.loader import WindowCache
 from service.storage.engine import Database
 from service.storage.models import Profile
 from service.storage.profiles import find_by_token
@@ -47,6 +48,12 @@ def get_db(request: Request) -> Database:
     return db
 
 
+def get_windows(request: Request) -> WindowCache:
+    """The app's window cache: the candidate windows every feed of this process ranks from."""
+    windows: WindowCache = request.app.state.windows
+    return windows
+
+
 def get_now(request: Request) -> datetime:
     """The current instant, from the app's clock (tests give a fixed one)."""
     clock: Callable[[], datetime] = request.app.state.clock
@@ -56,6 +63,7 @@ def get_now(request: Request) -> datetime:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 NowDep = Annotated[datetime, Depends(get_now)]
+WindowsDep = Annotated[WindowCache, Depends(get_windows)]
 
 
 def get_session(db: DatabaseDep) -> Iterator[Session]:

@@ -6,7 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.outputs.api.deps import CurrentProfile, DatabaseDep, NowDep, SettingsDep
+from service.outputs.api.deps import (
+    CurrentProfile,
+    DatabaseDep,
+    NowDep,
+    SettingsDep,
+    WindowsDep,
+)
 from service.outputs.api.problems import problem_responses
 from service.outputs.api.schemas_feed import FeedResponse, feed_response
 from service.outputs.feed import DEFAULT_LIMIT, MAX_LIMIT, FeedOptions, build_feed
@@ -53,6 +59,7 @@ def get_feed(
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
+    windows: WindowsDep,
     depth: Annotated[
         float | None,
         Query(ge=0, le=1, description="Override your depth for this request.", examples=[0.3]),
@@ -92,7 +99,12 @@ def get_feed(
         cursor=cursor,
     )
     page = build_feed(
-        db, profile=profile, options=options, secret=settings.secret_key_bytes(), now=now
+        db,
+        profile=profile,
+        options=options,
+        secret=settings.secret_key_bytes(),
+        now=now,
+        windows=windows,
     )
     badges = rising_badges(db, [item.candidate.id for item in page.items])
     return feed_response(page, badges)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from service.errors import NotFoundError
 from service.outputs.api.conditional import cached_response
-from service.outputs.api.deps import DatabaseDep, NowDep, SettingsDep
+from service.outputs.api.deps import DatabaseDep, NowDep, SettingsDep, WindowsDep
 from service.outputs.api.problems import problem_responses
 from service.outputs.outlines import (
     SourceList,
@@ -213,6 +213,7 @@ def _add_feed_route(fmt: FeedFormat) -> None:
         db: DatabaseDep,
         settings: SettingsDep,
         now: NowDep,
+        windows: WindowsDep,
     ) -> Response:
         profile = _subscriber(db, token)
         feed = lens_feed(
@@ -222,6 +223,7 @@ def _add_feed_route(fmt: FeedFormat) -> None:
             secret=settings.secret_key_bytes(),
             base_url=settings.base_url,
             now=now,
+            windows=windows,
         )
         self_url = subscription_url(settings.base_url, token, fmt.filename, lens)
         return cached_response(

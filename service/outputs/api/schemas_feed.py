@@ -100,6 +100,10 @@ class MetricsOut(BaseModel):
     areas_available: int
     matching_available: int = Field(description="Candidates that match an interest.")
     mean_technical: float = Field(description="Mean technical level of the top k, 0 to 1.")
+    sources_covered: int = Field(description="Distinct sources (an item's first) in the top k.")
+    max_per_source: int = Field(description="The most items of the top k from one source.")
+    kinds_covered: int = Field(description="Distinct kinds in the top k.")
+    kinds_available: int = Field(description="Distinct kinds among the candidates.")
 
 
 _ITEM_EXAMPLE: dict[str, Any] = {
@@ -170,6 +174,10 @@ class FeedResponse(BaseModel):
                         "areas_available": 16,
                         "matching_available": 142,
                         "mean_technical": 0.85,
+                        "sources_covered": 9,
+                        "max_per_source": 4,
+                        "kinds_covered": 3,
+                        "kinds_available": 4,
                     },
                     "next_cursor": "eyJkIjp7ImF0IjoxNzk1…",
                     "ranked_at": "2026-11-20T12:00:00Z",
@@ -289,6 +297,10 @@ def metrics_out(metrics: FeedMetrics) -> MetricsOut:
         areas_available=metrics.areas_available,
         matching_available=metrics.matching_available,
         mean_technical=round(metrics.mean_technical, 4),
+        sources_covered=metrics.sources_covered,
+        max_per_source=metrics.max_per_source,
+        kinds_covered=metrics.kinds_covered,
+        kinds_available=metrics.kinds_available,
     )
 
 

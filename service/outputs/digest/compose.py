@@ -38,6 +38,7 @@ SECTIONS = (
     ("wider", "The wider field"),
     ("listen", "To listen"),
 )
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -193,7 +194,7 @@ def two_lines(text: str, limit: int = SUMMARY_CHARS) -> str:
 
 def web_url(url: str | None) -> str | None:
     """``url`` if it is an absolute http(s) URL without spaces or controls; None otherwise."""
-    if not url or len(url) > 2048 or any(ch.isspace() or ord(ch) < 32 for ch in url):
+    if not url or len(url) > 2048 or _SPACE_OR_CONTROL.search(url):
         return None
     try:
         parts = urlsplit(url)

@@ -61,6 +61,7 @@ from service.outputs.feed import (
 )
 from service.outputs.links import feedback_url, link_generation, unsubscribe_url
 from service.outputs.trends import DEFAULT_WINDOW, trends_for
+from service.rank.loader import WindowCache
 from service.rank.model import RankedItem, TopicIndex
 from service.storage.deliveries import (
     DeliveryClaim,
@@ -89,6 +90,7 @@ MIN_SEND_LEASE = timedelta(minutes=5)
 PROFILE_BATCH = 500
 DEFAULT_SEND_LIMIT = 200
 MAX_FEED_PAGES = 5
+MIN_CHUNK = 20  # items explained at a time while looking for unsent ones
 DIGEST_LEFT_OUT = "hidden, read, from muted sources or sent in an earlier digest"
 EMPTY_REASON = "nothing new in the period, and no note was asked for"
 
@@ -171,24 +173,25 @@ def empty_reason(db: Database, profile: Profile, *, now: datetime) -> str:
 
 
 def gather(
-    db: Database, profile: Profile, *, now: datetime
+    db: Database, profile: Profile, *, now: datetime, windows: WindowCache | None = None
 ) -> tuple[list[RankedItem], TopicIndex, int]:
     """The profile's ranked items since its last digest, none sent before; topics; areas seen.
 
-    The feed is ranked once; its pages (``MAX_LIMIT`` items, at most ``MAX_FEED_PAGES``) are
-    read from that one ranking until there is enough choice, as ``build_feed``'s cursor pages
-    would give them."""
+    The feed is ranked once; its items are read from that one ranking (only those explained),
+    in order, until there is enough choice, at most ``MAX_FEED_PAGES`` pages of ``MAX_LIMIT``
+    deep. ``windows``: the run's window cache (every profile ranks from the same
+    window while the data does not change)."""
     assert profile.id is not None
     options = _digest_options(db, profile, now)
     wanted = max(4 * profile.digest_max_items, 40)  # enough choice for the knapsack
-    ranking = rank_profile(db, profile=profile, options=options, now=now)
-    order, found, start = ranking.order, [], 0
-    for _ in range(MAX_FEED_PAGES):
-        page = order.items(start, start + MAX_LIMIT)
+    ranking = rank_profile(db, profile=profile, options=options, now=now, windows=windows)
+    order, start = ranking.order, 0
+    found: list[RankedItem] = []
+    reach = min(len(order), MAX_FEED_PAGES * MAX_LIMIT)
+    while len(found) < wanted and start < reach:
+        page = order.items(start, min(reach, start + max(wanted - len(found), MIN_CHUNK)))
         found += _unsent(db, profile.id, page)
         start += len(page)
-        if len(found) >= wanted or start >= len(order):
-            break
     return found, ranking.topics, order.metrics.areas_available
 
 
@@ -203,11 +206,12 @@ def compose_for(
     period: Period,
     now: datetime,
     message_id: str | None = None,
+    windows: WindowCache | None = None,
 ) -> ComposedDigest:
     """Gather, choose, render and build the message of one profile's period."""
     assert profile.id is not None
     secret = settings.secret_key_bytes()
-    ranked, topics, areas = gather(db, profile, now=now)
+    ranked, topics, areas = gather(db, profile, now=now, windows=windows)
     digest = compose_digest(
         ranked,
         topics=topics,
@@ -377,6 +381,7 @@ def deliver_claimed(
     profile: Profile,
     period: Period,
     clock: Clock,
+    windows: WindowCache | None = None,
 ) -> DigestResult | None:
     """Compose and send a claimed period: skipped when empty, deferred when composing fails."""
     message_id = delivery_message_id(
@@ -384,7 +389,13 @@ def deliver_claimed(
     )
     try:
         composed = compose_for(
-            db, settings, profile, period=period, now=clock(), message_id=message_id
+            db,
+            settings,
+            profile,
+            period=period,
+            now=clock(),
+            message_id=message_id,
+            windows=windows,
         )
     except StaycurrentError as exc:
         error = DigestError(f"could not compose the digest: {exc.reason}")
@@ -414,6 +425,7 @@ def _deliver_due(
     period: Period,
     profile_id: int,
     clock: Clock,
+    windows: WindowCache,
 ) -> DigestResult | None:
     claim = _claim(db, profile_id, period, clock())
     if claim is None:
@@ -423,7 +435,9 @@ def _deliver_due(
     if not profile.digest_enabled or not profile.email:
         release_claim(db, claim=claim)
         return None
-    return deliver_claimed(db, settings, smtp, claim, profile=profile, period=period, clock=clock)
+    return deliver_claimed(
+        db, settings, smtp, claim, profile=profile, period=period, clock=clock, windows=windows
+    )
 
 
 # --------------------------------------------------------------------------- due digests
@@ -488,9 +502,12 @@ def run_due_digests(
     if stuck:
         log.warning("digests stuck in sending past their lease marked failed: %d", stuck)
     results: list[DigestResult] = []
+    windows = WindowCache()  # one window for the run's profiles while the data holds
     for profile, period in due_profiles(db, now)[:limit]:
         assert profile.id is not None
-        result = _deliver_due(db, settings, smtp, period=period, profile_id=profile.id, clock=clock)
+        result = _deliver_due(
+            db, settings, smtp, period=period, profile_id=profile.id, clock=clock, windows=windows
+        )
         if result is not None:
             results.append(result)
     return results
