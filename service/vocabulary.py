@@ -16,6 +16,7 @@ KINDS: tuple[Kind, ...] = ("paper", "podcast", "post", "video")
 Level = Literal["research", "practitioner", "overview"]
 LEVELS: tuple[Level, ...] = ("research", "practitioner", "overview")
 MODEL_NAME = "wordllama-l2_supercat-256"  # the embedding model of stored vectors (ingest.embed)
+DIMENSIONS = 256  # the width of a stored item vector (float32)
 MAX_KEY_CHARS = 300
 _WORD = re.compile(r"\w[\w.-]*\w|\w")
 

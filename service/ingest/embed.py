@@ -32,9 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from service.errors import ModelError
-from service.vocabulary import MODEL_NAME
+from service.vocabulary import DIMENSIONS, MODEL_NAME
 
-DIMENSIONS = 256
 MAX_CHARS = 400
 _WEIGHTS = "weights/l2_supercat_256.safetensors"
 _TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"

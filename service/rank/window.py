@@ -40,9 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from service.ingest.embed import DIMENSIONS
 from service.rank.model import Candidate, CandidateSource, TopicIndex
 from service.records import KINDS
+from service.vocabulary import DIMENSIONS
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int64]
