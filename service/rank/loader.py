@@ -47,6 +47,7 @@ from service.rank.model import (
     Traits,
     WindowMemo,
 )
+from service.rank.preference import learned_for
 from service.rank.score import microseconds, traits_of
 from service.rank.stories import StoryInputs, fold_stories
 from service.records import KINDS
@@ -512,7 +513,12 @@ def load_pool(session: Session, query: CandidateQuery) -> CandidatePool:
         else ()
     )
     topics = TopicIndex.build(topic_rows)
-    pool = CandidatePool(candidates, topics, events, truncated, traits, memo)
+    learned = (  # LEARNED HOOK (issue 18): the profile's preference model on these candidates
+        learned_for(session, query.profile_id, [c.id for c in candidates], query.at)
+        if query.profile_id is not None
+        else None
+    )
+    pool = CandidatePool(candidates, topics, events, truncated, traits, memo, learned=learned)
     # Each story once: coverage folds into its paper, near-duplicates into the first of them.
     return fold_stories(pool, load_story_inputs(session, candidates, query)).pool
 

@@ -13,6 +13,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.rank.learn import Learned
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +201,8 @@ class CandidatePool:
     )  # the window's keyword matches (None: matched afresh)
     # story id -> the near-duplicates folded into it, earliest first (rank.stories)
     same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
+    # LEARNED HOOK (issue 18): the profile's preference model applied to the candidates
+    learned: Learned | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +222,8 @@ class ScoreParts:
     matched_interests: tuple[str, ...] = ()
     matched_keywords: tuple[str, ...] = ()
     matched_authors: tuple[str, ...] = ()
+    learned: float = 0.0  # [-1, 1] the preference model's affinity (LEARNED HOOK)
+    because: str | None = None  # "because you liked '…'" (LEARNED HOOK)
 
     def as_dict(self) -> dict[str, float]:
         names = (
@@ -229,6 +237,7 @@ class ScoreParts:
             "source",
             "coverage",
             "kind_weight",
+            "learned",
         )
         return {name: round(float(getattr(self, name)), 4) for name in names}
 

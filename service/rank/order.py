@@ -48,6 +48,7 @@ from service.rank.score import (
     Scorer,
     author_key,
     half_life_hours,
+    learned_relevance,
     microseconds,
     topic_match,
     traits_of,
@@ -266,7 +267,7 @@ def _topic_of(
 
 def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) -> LeanPool:
     """Score every candidate of ``pool`` for ``preferences`` as ``select.score_pool`` does."""
-    scorer = Scorer.prepare(preferences, pool.topics, pool.events, now)
+    scorer = Scorer.prepare(preferences, pool.topics, pool.events, now, pool.learned)
     interests = _interest_map(scorer, preferences.interests)
     memo = pool.memo or WindowMemo(c.id for c in pool.candidates)
     matcher = _Matcher.prepare(scorer, memo)
@@ -296,6 +297,8 @@ def score_lean(pool: CandidatePool, preferences: Preferences, *, now: datetime) 
             _author(matcher, traits) if authors else 0.0,
         )
         relevance = _relevance(candidate, traits, topic, leaning, matches)
+        if scorer.learned is not None:  # LEARNED HOOK (issue 18)
+            relevance = learned_relevance(relevance, scorer.learned_of(candidate))
         deep, broad = quality  # select.deep_score and broad_score, the same operations
         tally.ends.append(
             (

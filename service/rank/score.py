@@ -8,6 +8,9 @@ Relevance (what the reader asked for)
     author_match    0 or 1  an author the reader follows ("Y. Bengio" matches "Yoshua Bengio")
     affinity_score  [-1, 1] likes and dislikes of similar topics, sources and authors, decaying
     relevance       [0, 1]  noisy-or of the matches and a liked affinity, minus a disliked one
+    learned         [-1, 1] the profile's preference model (``rank.learn``) on the item vector;
+                            added to relevance where the ends rank (``learned_relevance``), so
+                            likes reorder items within the interests and bring in neighbours
 
 Character of the item
     technical_level [0, 1]  kind and source level; surveys, tutorials and news lower
@@ -26,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from service.rank.model import (
     Affinity,
@@ -40,6 +43,9 @@ from service.rank.model import (
     Traits,
 )
 
+if TYPE_CHECKING:
+    from service.rank.learn import Learned
+
 K = TypeVar("K", str, int)
 
 KEYWORD_IN_TITLE = 1.0
@@ -49,6 +55,8 @@ KEYWORD_WEIGHT = (
 )
 AUTHOR_WEIGHT = 0.5
 AFFINITY_WEIGHT = 0.6
+LEARNED_WEIGHT = 1.0  # a learned +1 weighs as much as a full interest match
+LEARNED_NOTE = 0.3  # the learned affinity from which an item's why names the liked items
 AFFINITY_HALF_LIFE_DAYS = 30.0
 AFFINITY_TOPIC, AFFINITY_SOURCE, AFFINITY_AUTHOR = 0.5, 0.3, 0.2
 KIND_LEVEL = {"paper": 1.0, "post": 0.55, "video": 0.4, "podcast": 0.3}
@@ -285,6 +293,13 @@ def relevance(topic: float, keyword: float, author: float, affinity: float) -> f
     return clamp(1 - miss - AFFINITY_WEIGHT * disliked, 0.0, 1.0)
 
 
+def learned_relevance(relevance: float, learned: float) -> float:
+    """LEARNED HOOK (issue 18): the relevance the two ends rank by, in [-1, 2]: the matches plus
+    the preference model's affinity, unbounded above 1 so that likes order items that match an
+    interest fully, and below 0 so that what resembles dislikes sinks."""
+    return relevance + LEARNED_WEIGHT * learned
+
+
 # --------------------------------------------------------------------------- character
 
 
@@ -361,6 +376,7 @@ class Scorer:
     keywords: Keywords
     affinity: Affinity
     now: datetime
+    learned: Learned | None = None  # LEARNED HOOK (issue 18)
 
     @classmethod
     def prepare(
@@ -369,6 +385,7 @@ class Scorer:
         topics: TopicIndex,
         events: Iterable[FeedbackEvent],
         now: datetime,
+        learned: Learned | None = None,
     ) -> Scorer:
         return cls(
             preferences=preferences,
@@ -376,7 +393,12 @@ class Scorer:
             keywords=compile_keywords(preferences.keywords),
             affinity=affinities(events, now),
             now=now,
+            learned=learned,
         )
+
+    def learned_of(self, candidate: Candidate) -> float:
+        """LEARNED HOOK: the preference model's affinity for ``candidate`` (0: no model)."""
+        return self.learned.scores.get(candidate.id, 0.0) if self.learned is not None else 0.0
 
     def score(self, candidate: Candidate, traits: Traits | None = None) -> ScoreParts:
         """Every part for ``candidate``; ``traits`` (its profile-free parts) if known already."""
@@ -390,6 +412,12 @@ class Scorer:
         )
         author = author_match(candidate.authors, prefs.authors)
         leaning = affinity_score(candidate, self.affinity)
+        learned = self.learned_of(candidate)
+        because = (
+            self.learned.because(candidate.id)
+            if self.learned is not None and learned >= LEARNED_NOTE
+            else None
+        )
         return ScoreParts(
             topic=topic.score,
             keyword=keyword.score,
@@ -406,4 +434,6 @@ class Scorer:
             matched_interests=topic.matched,
             matched_keywords=keyword.matched,
             matched_authors=author.matched,
+            learned=learned,
+            because=because,
         )

@@ -37,7 +37,7 @@ from service.rank.model import (
     TopicIndex,
     Why,
 )
-from service.rank.score import Scorer, excluded_by, traits_of
+from service.rank.score import Scorer, excluded_by, learned_relevance, traits_of
 
 DIVERSITY = 1.2  # per earlier pick from the same area: above any broad score gap (kind weight 1)
 DEEP_TRACE = 0.02  # keeps unmatched items ordered by quality at the end of the deep list
@@ -65,12 +65,14 @@ def quality_broad(parts: ScoreParts) -> float:
 def deep_score(parts: ScoreParts) -> float:
     """The deep end: relevance gates everything; among matches, technical and fresh first."""
     quality = quality_deep(parts)
-    return parts.kind_weight * (parts.relevance * (0.55 + 0.45 * quality) + DEEP_TRACE * quality)
+    relevance = learned_relevance(parts.relevance, parts.learned)
+    return parts.kind_weight * (relevance * (0.55 + 0.45 * quality) + DEEP_TRACE * quality)
 
 
 def broad_score(parts: ScoreParts) -> float:
     """The broad end: overviews and fresh items from anywhere; interests a mild boost."""
-    return parts.kind_weight * (0.25 * parts.relevance + quality_broad(parts))
+    relevance = learned_relevance(parts.relevance, parts.learned)
+    return parts.kind_weight * (0.25 * relevance + quality_broad(parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,9 @@ def _sentence(parts: ScoreParts, brings: str | None, area: str, topics: TopicInd
         reasons.append("mentions " + ", ".join(f'"{k}"' for k in parts.matched_keywords))
     if parts.matched_authors:
         reasons.append(f"by {', '.join(parts.matched_authors)}, whom you follow")
-    if parts.affinity >= AFFINITY_NOTE:
+    if parts.because is not None:
+        reasons.append(parts.because)
+    elif parts.affinity >= AFFINITY_NOTE:
         reasons.append("similar to items you liked")
     elif parts.affinity <= -AFFINITY_NOTE:
         reasons.append("similar to items you disliked")
@@ -248,7 +252,7 @@ class ScoredPool:
 
 def score_pool(pool: CandidatePool, preferences: Preferences, *, now: datetime) -> ScoredPool:
     """Score every candidate once and rank both ends (nothing here depends on the depth)."""
-    scorer = Scorer.prepare(preferences, pool.topics, pool.events, now)
+    scorer = Scorer.prepare(preferences, pool.topics, pool.events, now, pool.learned)
     kept, excluded = _score_all(pool, scorer)
     return ScoredPool(
         kept=tuple(kept),

@@ -1,0 +1,312 @@
+"""Learn (pure): a profile's preference model from its feedback, on the item vectors.
+
+    events (like, save, read, dislike, hide; each with the item's vector and title)
+      + background (vectors of the window the feed ranks)  ->  train  ->  PreferenceModel
+    PreferenceModel.affinity(vectors)  ->  (n,) in [-1, 1], 0 = no opinion
+    PreferenceModel.because(vector)    ->  "because you liked 'Tree of Thoughts …' and 2 others"
+
+Signals weigh ``SIGNAL_WEIGHTS`` (likes and saves +1, reads +0.25, dislikes and hides -1), summed
+per item and halved every ``HALF_LIFE_DAYS`` of age. The model is an L2-regularized logistic
+regression on the centred unit vectors (the window's mean subtracted): liked items against the
+window's items (a deterministic sample of ``BACKGROUND`` rows, as arxiv-sanity-lite trains its SVM
+against every other paper) and the disliked or hidden ones, the events weighted so that they
+balance the background. The window's mean is always one more background row, so with no window at
+hand the model is the direction of the liked items (Rocchio). With likes only of dislikes, the
+disliked items are the class and the sign is turned. Its decision is calibrated so that the
+window's median is 0, the mean of the liked items +1 and the mean of the disliked ones -1, and
+clipped to [-1, 1]. Ages are measured from ``now`` but the weights are scaled by the newest one,
+so a model depends on the events only: the same feedback gives the same model whenever trained.
+
+Chosen by measurement (``python -m bench --only learning``; 3,000 recent labelled papers, five
+keyword- or category-defined themes, five seeds, precision@10 of the held-out theme papers
+ranked by the model alone, same run): the logistic regression on centred vectors matched the
+TF-IDF (1-2-grams) + LinearSVC baseline (e.g. hallucination 0.84 / 0.74 after 5 / 10 likes
+against 0.72 / 0.76; translation 0.70 / 0.62 against 0.66 / 0.72; medical 0.76 / 0.82 against
+0.68 / 0.84), where the centroid of the liked vectors (Rocchio) trailed it on narrow themes
+(hallucination 0.68 / 0.66, translation 0.58 / 0.58, retrieval-augmented generation 0.36 / 0.36
+against 0.50 / 0.42) and the nearest liked item (1-NN) was worse still (0.32 on hallucination).
+A linear SVM on the same vectors was level with the logistic regression but gives no decision
+scale to calibrate against the window. Training on 10 likes and 600 window rows takes a few
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from service.errors import InvalidInputError
+
+Vectors = npt.NDArray[np.float32]
+
+SIGNAL_WEIGHTS = {"like": 1.0, "save": 1.0, "read": 0.25, "dislike": -1.0, "hide": -1.0}
+HALF_LIFE_DAYS = 60.0
+BACKGROUND = 600  # window rows the likes are trained against
+MAX_EVENTS = 500  # the newest feedback a model learns from
+REGULARIZATION = 1.0  # inverse strength (scikit-learn's C) on unit vectors
+BECAUSE_MIN = 0.2  # least centred cosine to a liked item that is named as the reason
+BECAUSE_NEAR = 0.8  # other liked items within this share of the best one count as "others"
+TITLE_CHARS = 60
+_FORMAT = 1
+_HEAD = struct.Struct("<I")
+
+
+@dataclass(frozen=True, slots=True)
+class LearnEvent:
+    """One feedback signal on an item that has a vector (from storage)."""
+
+    signal: str
+    at: datetime
+    item_id: int
+    title: str
+    vector: Vectors  # unit length, float32
+
+
+@dataclass(frozen=True, slots=True)
+class _Example:
+    item_id: int
+    title: str
+    weight: float  # signed, decayed, summed over the item's signals
+    vector: Vectors
+
+
+@dataclass(frozen=True, eq=False)
+class PreferenceModel:
+    """A profile's learned taste: a direction in the centred vector space, calibrated to the
+    window it was trained against, and the liked items that explain it."""
+
+    center: Vectors  # (dim,) the background mean subtracted from every vector
+    coef: Vectors  # (dim,) the decision direction (turned when only dislikes were given)
+    intercept: float
+    offset: float  # the background's median decision: affinity 0
+    scale_up: float  # mean liked decision - offset: affinity +1
+    scale_down: float  # offset - mean disliked decision: affinity -1
+    liked: Vectors = field(repr=False)  # (m, dim) centred unit vectors of the liked items
+    titles: tuple[str, ...] = ()  # of the liked items, in the rows' order
+    events: int = 0  # usable events it learned from
+
+    def affinity(self, vectors: Vectors) -> Vectors:
+        """(n, dim) float32 -> (n,) float32 in [-1, 1]; a row of zeros (no vector) gives 0."""
+        rows = np.asarray(vectors, dtype=np.float32)
+        if rows.ndim != 2 or rows.shape[1] != self.center.shape[0]:
+            raise InvalidInputError(f"affinity: want (n, {self.center.shape[0]}) vectors")
+        present = np.any(rows != 0, axis=1)
+        decision = (rows - self.center) @ self.coef + np.float32(self.intercept)
+        shifted = decision - np.float32(self.offset)
+        scale = np.where(shifted >= 0, self.scale_up, self.scale_down).astype(np.float32)
+        out = np.clip(shifted / scale, -1.0, 1.0).astype(np.float32)
+        out[~present] = 0.0
+        return out
+
+    def because(self, vector: Vectors) -> str | None:
+        """The liked items that resemble ``vector`` most, in words (None: none does)."""
+        if not self.titles:
+            return None
+        centred = np.asarray(vector, dtype=np.float32) - self.center
+        norm = float(np.linalg.norm(centred))
+        if norm == 0 or not np.any(vector):
+            return None
+        sims = self.liked @ (centred / norm)
+        best = int(np.argmax(sims))
+        top = float(sims[best])
+        if top < BECAUSE_MIN:
+            return None
+        others = int(np.count_nonzero(sims >= max(BECAUSE_MIN, BECAUSE_NEAR * top))) - 1
+        title = _short(self.titles[best])
+        tail = "" if others <= 0 else f" and {others} other" + ("s" if others > 1 else "")
+        return f"because you liked '{title}'{tail}"
+
+    def to_blob(self) -> bytes:
+        """Storage form: a JSON head (scalars, titles, shapes), then little-endian float32s."""
+        head = {
+            "format": _FORMAT,
+            "dim": int(self.center.shape[0]),
+            "liked": int(self.liked.shape[0]),
+            "intercept": self.intercept,
+            "offset": self.offset,
+            "scale_up": self.scale_up,
+            "scale_down": self.scale_down,
+            "titles": list(self.titles),
+            "events": self.events,
+        }
+        text = json.dumps(head, sort_keys=True).encode()
+        arrays = np.concatenate([self.center, self.coef, self.liked.reshape(-1)]).astype("<f4")
+        return _HEAD.pack(len(text)) + text + arrays.tobytes()
+
+    @classmethod
+    def from_blob(cls, blob: bytes) -> PreferenceModel:
+        """The model ``to_blob`` wrote; ``InvalidInputError`` for anything else."""
+        try:
+            (length,) = _HEAD.unpack_from(blob)
+            head = json.loads(blob[_HEAD.size : _HEAD.size + length])
+            dim, liked = int(head["dim"]), int(head["liked"])
+            values = np.frombuffer(blob[_HEAD.size + length :], dtype="<f4").astype(np.float32)
+            if head["format"] != _FORMAT or values.shape[0] != dim * (2 + liked):
+                raise ValueError("sizes do not match")
+            return cls(
+                center=values[:dim],
+                coef=values[dim : 2 * dim],
+                intercept=float(head["intercept"]),
+                offset=float(head["offset"]),
+                scale_up=float(head["scale_up"]),
+                scale_down=float(head["scale_down"]),
+                liked=values[2 * dim :].reshape(liked, dim),
+                titles=tuple(str(t) for t in head["titles"]),
+                events=int(head["events"]),
+            )
+        except (ValueError, KeyError, TypeError, struct.error) as e:
+            raise InvalidInputError(f"not a stored preference model: {e}") from e
+
+
+def _short(title: str) -> str:
+    words = " ".join(title.split())
+    if len(words) <= TITLE_CHARS:
+        return words
+    return words[: TITLE_CHARS - 1].rsplit(" ", 1)[0] + " …"
+
+
+def _examples(events: Iterable[LearnEvent], now: datetime) -> list[_Example]:
+    """One example per item: its signals' weights summed, each halved every half-life; the
+    weights scaled so the strongest is 1 (a model depends on the events, not on ``now``)."""
+    totals: dict[int, float] = defaultdict(float)
+    first: dict[int, LearnEvent] = {}
+    newest = sorted(events, key=lambda e: (e.at, e.item_id, e.signal), reverse=True)
+    for event in newest[:MAX_EVENTS]:
+        base = SIGNAL_WEIGHTS.get(event.signal)
+        if base is None or not np.any(event.vector):
+            continue
+        age_days = max((now - event.at).total_seconds(), 0.0) / 86400
+        totals[event.item_id] += base * math.pow(0.5, age_days / HALF_LIFE_DAYS)
+        first.setdefault(event.item_id, event)
+    strongest = max((abs(w) for w in totals.values()), default=0.0)
+    if strongest == 0:
+        return []
+    return [
+        _Example(item_id, first[item_id].title, weight / strongest, first[item_id].vector)
+        for item_id, weight in sorted(totals.items())
+        if weight != 0
+    ]
+
+
+def _background(rows: Vectors | None, taken: set[int], ids: Sequence[int] | None) -> Vectors:
+    """At most ``BACKGROUND`` rows with a vector, evenly spaced, without the items with feedback."""
+    if rows is None or len(rows) == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    rows = np.asarray(rows, dtype=np.float32)
+    keep = np.any(rows != 0, axis=1)
+    if ids is not None:
+        keep &= np.array([i not in taken for i in ids], dtype=bool)
+    usable = rows[keep]
+    if len(usable) > BACKGROUND:
+        usable = usable[np.linspace(0, len(usable) - 1, BACKGROUND).astype(int)]
+    return usable
+
+
+def _unit(rows: Vectors) -> Vectors:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    out: Vectors = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+    return out
+
+
+def _fit(
+    features: Vectors, labels: npt.NDArray[np.int8], weights: npt.NDArray[np.float64]
+) -> tuple[Vectors, float]:
+    from sklearn.linear_model import LogisticRegression
+
+    fitted = LogisticRegression(C=REGULARIZATION, solver="newton-cg", max_iter=100, tol=1e-4)
+    fitted.fit(features, labels, sample_weight=weights)
+    return fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0])
+
+
+def train(
+    events: Iterable[LearnEvent],
+    *,
+    now: datetime,
+    background: Vectors | None = None,
+    background_ids: Sequence[int] | None = None,
+) -> PreferenceModel | None:
+    """The model of ``events`` against ``background`` (the window's vectors, with their item ids
+    when known, so items with feedback are not their own background); None without feedback."""
+    examples = _examples(events, now)
+    if not examples:
+        return None
+    taken = {e.item_id for e in examples}
+    window = _background(background, taken, background_ids)
+    dim = examples[0].vector.shape[0]
+    center = window.mean(axis=0).astype(np.float32) if len(window) else np.zeros(dim, np.float32)
+    own = _unit(np.vstack([e.vector for e in examples]).astype(np.float32) - center)
+    rest = (
+        np.vstack([_unit(window - center), np.zeros((1, dim), np.float32)])
+        if len(window)
+        else np.zeros((1, dim), np.float32)
+    )
+    signs = np.array([e.weight for e in examples], dtype=np.float64)
+    liked = signs > 0
+    turn = not liked.any()  # only dislikes: learn what is disliked, then turn the sign
+    labels = np.concatenate([(signs < 0) if turn else liked, np.zeros(len(rest), bool)])
+    share = len(rest) / float(np.abs(signs).sum())  # the events, together, weigh the background
+    weights = np.concatenate([np.abs(signs) * share, np.ones(len(rest))])
+    coef, intercept = _fit(np.vstack([own, rest]), labels.astype(np.int8), weights)
+    if turn:
+        coef, intercept = -coef, -intercept
+    return _calibrated(
+        own=own,
+        rest=rest,
+        signs=signs,
+        coef=coef,
+        intercept=intercept,
+        center=center,
+        examples=examples,
+    )
+
+
+def _calibrated(
+    *,
+    own: Vectors,
+    rest: Vectors,
+    signs: npt.NDArray[np.float64],
+    coef: Vectors,
+    intercept: float,
+    center: Vectors,
+    examples: Sequence[_Example],
+) -> PreferenceModel:
+    """Set the window's median decision at 0, the liked mean at +1, the disliked mean at -1."""
+    mine = own @ coef + intercept
+    offset = float(np.median(rest @ coef + intercept))
+    up = float(mine[signs > 0].mean()) - offset if (signs > 0).any() else math.nan
+    down = offset - float(mine[signs < 0].mean()) if (signs < 0).any() else math.nan
+    up = up if up > 1e-6 else down if down > 1e-6 else 1.0
+    down = down if down > 1e-6 else up
+    positives = [i for i, e in enumerate(examples) if e.weight > 0]
+    return PreferenceModel(
+        center=center,
+        coef=coef,
+        intercept=intercept,
+        offset=offset,
+        scale_up=up,
+        scale_down=down,
+        liked=own[positives] if positives else np.zeros((0, own.shape[1]), np.float32),
+        titles=tuple(examples[i].title for i in positives),
+        events=len(examples),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Learned:
+    """A model applied to the candidates of one feed: each one's affinity, its reason on demand."""
+
+    model: PreferenceModel
+    scores: Mapping[int, float]  # item id -> [-1, 1]; absent: no vector, no opinion
+    vectors: Mapping[int, Vectors]
+
+    def because(self, item_id: int) -> str | None:
+        vector = self.vectors.get(item_id)
+        return None if vector is None else self.model.because(vector)

@@ -1,0 +1,116 @@
+"""A profile's preference model as the ranker reads it: stored with the profile, retrained lazily.
+
+    feedback_stamp (storage)  ==  the stored model's stamp  ->  the stored model
+                              !=                            ->  learn.train on the feedback with
+                                                                vectors, against the newest items
+                                                                published by the newest signal;
+                                                                stored under the new stamp
+
+Each rank of a profile reads the stamp (an indexed count) and the model row; the model is trained
+again only when the profile's feedback changed, whatever path changed it (API, one-click links,
+CLI, seeding). The background is fixed by the feedback itself (the items published by its newest
+signal), so the same feedback and items give the same model whenever it is trained. A failure to
+store (a concurrent rank stored it first) costs nothing: the model trained here is used.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from service.errors import InvalidInputError
+from service.ingest.embed import DIMENSIONS, MODEL_NAME, from_blob
+from service.rank.learn import (
+    BACKGROUND,
+    MAX_EVENTS,
+    Learned,
+    LearnEvent,
+    PreferenceModel,
+    train,
+)
+from service.storage.preferences import (
+    background_vectors,
+    feedback_stamp,
+    learning_feedback,
+    store_preference,
+    stored_preference,
+    vectors_by_id,
+)
+
+log = logging.getLogger(__name__)
+
+
+def train_profile(session: Session, profile_id: int, now: datetime) -> PreferenceModel | None:
+    """The model of the profile's feedback as stored now (None: no usable feedback)."""
+    rows = learning_feedback(session, profile_id=profile_id, model=MODEL_NAME, limit=MAX_EVENTS)
+    if not rows:
+        return None
+    events = [LearnEvent(r.signal, r.at, r.item_id, r.title, from_blob(r.vector)) for r in rows]
+    newest = max(r.at for r in rows)
+    found = background_vectors(session, model=MODEL_NAME, until=newest, limit=BACKGROUND)
+    ids = [item_id for item_id, _ in found]
+    matrix = (
+        np.vstack([from_blob(blob) for _, blob in found])
+        if found
+        else np.zeros((0, DIMENSIONS), np.float32)
+    )
+    return train(events, now=now, background=matrix, background_ids=ids)
+
+
+def _store(
+    session: Session, profile_id: int, stamp: str, model: PreferenceModel | None, now: datetime
+) -> None:
+    blob = model.to_blob() if model is not None else b""
+    events = model.events if model is not None else 0
+    try:
+        with Session(bind=session.get_bind(), expire_on_commit=False) as writer:
+            store_preference(
+                writer,
+                profile_id=profile_id,
+                stamp=stamp,
+                events=events,
+                model=blob,
+                now=now,
+            )
+            writer.commit()
+    except SQLAlchemyError as e:  # another rank stored it first, or the database is busy
+        log.info("preference model of profile %d not stored: %s", profile_id, e)
+
+
+def profile_model(session: Session, profile_id: int, now: datetime) -> PreferenceModel | None:
+    """The profile's current model: the stored one while its stamp holds, else trained anew."""
+    stamp = feedback_stamp(session, profile_id)
+    if stamp == "0:0":
+        return None
+    stored = stored_preference(session, profile_id)
+    if stored is not None and stored.stamp == stamp:
+        if not stored.model:
+            return None
+        try:
+            return PreferenceModel.from_blob(stored.model)
+        except InvalidInputError:
+            log.warning("stored preference model of profile %d unreadable: retrained", profile_id)
+    model = train_profile(session, profile_id, now)
+    _store(session, profile_id, stamp, model, now)
+    return model
+
+
+def learned_for(
+    session: Session, profile_id: int, item_ids: Sequence[int], now: datetime
+) -> Learned | None:
+    """The profile's model applied to ``item_ids`` (None: it has no usable feedback)."""
+    model = profile_model(session, profile_id, now)
+    if model is None:
+        return None
+    stored = vectors_by_id(session, item_ids, model=MODEL_NAME)
+    ids = sorted(stored)
+    vectors = {item_id: from_blob(stored[item_id]) for item_id in ids}
+    if not ids:
+        return Learned(model, {}, {})
+    scores = model.affinity(np.vstack([vectors[i] for i in ids]))
+    return Learned(model, dict(zip(ids, scores.tolist(), strict=True)), vectors)
