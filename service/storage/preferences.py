@@ -113,3 +113,34 @@ def store_preference(
         row = PreferenceRow(profile_id=profile_id, stamp=stamp, events=events, model=model)
     row.stamp, row.events, row.model, row.trained_at = stamp, events, model, now
     session.add(row)
+
+
+def seed_likes(
+    session: Session, *, profile_id: int, item_ids: Sequence[int], now: datetime
+) -> set[int]:
+    """Like each of ``item_ids`` not liked yet (withdrawing a dislike); the ids newly liked."""
+    ids = sorted(set(item_ids))
+    liked: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        liked.update(
+            session.exec(  # type: ignore[call-overload]
+                sa.select(col(Feedback.item_id)).where(
+                    col(Feedback.profile_id) == profile_id,
+                    col(Feedback.signal) == "like",
+                    col(Feedback.item_id).in_(chunk),
+                )
+            ).scalars()
+        )
+        session.execute(
+            sa.delete(Feedback).where(
+                col(Feedback.profile_id) == profile_id,
+                col(Feedback.signal) == "dislike",
+                col(Feedback.item_id).in_(chunk),
+            )
+        )
+    added = [i for i in ids if i not in liked]
+    session.add_all(
+        Feedback(profile_id=profile_id, item_id=i, signal="like", created_at=now) for i in added
+    )
+    return set(added)
