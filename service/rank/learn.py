@@ -10,12 +10,13 @@ per item and halved every ``HALF_LIFE_DAYS`` of age. The model is an L2-regulari
 regression on the centred unit vectors (the window's mean subtracted): liked items against the
 window's items (a deterministic sample of ``BACKGROUND`` rows, as arxiv-sanity-lite trains its SVM
 against every other paper) and the disliked or hidden ones, the events weighted so that they
-balance the background. The window's mean is always one more background row, so with no window at
-hand the model is the direction of the liked items (Rocchio). With likes only of dislikes, the
-disliked items are the class and the sign is turned. Its decision is calibrated so that the
-window's median is 0, the mean of the liked items +1 and the mean of the disliked ones -1, and
-clipped to [-1, 1]. Ages are measured from ``now`` but the weights are scaled by the newest one,
-so a model depends on the events only: the same feedback gives the same model whenever trained.
+balance the background; and a second one of the disliked and hidden items the same way. The
+window's mean is always one more background row, so with no window at hand a direction is that
+of its items (Rocchio). Each decision is calibrated so that the window's median is 0 and the
+mean of its own items 1; the affinity is the liked side minus the disliked side (where it is
+above 0), clipped to [-1, 1]. Ages are measured from ``now`` but the weights are scaled by the
+newest one, so a model depends on the events only: the same feedback gives the same model
+whenever trained.
 
 Chosen by measurement (``python -m bench --only learning``; 3,000 recent labelled papers, five
 keyword- or category-defined themes, five seeds, precision@10 of the held-out theme papers
@@ -55,7 +56,7 @@ REGULARIZATION = 1.0  # inverse strength (scikit-learn's C) on unit vectors
 BECAUSE_MIN = 0.2  # least centred cosine to a liked item that is named as the reason
 BECAUSE_NEAR = 0.8  # other liked items within this share of the best one count as "others"
 TITLE_CHARS = 60
-_FORMAT = 1
+_FORMAT = 2
 _HEAD = struct.Struct("<I")
 
 
@@ -84,11 +85,10 @@ class PreferenceModel:
     window it was trained against, and the liked items that explain it."""
 
     center: Vectors  # (dim,) the background mean subtracted from every vector
-    coef: Vectors  # (dim,) the decision direction (turned when only dislikes were given)
-    intercept: float
-    offset: float  # the background's median decision: affinity 0
-    scale_up: float  # mean liked decision - offset: affinity +1
-    scale_down: float  # offset - mean disliked decision: affinity -1
+    coef: Vectors  # (2, dim) the decision directions: liked, disliked (zeros: none given)
+    intercept: Vectors  # (2,)
+    offset: Vectors  # (2,) the background's median decision: no opinion
+    scale: Vectors  # (2,) the mean decision of the liked (disliked) items - offset: 1
     liked: Vectors = field(repr=False)  # (m, dim) centred unit vectors of the liked items
     titles: tuple[str, ...] = ()  # of the liked items, in the rows' order
     events: int = 0  # usable events it learned from
@@ -99,10 +99,9 @@ class PreferenceModel:
         if rows.ndim != 2 or rows.shape[1] != self.center.shape[0]:
             raise InvalidInputError(f"affinity: want (n, {self.center.shape[0]}) vectors")
         present = np.any(rows != 0, axis=1)
-        decision = (rows - self.center) @ self.coef + np.float32(self.intercept)
-        shifted = decision - np.float32(self.offset)
-        scale = np.where(shifted >= 0, self.scale_up, self.scale_down).astype(np.float32)
-        out = np.clip(shifted / scale, -1.0, 1.0).astype(np.float32)
+        sides = ((rows - self.center) @ self.coef.T + self.intercept - self.offset) / self.scale
+        sides = np.clip(sides, -1.0, 1.0)
+        out = np.clip(sides[:, 0] - np.maximum(sides[:, 1], 0.0), -1.0, 1.0).astype(np.float32)
         out[~present] = 0.0
         return out
 
@@ -130,15 +129,12 @@ class PreferenceModel:
             "format": _FORMAT,
             "dim": int(self.center.shape[0]),
             "liked": int(self.liked.shape[0]),
-            "intercept": self.intercept,
-            "offset": self.offset,
-            "scale_up": self.scale_up,
-            "scale_down": self.scale_down,
             "titles": list(self.titles),
             "events": self.events,
         }
         text = json.dumps(head, sort_keys=True).encode()
-        arrays = np.concatenate([self.center, self.coef, self.liked.reshape(-1)]).astype("<f4")
+        parts = [self.center, self.coef.reshape(-1), self.intercept, self.offset, self.scale]
+        arrays = np.concatenate([*parts, self.liked.reshape(-1)]).astype("<f4")
         return _HEAD.pack(len(text)) + text + arrays.tobytes()
 
     @classmethod
@@ -149,16 +145,16 @@ class PreferenceModel:
             head = json.loads(blob[_HEAD.size : _HEAD.size + length])
             dim, liked = int(head["dim"]), int(head["liked"])
             values = np.frombuffer(blob[_HEAD.size + length :], dtype="<f4").astype(np.float32)
-            if head["format"] != _FORMAT or values.shape[0] != dim * (2 + liked):
+            if head["format"] != _FORMAT or values.shape[0] != dim * (3 + liked) + 6:
                 raise ValueError("sizes do not match")
+            rest = values[3 * dim + 6 :]
             return cls(
                 center=values[:dim],
-                coef=values[dim : 2 * dim],
-                intercept=float(head["intercept"]),
-                offset=float(head["offset"]),
-                scale_up=float(head["scale_up"]),
-                scale_down=float(head["scale_down"]),
-                liked=values[2 * dim :].reshape(liked, dim),
+                coef=values[dim : 3 * dim].reshape(2, dim),
+                intercept=values[3 * dim : 3 * dim + 2],
+                offset=values[3 * dim + 2 : 3 * dim + 4],
+                scale=values[3 * dim + 4 : 3 * dim + 6],
+                liked=rest.reshape(liked, dim),
                 titles=tuple(str(t) for t in head["titles"]),
                 events=int(head["events"]),
             )
@@ -249,54 +245,35 @@ def train(
         else np.zeros((1, dim), np.float32)
     )
     signs = np.array([e.weight for e in examples], dtype=np.float64)
-    liked = signs > 0
-    turn = not liked.any()  # only dislikes: learn what is disliked, then turn the sign
-    labels = np.concatenate([(signs < 0) if turn else liked, np.zeros(len(rest), bool)])
-    share = len(rest) / float(np.abs(signs).sum())  # the events, together, weigh the background
-    weights = np.concatenate([np.abs(signs) * share, np.ones(len(rest))])
-    coef, intercept = _fit(np.vstack([own, rest]), labels.astype(np.int8), weights)
-    if turn:
-        coef, intercept = -coef, -intercept
-    return _calibrated(
-        own=own,
-        rest=rest,
-        signs=signs,
-        coef=coef,
-        intercept=intercept,
-        center=center,
-        examples=examples,
-    )
-
-
-def _calibrated(
-    *,
-    own: Vectors,
-    rest: Vectors,
-    signs: npt.NDArray[np.float64],
-    coef: Vectors,
-    intercept: float,
-    center: Vectors,
-    examples: Sequence[_Example],
-) -> PreferenceModel:
-    """Set the window's median decision at 0, the liked mean at +1, the disliked mean at -1."""
-    mine = own @ coef + intercept
-    offset = float(np.median(rest @ coef + intercept))
-    up = float(mine[signs > 0].mean()) - offset if (signs > 0).any() else math.nan
-    down = offset - float(mine[signs < 0].mean()) if (signs < 0).any() else math.nan
-    up = up if up > 1e-6 else down if down > 1e-6 else 1.0
-    down = down if down > 1e-6 else up
+    sides = [_side(own, rest, signs, sign) for sign in (1.0, -1.0)]
     positives = [i for i, e in enumerate(examples) if e.weight > 0]
     return PreferenceModel(
         center=center,
-        coef=coef,
-        intercept=intercept,
-        offset=offset,
-        scale_up=up,
-        scale_down=down,
+        coef=np.vstack([side[0] for side in sides]).astype(np.float32),
+        intercept=np.array([side[1] for side in sides], dtype=np.float32),
+        offset=np.array([side[2] for side in sides], dtype=np.float32),
+        scale=np.array([side[3] for side in sides], dtype=np.float32),
         liked=own[positives] if positives else np.zeros((0, own.shape[1]), np.float32),
         titles=tuple(examples[i].title for i in positives),
         events=len(examples),
     )
+
+
+def _side(
+    own: Vectors, rest: Vectors, signs: npt.NDArray[np.float64], sign: float
+) -> tuple[Vectors, float, float, float]:
+    """The direction of the liked (``sign`` +1) or disliked (-1) items against the background
+    and the other events: (coef, intercept, offset, scale); zeros when there are none."""
+    chosen = signs * sign > 0
+    if not chosen.any():
+        return np.zeros(own.shape[1], np.float32), 0.0, 0.0, 1.0
+    labels = np.concatenate([chosen, np.zeros(len(rest), bool)]).astype(np.int8)
+    share = len(rest) / float(np.abs(signs).sum())  # the events, together, weigh the background
+    weights = np.concatenate([np.abs(signs) * share, np.ones(len(rest))])
+    coef, intercept = _fit(np.vstack([own, rest]), labels, weights)
+    offset = float(np.median(rest @ coef + intercept))
+    scale = float((own[chosen] @ coef + intercept).mean()) - offset
+    return coef, intercept, offset, scale if scale > 1e-6 else 1.0
 
 
 @dataclass(frozen=True, eq=False)
