@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import select
+from apikit import Api, bearer, make_api
+from sqlmodel import col, select
 
+from service.config import Settings
 from service.errors import InvalidInputError
 from service.outputs.seeding import (
     MAX_SEEDS,
@@ -126,3 +129,46 @@ def test_a_seed_of_nothing_known_changes_nothing(db: Database) -> None:
     assert profile.id is not None
     report = seed_profile(db, profile_id=profile.id, seeds=Seeds(), now=NOW)
     assert report.liked == 0 and report.lines == []
+
+
+@pytest.fixture
+def api(db: Database, make_settings: Callable[..., Settings]) -> Api:
+    return make_api(db, make_settings, items=40)
+
+
+def test_seeding_through_the_api_reports_each_seed(api: Api) -> None:
+    _profile, token, _feed = api.profile("ada")
+    with api.db.session() as session:
+        paper = session.exec(select(Item).where(col(Item.arxiv_id).is_not(None))).first()
+    assert paper is not None and paper.arxiv_id is not None
+    body = {"arxiv": [paper.arxiv_id, "2401.99999"]}
+    response = api.client.post("/v1/profiles/me/seed", json=body, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["liked"], report["unknown"]) == (1, 1)
+    assert report["lines"][0] == {
+        "seed": f"arXiv:{paper.arxiv_id}",
+        "status": "liked",
+        "item_id": paper.id,
+        "title": paper.title,
+        "note": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"bibtex": "@article{x, title = {open"}, "unbalanced braces"),
+        ({"arxiv": [f"2401.{n:05d}" for n in range(10_000)]}, "body.arxiv"),
+        ({"arxiv": "2401.00001", "bibtex": "@misc{a, title={b}}"}, "exactly one"),
+        ({}, "exactly one"),
+        ({"opml": "<opml><body><outline"}, "the OPML lists no feed"),
+    ],
+)
+def test_bad_seeds_are_refused_with_a_reason_not_a_500(
+    api: Api, body: dict[str, object], words: str
+) -> None:
+    _profile, token, _feed = api.profile("bob")
+    response = api.client.post("/v1/profiles/me/seed", json=body, headers=bearer(token))
+    assert response.status_code == 422, response.text
+    assert words in response.json()["detail"]

@@ -196,6 +196,8 @@ def parse_opml(body: bytes) -> Seeds:
     _bounded(body, "the OPML file")
     document = read_opml_isolated(body, budget_seconds=OPML_BUDGET_SECONDS)
     feeds = tuple((o.title or o.xml_url, o.xml_url) for o in document.outlines if o.xml_url)
+    if not feeds:
+        raise InvalidInputError("the OPML lists no feed (no outline with an xmlUrl)")
     return _checked(Seeds((), tuple(dict.fromkeys(feeds)), ()))
 
 
