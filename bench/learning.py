@@ -185,6 +185,32 @@ def svm_order(pool: Pool, features: Any, liked: Sequence[int]) -> list[int]:
     return [int(n) for n in order if int(n) not in gone]
 
 
+def _top(scores: npt.NDArray[Any], liked: Sequence[int]) -> list[int]:
+    order = np.argsort(-scores.astype(np.float64), kind="stable")
+    gone = set(liked)
+    return [int(n) for n in order if int(n) not in gone]
+
+
+def alternatives(pool: Pool, liked: Sequence[int]) -> dict[str, list[int]]:
+    """The pool ordered by each candidate model alone (no ranker): the shipped one, the centroid
+    of the liked vectors (Rocchio) and a logistic regression on the same centred vectors."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = train(_events(pool, liked, "like"), now=NOW, background=pool.vectors)
+    assert model is not None
+    centred = pool.vectors - pool.vectors.mean(axis=0)
+    centred /= np.linalg.norm(centred, axis=1, keepdims=True)
+    labels = np.zeros(len(centred), dtype=np.int8)
+    labels[list(liked)] = 1
+    fitted = LogisticRegression(C=1.0, class_weight="balanced", max_iter=300)
+    logistic = fitted.fit(centred, labels).decision_function(centred)
+    return {
+        "shipped": _top(model.affinity(pool.vectors), liked),
+        "rocchio": _top(centred @ centred[list(liked)].mean(axis=0), liked),
+        "logistic": _top(logistic, liked),
+    }
+
+
 def precision(order: Sequence[int], wanted: set[int]) -> float:
     return sum(n in wanted for n in order[:K]) / K
 
@@ -200,6 +226,12 @@ class ThemeFigures:
     without_model_interests_10: float
     baseline_5: float
     baseline_10: float
+    alone_shipped_5: float  # the models alone, without the ranker
+    alone_shipped_10: float
+    alone_rocchio_5: float
+    alone_rocchio_10: float
+    alone_logistic_5: float
+    alone_logistic_10: float
     dislike_mean_position_before: float
     dislike_mean_position_after: float
 
@@ -227,6 +259,8 @@ def measure_theme(pool: Pool, features: Any, name: str, seeds: int) -> ThemeFigu
                 order = feed_order(pool, liked, sign=1, interests=interests, learn=True)
                 add(f"learned{'_interests' if interests else ''}_{likes}", precision(order, held))
             add(f"baseline_{likes}", precision(svm_order(pool, features, liked), held))
+            for model, order in alternatives(pool, liked).items():
+                add(f"alone_{model}_{likes}", precision(order, held))
         liked = shuffled[:10]
         held = set(theme) - set(liked)
         plain = feed_order(pool, liked, sign=1, interests=True, learn=False)
@@ -328,6 +362,16 @@ def run(ctx: Context) -> Section:
         )
         for f in figures
     )
+    alone = tuple(
+        (
+            f.theme,
+            f"{f.alone_shipped_5} / {f.alone_shipped_10}",
+            f"{f.alone_rocchio_5} / {f.alone_rocchio_10}",
+            f"{f.alone_logistic_5} / {f.alone_logistic_10}",
+            f"{f.baseline_5} / {f.baseline_10}",
+        )
+        for f in figures
+    )
     dislikes = tuple(
         (f.theme, f.dislike_mean_position_before, f.dislike_mean_position_after) for f in figures
     )
@@ -340,6 +384,11 @@ def run(ctx: Context) -> Section:
                 title="precision@10 of the theme's other papers (depth 1)",
                 columns=columns,
                 rows=rows,
+            ),
+            Table(
+                title="precision@10 of each model alone (5 / 10 likes): the choice of rank.learn",
+                columns=("theme", "shipped (LDA)", "centroid", "logistic regression", "TF-IDF+SVM"),
+                rows=alone,
             ),
             Table(
                 title="mean feed position of the theme's other papers, before / after 5 dislikes",

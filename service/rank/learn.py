@@ -50,9 +50,9 @@ Vectors = npt.NDArray[np.float32]
 
 SIGNAL_WEIGHTS = {"like": 1.0, "save": 1.0, "read": 0.25, "dislike": -1.0, "hide": -1.0}
 HALF_LIFE_DAYS = 60.0
-BACKGROUND = 600  # window rows the likes are trained against
+BACKGROUND = 3000  # window rows the likes are trained against
 MAX_EVENTS = 500  # the newest feedback a model learns from
-REGULARIZATION = 1.0  # inverse strength (scikit-learn's C) on unit vectors
+SHRINK = 3.0  # the ridge added to the background covariance, in units of its mean variance
 BECAUSE_MIN = 0.2  # least centred cosine to a liked item that is named as the reason
 BECAUSE_NEAR = 0.8  # other liked items within this share of the best one count as "others"
 TITLE_CHARS = 60
@@ -212,14 +212,23 @@ def _unit(rows: Vectors) -> Vectors:
     return out
 
 
-def _fit(
-    features: Vectors, labels: npt.NDArray[np.int8], weights: npt.NDArray[np.float64]
-) -> tuple[Vectors, float]:
-    from sklearn.linear_model import LogisticRegression
-
-    fitted = LogisticRegression(C=REGULARIZATION, solver="newton-cg", max_iter=100, tol=1e-4)
-    fitted.fit(features, labels, sample_weight=weights)
-    return fitted.coef_[0].astype(np.float32), float(fitted.intercept_[0])
+def _directions(own: Vectors, signs: npt.NDArray[np.float64], rest: Vectors) -> Vectors:
+    """(2, dim): for the liked and the disliked items, a shrunk linear discriminant against the
+    background, (background covariance + ridge)^-1 (their weighted mean - the background mean);
+    a row of zeros for a side with no items. With no background: their mean direction (Rocchio)."""
+    dim = rest.shape[1]
+    background = rest.astype(np.float64)
+    mean = background.mean(axis=0)
+    centred = background - mean
+    covariance = centred.T @ centred / len(rest)
+    ridge = SHRINK * max(float(np.trace(covariance)) / dim, 1.0 / dim)
+    targets = np.zeros((dim, 2))
+    for column, chosen in enumerate((signs > 0, signs < 0)):
+        if chosen.any():
+            weights = np.abs(signs[chosen])
+            targets[:, column] = weights @ own[chosen].astype(np.float64) / weights.sum() - mean
+    solved = np.linalg.solve(covariance + ridge * np.eye(dim), targets)
+    return np.ascontiguousarray(solved.T, dtype=np.float32)
 
 
 def train(
@@ -245,7 +254,8 @@ def train(
         else np.zeros((1, dim), np.float32)
     )
     signs = np.array([e.weight for e in examples], dtype=np.float64)
-    sides = [_side(own, rest, signs, sign) for sign in (1.0, -1.0)]
+    directions = _directions(own, signs, rest)
+    sides = [_side(own, rest, signs > 0, directions[0]), _side(own, rest, signs < 0, directions[1])]
     positives = [i for i, e in enumerate(examples) if e.weight > 0]
     return PreferenceModel(
         center=center,
@@ -260,20 +270,15 @@ def train(
 
 
 def _side(
-    own: Vectors, rest: Vectors, signs: npt.NDArray[np.float64], sign: float
+    own: Vectors, rest: Vectors, chosen: npt.NDArray[np.bool_], coef: Vectors
 ) -> tuple[Vectors, float, float, float]:
-    """The direction of the liked (``sign`` +1) or disliked (-1) items against the background
-    and the other events: (coef, intercept, offset, scale); zeros when there are none."""
-    chosen = signs * sign > 0
+    """(coef, intercept, offset, scale) of one side: the background's median decision is 0 and
+    the mean of its own items 1; a side without items decides 0 everywhere."""
     if not chosen.any():
-        return np.zeros(own.shape[1], np.float32), 0.0, 0.0, 1.0
-    labels = np.concatenate([chosen, np.zeros(len(rest), bool)]).astype(np.int8)
-    share = len(rest) / float(np.abs(signs).sum())  # the events, together, weigh the background
-    weights = np.concatenate([np.abs(signs) * share, np.ones(len(rest))])
-    coef, intercept = _fit(np.vstack([own, rest]), labels, weights)
-    offset = float(np.median(rest @ coef + intercept))
-    scale = float((own[chosen] @ coef + intercept).mean()) - offset
-    return coef, intercept, offset, scale if scale > 1e-6 else 1.0
+        return coef, 0.0, 0.0, 1.0
+    offset = float(np.median(rest @ coef))
+    scale = float((own[chosen] @ coef).mean()) - offset
+    return coef, 0.0, offset, scale if scale > 1e-6 else 1.0
 
 
 @dataclass(frozen=True, eq=False)
