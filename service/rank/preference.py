@@ -108,9 +108,12 @@ def learned_for(
     if model is None:
         return None
     stored = vectors_by_id(session, item_ids, model=MODEL_NAME)
-    ids = sorted(stored)
-    vectors = {item_id: from_blob(stored[item_id]) for item_id in ids}
-    if not ids:
+    if not stored:
         return Learned(model, {}, {})
-    scores = model.affinity(np.vstack([vectors[i] for i in ids]))
-    return Learned(model, dict(zip(ids, scores.tolist(), strict=True)), vectors)
+    ids = sorted(stored)
+    matrix = np.frombuffer(b"".join(bytes(stored[i]) for i in ids), dtype="<f4")
+    matrix = matrix.reshape(len(ids), -1).astype(np.float32)
+    scores = model.affinity(matrix)
+    return Learned(
+        model, dict(zip(ids, scores.tolist(), strict=True)), dict(zip(ids, matrix, strict=True))
+    )

@@ -85,15 +85,17 @@ def background_vectors(
 
 def vectors_by_id(session: Session, item_ids: Sequence[int], *, model: str) -> dict[int, bytes]:
     """The ``model`` vector of each of ``item_ids`` that has one."""
+    table = Item.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
     found: dict[int, bytes] = {}
     for start in range(0, len(item_ids), _CHUNK):
         chunk = list(item_ids[start : start + _CHUNK])
-        rows = session.execute(
-            sa.select(col(Item.id), col(Item.vector)).where(
-                col(Item.id).in_(chunk), col(Item.vector_model) == model
+        rows = connection.execute(
+            sa.select(table.c.id, table.c.vector).where(
+                table.c.id.in_(chunk), table.c.vector_model == model
             )
         )
-        found.update({item_id: bytes(blob) for item_id, blob in rows if blob})
+        found.update((item_id, blob) for item_id, blob in rows if blob)
     return found
 
 
