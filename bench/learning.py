@@ -8,7 +8,8 @@ papers: hallucination, translation, retrieval-augmented generation, ...). For ea
 seed, ``likes`` theme papers are liked; the feed is ranked by the current ranker at depth 1 with
 the preference model (``rank.learn``) and the topic/source affinities of those likes, with and
 without interests (``llm-nlp``); precision@10 is the share of the theme's other papers in the top
-10 (the liked ones left out). Same run, same pool: the ranker **without** the model (what the
+10, on the same held-out papers after 5 and after 10 likes (the first 10 liked papers of a seed
+left out of both). Same run, same pool: the ranker **without** the model (what the
 issue measured: likes alone), and arxiv-sanity-lite's recipe (TF-IDF 1-2-grams, sublinear tf,
 20k features, ``LinearSVC(C=0.01, class_weight="balanced")`` on the liked papers against all
 others), ranking by its decision alone. Dislikes: after 5 dislikes of a theme, the mean position
@@ -211,8 +212,12 @@ def alternatives(pool: Pool, liked: Sequence[int]) -> dict[str, list[int]]:
     }
 
 
-def precision(order: Sequence[int], wanted: set[int]) -> float:
-    return sum(n in wanted for n in order[:K]) / K
+def precision(order: Sequence[int], wanted: set[int], skip: Sequence[int] = ()) -> float:
+    """The share of ``wanted`` in the top K of ``order``, ``skip`` left out (the papers liked in
+    one of the runs compared, so 5 and 10 likes are measured on the same held-out papers)."""
+    gone = set(skip)
+    top = [n for n in order if n not in gone][:K]
+    return sum(n in wanted for n in top) / K
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,15 +257,19 @@ def measure_theme(pool: Pool, features: Any, name: str, seeds: int) -> ThemeFigu
 
     for seed in range(seeds):
         shuffled = random.Random(seed).sample(theme, len(theme))
+        held = set(shuffled[10:])  # the same held-out papers after 5 and after 10 likes
         for likes in (5, 10):
             liked = shuffled[:likes]
-            held = set(theme) - set(liked)
             for interests in (False, True):
                 order = feed_order(pool, liked, sign=1, interests=interests, learn=True)
-                add(f"learned{'_interests' if interests else ''}_{likes}", precision(order, held))
-            add(f"baseline_{likes}", precision(svm_order(pool, features, liked), held))
+                add(
+                    f"learned{'_interests' if interests else ''}_{likes}",
+                    precision(order, held, shuffled[:10]),
+                )
+            svm = svm_order(pool, features, liked)
+            add(f"baseline_{likes}", precision(svm, held, shuffled[:10]))
             for model, order in alternatives(pool, liked).items():
-                add(f"alone_{model}_{likes}", precision(order, held))
+                add(f"alone_{model}_{likes}", precision(order, held, shuffled[:10]))
         liked = shuffled[:10]
         held = set(theme) - set(liked)
         plain = feed_order(pool, liked, sign=1, interests=True, learn=False)
