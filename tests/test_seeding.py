@@ -21,7 +21,7 @@ from service.outputs.seeding import (
 )
 from service.rank.preference import profile_model
 from service.storage.engine import Database
-from service.storage.models import Feedback, Item
+from service.storage.models import Feedback, Item, Source
 from service.storage.profiles import create_profile
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -172,3 +172,34 @@ def test_bad_seeds_are_refused_with_a_reason_not_a_500(
     response = api.client.post("/v1/profiles/me/seed", json=body, headers=bearer(token))
     assert response.status_code == 422, response.text
     assert words in response.json()["detail"]
+
+
+def test_seeds_found_by_doi_or_title_and_opml_feeds_that_are_sources(api: Api) -> None:
+    _profile, token, _feed = api.profile("cy")
+    with api.db.write() as session:
+        paper = session.exec(select(Item).order_by(col(Item.id))).first()
+        assert paper is not None
+        paper.doi = "10.1000/Mixed.Case"
+        session.add(paper)
+        source = session.exec(select(Source).order_by(col(Source.id))).first()
+        assert source is not None
+    bib = "@article{a, doi = {10.1000/mixed.case}}\n@article{b, title = {A title nobody has}}"
+    report = api.client.post(
+        "/v1/profiles/me/seed", json={"bibtex": bib}, headers=bearer(token)
+    ).json()
+    assert [(line["seed"], line["status"]) for line in report["lines"]] == [
+        ("@article{a}", "liked"),
+        ("@article{b}", "unknown"),
+    ]
+    opml = (
+        f'<opml version="2.0"><body><outline text="known" xmlUrl="{source.url}"/>'
+        '<outline text="stranger" xmlUrl="https://elsewhere.example.net/feed"/></body></opml>'
+    )
+    report = api.client.post(
+        "/v1/profiles/me/seed", json={"opml": opml}, headers=bearer(token)
+    ).json()
+    assert [(line["seed"], line["status"]) for line in report["lines"]] == [
+        ("known", "subscribed"),
+        ("stranger", "unknown"),
+    ]
+    assert report["liked"] >= 1

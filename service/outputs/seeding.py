@@ -18,7 +18,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
@@ -34,6 +36,7 @@ MAX_BYTES = 2_000_000
 MAX_SEEDS = 1000
 POSTS_PER_FEED = 3  # an OPML feed known here: its newest posts are liked
 OPML_BUDGET_SECONDS = 10.0
+_CHUNK = 500
 _NEW_ID = r"\d{4}\.\d{4,5}"
 _OLD_ID = r"[a-z][a-z.-]*/\d{7}"
 ARXIV_ID = re.compile(rf"^(?:arxiv:)?({_NEW_ID}|{_OLD_ID})(?:v\d+)?$", re.IGNORECASE)
@@ -220,35 +223,57 @@ class SeedReport(BaseModel):
     lines: list[SeedLine]
 
 
-def _find_paper(session: Session, seed: PaperSeed) -> Item | None:
-    conditions = []
-    if seed.arxiv_id:
-        conditions.append(col(Item.arxiv_id) == seed.arxiv_id)
-    if seed.doi:
-        conditions.append(col(Item.doi) == seed.doi)
-    key = paper_key(seed.title) if seed.title else None
-    if key:
-        conditions.append(col(Item.title_key) == key)
-    for condition in conditions:  # arXiv id first, then DOI, then title
-        found = session.exec(select(Item).where(condition).order_by(col(Item.id))).first()
-        if found is not None:
-            return found
-    return None
+_Found = tuple[int, str]  # (item id, title)
 
 
-def _feed_items(session: Session, url: str) -> tuple[Source | None, list[Item]]:
-    key = url_key(url)
-    source = next((s for s in session.exec(select(Source)) if url_key(s.url) == key), None)
-    if source is None:
-        return None, []
-    items = session.exec(
-        select(Item)
-        .join(ItemSource, col(ItemSource.item_id) == col(Item.id))
-        .where(col(ItemSource.source_id) == source.id)
-        .order_by(col(Item.published_at).desc(), col(Item.id).desc())
-        .limit(POSTS_PER_FEED)
-    ).all()
-    return source, list(items)
+def _lookup(session: Session, column: Any, values: set[str]) -> dict[str, _Found]:
+    """value -> the first item (lowest id) whose ``column`` has it, in chunked ``IN`` queries."""
+    found: dict[str, _Found] = {}
+    ordered = sorted(values)
+    for start in range(0, len(ordered), _CHUNK):
+        rows = session.execute(
+            sa.select(column, col(Item.id), col(Item.title))
+            .where(column.in_(ordered[start : start + _CHUNK]))
+            .order_by(col(Item.id))
+        )
+        for value, item_id, title in rows:
+            found.setdefault(value, (item_id, title))
+    return found
+
+
+def _papers(session: Session, papers: Sequence[PaperSeed]) -> list[_Found | None]:
+    """Each seed's item: by arXiv id, else DOI, else title key (three batched lookups)."""
+    keys = [paper_key(p.title) if p.title else None for p in papers]
+    by_arxiv = _lookup(session, col(Item.arxiv_id), {p.arxiv_id for p in papers if p.arxiv_id})
+    by_doi = _lookup(session, sa.func.lower(col(Item.doi)), {p.doi for p in papers if p.doi})
+    by_title = _lookup(session, col(Item.title_key), {k for k in keys if k})
+    return [
+        (by_arxiv.get(p.arxiv_id or "") or by_doi.get(p.doi or "") or by_title.get(key or ""))
+        for p, key in zip(papers, keys, strict=True)
+    ]
+
+
+def _feeds(
+    session: Session, feeds: Sequence[tuple[str, str]]
+) -> list[tuple[Source, list[int]] | None]:
+    """Each feed's source here (matched by URL key) and its newest posts' ids."""
+    wanted = {url_key(url) for _, url in feeds}
+    sources = {url_key(s.url): s for s in session.exec(select(Source)) if url_key(s.url) in wanted}
+    found: list[tuple[Source, list[int]] | None] = []
+    for _, url in feeds:
+        source = sources.get(url_key(url))
+        if source is None:
+            found.append(None)
+            continue
+        items = session.execute(
+            sa.select(col(ItemSource.item_id))
+            .join(Item, col(Item.id) == col(ItemSource.item_id))
+            .where(col(ItemSource.source_id) == source.id)
+            .order_by(col(Item.published_at).desc(), col(Item.id).desc())
+            .limit(POSTS_PER_FEED)
+        )
+        found.append((source, list(items.scalars())))
+    return found
 
 
 def _plan(session: Session, seeds: Seeds) -> tuple[list[SeedLine], list[int], set[int]]:
@@ -256,33 +281,32 @@ def _plan(session: Session, seeds: Seeds) -> tuple[list[SeedLine], list[int], se
     lines = [SeedLine(seed=p.split(":", 1)[0], status="invalid", note=p) for p in seeds.problems]
     likes: list[int] = []
     sources: set[int] = set()
-    for paper in seeds.papers:
-        item = _find_paper(session, paper)
-        if item is None or item.id is None:
+    for paper, item in zip(seeds.papers, _papers(session, seeds.papers), strict=True):
+        if item is None:
             lines.append(SeedLine(seed=paper.label, status="unknown", title=paper.title))
             continue
-        likes.append(item.id)
-        lines.append(SeedLine(seed=paper.label, status="liked", item_id=item.id, title=item.title))
-    for label, url in seeds.feeds:
-        source, items = _feed_items(session, url)
-        if source is None or source.id is None:
+        likes.append(item[0])
+        lines.append(SeedLine(seed=paper.label, status="liked", item_id=item[0], title=item[1]))
+    for (label, _url), feed in zip(seeds.feeds, _feeds(session, seeds.feeds), strict=True):
+        if feed is None or feed[0].id is None:
             note = "not a source here (an admin can add it: staycurrent sources import)"
             lines.append(SeedLine(seed=label, status="unknown", note=note))
             continue
-        sources.add(source.id)
-        likes.extend(i.id for i in items if i.id is not None)
-        note = f"{len(items)} newest posts liked"
-        lines.append(SeedLine(seed=label, status="subscribed", title=source.name, note=note))
+        sources.add(feed[0].id)
+        likes.extend(feed[1])
+        note = f"{len(feed[1])} newest posts liked"
+        lines.append(SeedLine(seed=label, status="subscribed", title=feed[0].name, note=note))
     return lines, list(dict.fromkeys(likes)), sources
 
 
 def seed_profile(db: Database, *, profile_id: int, seeds: Seeds, now: datetime) -> SeedReport:
     """Like every seed found here (one transaction); unmute the seeded feeds; report each seed."""
+    with db.session() as session:  # found first, so the write is short
+        lines, likes, sources = _plan(session, seeds)
     with db.write() as session:
         profile = session.get(Profile, profile_id)
         if profile is None:
             raise InvalidInputError(f"no profile has id {profile_id}")
-        lines, likes, sources = _plan(session, seeds)
         added = seed_likes(session, profile_id=profile_id, item_ids=likes, now=now)
         if sources & set(profile.muted_sources):
             profile.muted_sources = [s for s in profile.muted_sources if s not in sources]
