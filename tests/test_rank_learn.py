@@ -153,3 +153,15 @@ def test_likes_reorder_items_within_an_interest_in_the_ranker() -> None:
     assert {i.candidate.id for i in plain.items[:4]} != {17, 18, 19, 20}
     assert {i.candidate.id for i in taught.items[:4]} == {17, 18, 19, 20}
     assert "because you liked 'Paper" in taught.items[0].why.summary
+
+
+def test_reads_of_everything_stay_a_weak_signal() -> None:
+    """Reading a sample of the whole window teaches nothing: no item gets a strong affinity."""
+    sample = WINDOW[::3]
+    model = train(_events(sample, "read"), now=NOW, background=WINDOW)
+    assert model is not None
+    scores = model.affinity(WINDOW)
+    assert float(np.abs(scores).mean()) < 0.35
+    liked = train(_events(THEME_A[:5], "like"), now=NOW, background=WINDOW)
+    assert liked is not None
+    assert float(np.abs(liked.affinity(THEME_A[5:])).mean()) > 0.6

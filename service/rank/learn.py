@@ -12,7 +12,8 @@ window (up to ``BACKGROUND`` of its items, as arxiv-sanity-lite trains against e
 paper): for the liked items w = (S + r I)^-1 (their weighted mean - the window's mean), S the
 window's covariance and r ``SHRINK`` times its mean variance; the same for the disliked and
 hidden items. Both come from one linear solve (closed form, deterministic). Each decision is
-calibrated so that the window's median is 0 and the mean of its own items 1; the affinity is the
+calibrated so that the window's median is 0 and the mean of its own items 1 (or, when they do not
+stand out, ``STANDOUT_FLOOR`` standard deviations of the window); the affinity is the
 liked side minus the disliked side where that is above 0, clipped to [-1, 1]. With no window at
 hand a side is the mean direction of its items (Rocchio). Ages are measured from ``now`` but the
 weights are scaled by the newest one, so a model depends on the events and the window only.
@@ -53,6 +54,7 @@ SIGNAL_WEIGHTS = {"like": 1.0, "save": 1.0, "read": 0.25, "dislike": -1.0, "hide
 HALF_LIFE_DAYS = 60.0
 BACKGROUND = 3000  # window rows the likes are trained against
 MAX_EVENTS = 500  # the newest feedback a model learns from
+STANDOUT_FLOOR = 2.0  # least calibration scale, in standard deviations of the window's decision
 SHRINK = 3.0  # the ridge added to the background covariance, in units of its mean variance
 BECAUSE_MIN = 0.2  # least centred cosine to a liked item that is named as the reason
 BECAUSE_NEAR = 0.8  # other liked items within this share of the best one count as "others"
@@ -274,12 +276,17 @@ def _side(
     own: Vectors, rest: Vectors, chosen: npt.NDArray[np.bool_], coef: Vectors
 ) -> tuple[Vectors, float, float, float]:
     """(coef, intercept, offset, scale) of one side: the background's median decision is 0 and
-    the mean of its own items 1; a side without items decides 0 everywhere."""
+    the mean of its own items 1, unless they stand out from the window by less than
+    ``STANDOUT_FLOOR`` of its standard deviations (reads of everything, say): then the
+    scale is that, so a weak signal stays weak; a side without items decides 0 everywhere."""
     if not chosen.any():
         return coef, 0.0, 0.0, 1.0
-    offset = float(np.median(rest @ coef))
-    scale = float((own[chosen] @ coef).mean()) - offset
-    return coef, 0.0, offset, scale if scale > 1e-6 else 1.0
+    decisions = rest @ coef
+    offset = float(np.median(decisions))
+    stands_out = float((own[chosen] @ coef).mean()) - offset
+    floor = STANDOUT_FLOOR * float(decisions.std())  # items that do not stand out stay near 0
+    scale = max(stands_out, floor)
+    return coef, 0.0, offset, scale if scale > 1e-9 else 1.0
 
 
 @dataclass(frozen=True, eq=False)
