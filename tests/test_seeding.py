@@ -203,3 +203,12 @@ def test_seeds_found_by_doi_or_title_and_opml_feeds_that_are_sources(api: Api) -
         ("stranger", "unknown"),
     ]
     assert report["liked"] >= 1
+
+
+def test_a_huge_file_is_refused_before_it_is_read(api: Api) -> None:
+    _profile, token, _feed = api.profile("dee")
+    body = {"bibtex": "@misc{a, title={x}}\n" * 70_000}  # ~1.4 MB
+    response = api.client.post("/v1/profiles/me/seed", json=body, headers=bearer(token))
+    assert response.status_code == 413, response.text
+    with pytest.raises(InvalidInputError, match="at most 1,000,000 per seeding"):
+        parse_bibtex("%" * 1_000_001)

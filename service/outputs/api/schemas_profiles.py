@@ -212,8 +212,8 @@ class SeedIn(BaseModel):
         | None
     ) = Field(default=None, description="arXiv ids (a list, or one comma-separated string).")
     bibtex: str | None = Field(
-        default=None, max_length=2_000_000, description="The text of a BibTeX file."
+        default=None, max_length=1_000_000, description="The text of a BibTeX file."
     )
     opml: str | None = Field(
-        default=None, max_length=2_000_000, description="The text of an OPML file of blogs."
+        default=None, max_length=1_000_000, description="The text of an OPML file of blogs."
     )
