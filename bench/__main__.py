@@ -20,6 +20,7 @@ BENCHMARKS = (
     "api",
     "digest",
     "similar",
+    "learning",
     "startup",
     "tagging",
     "trends",

@@ -161,6 +161,7 @@ MY_OPERATIONS = [
     ("get", "/v1/profiles/me"),
     ("patch", "/v1/profiles/me"),
     ("post", "/v1/profiles/me/rotate"),
+    ("post", "/v1/profiles/me/seed"),
     ("post", "/v1/feedback"),
     ("get", "/v1/feedback/{token}"),
     ("post", "/v1/feedback/{token}"),

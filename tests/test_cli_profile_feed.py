@@ -12,12 +12,14 @@ import pytest
 from apikit import bearer
 from corpusgen import GeneratedCorpus, generate_corpus
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from service.cli import app
 from service.cli.common import database, settings
 from service.outputs.api.app import create_app
 from service.storage.engine import Database
+from service.storage.models import Item
 from service.storage.profiles import find_by_token
 
 SECRET = "cli-test-secret-key-that-is-long-enough-0123"
@@ -166,3 +168,31 @@ def test_an_empty_cli_feed_says_why(cli: tuple[CliRunner, GeneratedCorpus, Datab
     assert as_json["items"] == [] and as_json["reason"].startswith("no items in the last 7 days")
     wide = _run(runner, "feed", "--profile", "ada", "--at", later, "--window-days", "365", "--json")
     assert len(json.loads(wide.output)["items"]) == 20
+
+
+def test_profile_seed_from_bibtex_likes_known_papers(
+    cli: tuple[CliRunner, Any, Database], tmp_path: Path
+) -> None:
+    runner, _, db = cli
+    _run(runner, "profile", "create", "ada")
+    with db.session() as session:
+        paper = session.exec(select(Item).where(col(Item.arxiv_id).is_not(None))).first()
+    assert paper is not None
+    refs = tmp_path / "refs.bib"
+    refs.write_text(
+        f"@article{{known, title={{x}}, eprint={{{paper.arxiv_id}}}}}\n"
+        "@article{unknown, title={A paper nobody here has}, eprint={2401.99999}}\n"
+    )
+    result = _run(runner, "profile", "seed", "ada", "--bibtex", str(refs), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert [(line["seed"], line["status"]) for line in report["lines"]] == [
+        ("@article{known}", "liked"),
+        ("@article{unknown}", "unknown"),
+    ]
+    (tmp_path / "bad.bib").write_text("@article{broken, title = {never closed")
+    bad = _run(runner, "profile", "seed", "ada", "--bibtex", str(tmp_path / "bad.bib"))
+    assert bad.exit_code == 2
+    assert "unbalanced braces from line 1" in bad.output
+    both = _run(runner, "profile", "seed", "ada", "--arxiv", "2401.00001", "--opml", str(refs))
+    assert both.exit_code == 2 and "exactly one" in both.output

@@ -1,7 +1,9 @@
-"""``staycurrent profile``: create, change, show, list profiles and rotate their tokens."""
+"""``staycurrent profile``: create, change, show, list, seed profiles and rotate their tokens."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -303,3 +305,57 @@ def set_cmd(
         print_json(ProfileOut.of(changed).model_dump(mode="json"))
     else:
         _show(changed)
+
+
+_SEED_LIMIT = 1_000_000  # seeding.MAX_BYTES (not imported: the CLI loads it lazily)
+
+
+def _read_seed_file(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_SEED_LIMIT + 1)
+    except OSError as e:
+        fail(f"cannot read {path}: {e.strerror or e}", code=2)
+    return data
+
+
+@app.command("seed")
+def seed_cmd(
+    name: Annotated[str, typer.Argument()],
+    arxiv: Annotated[
+        str | None, typer.Option("--arxiv", help="arXiv ids, comma-separated.")
+    ] = None,
+    bibtex: Annotated[
+        Path | None, typer.Option("--bibtex", help="A BibTeX file (eprint, url, doi, title).")
+    ] = None,
+    opml: Annotated[Path | None, typer.Option("--opml", help="An OPML file of blogs.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Seed a profile from papers or blogs you already read: each one found becomes a like."""
+    from service.outputs.seeding import read_seeds, seed_profile
+
+    profile = profile_named(name)
+    assert profile.id is not None
+    bib = _read_seed_file(bibtex)
+    try:
+        seeds = read_seeds(
+            arxiv=arxiv,
+            bibtex=bib.decode("utf-8", errors="replace") if bib is not None else None,
+            opml=_read_seed_file(opml),
+        )
+        report = seed_profile(database(), profile_id=profile.id, seeds=seeds, now=datetime.now(UTC))
+    except StaycurrentError as e:
+        fail(str(e), code=2)
+    if as_json:
+        print_json(report.model_dump())
+        return
+    for line in report.lines:
+        detail = " - ".join(x for x in (line.title, line.note) if x)
+        console.print(f"{line.status:>10}  {line.seed}  {detail}", markup=False)
+    console.print(
+        f"{report.liked} new likes; {report.known} found, {report.unknown} unknown here, "
+        f"{report.invalid} invalid",
+        markup=False,
+    )

@@ -267,7 +267,18 @@ def dial_order(
 
     ``learned``: a learned preference model's affinity per candidate (``score.score_pool``);
     ``note``: what that model says of a page item it likes ("because you liked …"), or None.
+    Both default to the model the loader put on the pool (``pool.learned``).
     """
+    if pool.learned is not None:
+        model = pool.learned
+        if learned is None:
+            learned = np.fromiter(
+                (model.scores.get(c.id, 0.0) for c in pool.candidates),
+                dtype=np.float32,
+                count=len(pool.candidates),
+            )
+        if note is None:
+            note = lambda candidate: model.because(candidate.id)  # noqa: E731
     scores = score_pool(pool, preferences, now=now, learned=learned)
     return DialOrder(scores, preferences.depth, k, note)
 

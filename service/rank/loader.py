@@ -47,6 +47,7 @@ from service.rank.model import (
     Rows,
     TopicIndex,
 )
+from service.rank.preference import learned_for
 from service.rank.stories import StoryInputs, fold_stories
 from service.rank.window import Columns
 from service.records import KINDS
@@ -496,7 +497,12 @@ def load_pool(
         _papers_gone(session, query, _mentioned(window, rows)),
     )
     # Each story once: coverage folds into its paper, near-duplicates into the first of them.
-    return fold_stories(pool, inputs).pool
+    folded = fold_stories(pool, inputs).pool
+    if query.profile_id is None:
+        return folded
+    # The profile's learned preference model (rank.preference) on the stories' vectors.
+    learned = learned_for(session, query.profile_id, folded, query.at)
+    return folded if learned is None else replace(folded, learned=learned)
 
 
 def _mentioned(window: CandidateWindow, rows: Rows) -> set[str]:

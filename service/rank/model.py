@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from service.rank.learn import Learned
     from service.rank.window import Columns
 
 Rows = npt.NDArray[np.int64]
@@ -140,6 +141,8 @@ class CandidatePool:
     same_story: Mapping[int, tuple[Candidate, ...]] = field(default_factory=dict)
     columns: Columns | None = field(default=None, compare=False)  # None: built from candidates
     rows: Rows | None = field(default=None, compare=False)
+    # the profile's learned preference model on these candidates (rank.preference; None: none)
+    learned: Learned | None = field(default=None, compare=False)
 
     def arrays(self) -> tuple[Columns, Rows]:
         """The window's columns and the candidates' rows in them (built here for a pool made

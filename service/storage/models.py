@@ -312,6 +312,24 @@ class Feedback(SQLModel, table=True):
     created_at: datetime = _when(nullable=False)
 
 
+class PreferenceRow(SQLModel, table=True):
+    """A profile's learned preference model (``service.rank.learn``), with the feedback stamp it
+    was trained under: a different stamp means the feedback changed since."""
+
+    __tablename__ = "preference_model"
+
+    profile_id: int = Field(
+        foreign_key="profile.id",
+        ondelete="CASCADE",
+        primary_key=True,
+        sa_column_kwargs={"autoincrement": False},
+    )
+    stamp: str = Field(max_length=64)
+    events: int = 0
+    model: bytes = Field(sa_type=sa.LargeBinary, nullable=False)
+    trained_at: datetime = _when(nullable=False)
+
+
 class Delivery(SQLModel, table=True):
     """One digest period of one profile: pending -> sending -> sent | failed, exactly once."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from service.outputs.api.deps import AdminAuth, CurrentProfile, DatabaseDep
+from service.outputs.api.deps import AdminAuth, CurrentProfile, DatabaseDep, NowDep
 from service.outputs.api.problems import problem_responses
 from service.outputs.api.schemas_profiles import (
     ProfileCreate,
@@ -13,7 +13,9 @@ from service.outputs.api.schemas_profiles import (
     ProfilePatch,
     RotatedToken,
     RotateRequest,
+    SeedIn,
 )
+from service.outputs.seeding import SeedReport, read_seeds, seed_profile
 from service.storage.profiles import create_profile, rotate_token, update_profile
 
 router = APIRouter(prefix="/v1/profiles", tags=["profiles"])
@@ -75,3 +77,23 @@ def rotate_me(profile: CurrentProfile, db: DatabaseDep, body: RotateRequest) -> 
     assert profile.id is not None
     token = rotate_token(db, profile_id=profile.id, which=body.token)
     return RotatedToken(token_kind=body.token, token=token)
+
+
+@router.post(
+    "/me/seed",
+    summary="Seed your profile from papers or blogs you already read",
+    description="Give exactly one of `arxiv` (ids), `bibtex` (a BibTeX file's text) or `opml` "
+    "(an OPML file's text). Each paper found here becomes a like (by arXiv id, DOI or title); "
+    "each feed that is a source here is unmuted and its newest posts liked. Every seed gets a "
+    "line: liked, already, subscribed, unknown (not in this database) or invalid.",
+    response_model=SeedReport,
+    responses=problem_responses(401, 422),
+)
+def seed_me(profile: CurrentProfile, db: DatabaseDep, now: NowDep, body: SeedIn) -> SeedReport:
+    assert profile.id is not None
+    seeds = read_seeds(
+        arxiv=body.arxiv,
+        bibtex=body.bibtex,
+        opml=body.opml.encode() if body.opml is not None else None,
+    )
+    return seed_profile(db, profile_id=profile.id, seeds=seeds, now=now)

@@ -197,3 +197,23 @@ class RotatedToken(BaseModel):
 
     token_kind: Literal["api", "feed"]
     token: str = Field(description="The new token, shown this once.")
+
+
+class SeedIn(BaseModel):
+    """Exactly one of ``arxiv``, ``bibtex`` or ``opml`` (``service.outputs.seeding``)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"arxiv": ["2305.10601", "2201.11903"]}]}
+    )
+
+    arxiv: (
+        Annotated[list[Annotated[str, Field(max_length=100)]], Field(max_length=1000)]
+        | Annotated[str, Field(max_length=100_000)]
+        | None
+    ) = Field(default=None, description="arXiv ids (a list, or one comma-separated string).")
+    bibtex: str | None = Field(
+        default=None, max_length=1_000_000, description="The text of a BibTeX file."
+    )
+    opml: str | None = Field(
+        default=None, max_length=1_000_000, description="The text of an OPML file of blogs."
+    )
