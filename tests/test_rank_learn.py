@@ -7,9 +7,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 from rankbuild import NOW, TOPICS, candidate, tag
-from service.rank.dial import rank_feed
 
 from service.errors import InvalidInputError
+from service.rank.dial import rank_feed
 from service.rank.learn import Learned, LearnEvent, PreferenceModel, train
 from service.rank.model import CandidatePool, Preferences
 
