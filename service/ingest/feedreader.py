@@ -58,6 +58,10 @@ _ATOM_TYPES = {"text": "text/plain", "html": "text/html", "xhtml": "application/
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _MEDIA_TYPES = ("audio/", "video/")
 _SCHEME_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+\-.]*://)(/*)(.*?)")
+# An absolute http(s) URL that urljoin would return unchanged: no whitespace or control
+# characters (urlsplit removes tabs and newlines), no empty query or fragment marker.
+_PLAIN_ABSOLUTE = re.compile(r"https?://[^/?#\s]+[^\s?#]*(\?[^\s?#]+)?(#[^\s]+)?\Z")
+_C1 = re.compile("[\x80-\x9f]")
 _CLOSE_TAG = re.compile(r"</(\w+)>")
 _ENTITY = re.compile(r"&#?\w+;")
 _NAMED_ENTITY = re.compile(r"&(\w+);")
@@ -149,6 +153,9 @@ def _parse_xml(data: bytes, charset: str | None, url: str) -> Any:
     return root
 
 
+_Kids = dict[Any, list[Any]]
+
+
 class _Reader:
     """One document: the shared state of reading its channel and items."""
 
@@ -183,19 +190,20 @@ class _Reader:
 
     def atom(self, root: Any) -> ParsedFeed:
         self.in_atom = True
-        entries = tuple(self._atom_entry(entry) for entry in root.iterfind(f"{ATOM}entry"))
-        title = self._text_of(root.find(f"{ATOM}title"))
+        kids = _children(root)
+        entries = tuple(self._atom_entry(entry) for entry in kids.get(f"{ATOM}entry", ()))
+        title = self._text_of(_first(kids, f"{ATOM}title"))
         return ParsedFeed(
             title=title,
-            link=_alternate(self._links(root))
-            or self._text_of(root.find(f"{ATOM}id"), uri=root)  # feedparser: the id is a link
+            link=_alternate(self._links(kids))
+            or self._text_of(_first(kids, f"{ATOM}id"), uri=root)  # feedparser: the id is a link
             or None,
             format="atom10",
             entries=entries,
             language=self._root_language(root),
             image=self._feed_image(root),
-            updated=self._date(root, (f"{ATOM}updated", f"{ATOM}modified", f"{DC}date"))[1]
-            or self._date(root, (f"{ATOM}published", f"{ATOM}issued"))[1],
+            updated=self._date(kids, (f"{ATOM}updated", f"{ATOM}modified", f"{DC}date"))[1]
+            or self._date(kids, (f"{ATOM}published", f"{ATOM}issued"))[1],
             is_podcast=self.is_podcast or any(map(has_media, entries)),
         )
 
@@ -210,52 +218,55 @@ class _Reader:
     ) -> ParsedFeed:
         if channel is None:
             return ParsedFeed(format=version, entries=entries)
-        language = self._text_of(channel.find(f"{namespace}language")) or self._text_of(
-            channel.find(f"{DC}language")
+        kids = _children(channel)
+        language = self._text_of(_first(kids, f"{namespace}language")) or self._text_of(
+            _first(kids, f"{DC}language")
         )
-        link = self._text_of(channel.find(f"{namespace}link"), uri=channel) or _alternate(
-            self._links(channel)
+        link = self._text_of(_first(kids, f"{namespace}link"), uri=channel) or _alternate(
+            self._links(kids)
         )
         return ParsedFeed(
-            title=self._text_of(channel.find(f"{namespace}title")),
-            link=_LINK_ENTITY.sub(r"&\g<1>", link) or None,
+            title=self._text_of(_first(kids, f"{namespace}title")),
+            link=_unescaped_link(link) or None,
             format=version,
             entries=entries,
-            ttl_minutes=whole_number(self._text_of(channel.find(f"{namespace}ttl"))),
+            ttl_minutes=whole_number(self._text_of(_first(kids, f"{namespace}ttl"))),
             language=language or self._root_language(root),
             image=self._feed_image(channel, namespace),
-            updated=self._date(channel, (f"{namespace}lastBuildDate", f"{DC}date"))[1]
-            or self._date(channel, (f"{namespace}pubDate",))[1],
+            updated=self._date(kids, (f"{namespace}lastBuildDate", f"{DC}date"))[1]
+            or self._date(kids, (f"{namespace}pubDate",))[1],
             is_podcast=self.is_podcast or any(map(has_media, entries)),
         )
 
     # ------------------------------------------------------------------ entries
 
     def _rss_entry(self, item: Any, namespace: str) -> ParsedEntry:
-        guid_element = item.find(f"{namespace}guid")
+        kids = _children(item)
+        guid_element = _first(kids, f"{namespace}guid")
         permalink = guid_element is not None and (
             _attributes(guid_element).get("isPermaLink", "true").lower() == "true"
         )
         guid = self._text_of(guid_element, uri=item if permalink else None)
         if not guid:
             guid = _attributes(item).get(f"{RDF}about", "").strip()
-        link_text = self._text_of(item.find(f"{namespace}link"), uri=item)
-        link = _LINK_ENTITY.sub(r"&\g<1>", link_text.replace("&amp;", "&"))
+        link_text = self._text_of(_first(kids, f"{namespace}link"), uri=item)
+        link = _unescaped_link(link_text.replace("&amp;", "&"))
         links = [link] if link else []
-        enclosures = [self._rss_enclosure(e) for e in item.iterfind(f"{namespace}enclosure")]
-        title = self._title(item, namespace)
+        enclosures = [self._rss_enclosure(e) for e in kids.get(f"{namespace}enclosure", ())]
+        title = self._title(kids, namespace)
         return self._entry(
             item,
+            kids,
             guid=guid or None,
             title=title,
             title_is_html=_looks_like_html(title),
             link=link or (guid if permalink and guid else None),
             links=links,
             authors=self._authors(
-                item, (f"{namespace}author", f"{DC}creator", f"{DC}author", f"{ITUNES}author")
+                kids, (f"{namespace}author", f"{DC}creator", f"{DC}author", f"{ITUNES}author")
             ),
             enclosures=enclosures,
-            terms=self._rss_terms(item, namespace),
+            terms=self._rss_terms(kids, namespace),
             dates=(
                 (f"{namespace}pubDate", f"{DCTERMS}issued"),
                 (f"{DC}date", f"{DCTERMS}modified"),
@@ -263,21 +274,23 @@ class _Reader:
         )
 
     def _atom_entry(self, entry: Any) -> ParsedEntry:
-        links = self._links(entry)
-        title_element = entry.find(f"{ATOM}title")
+        kids = _children(entry)
+        links = self._links(kids)
+        title_element = _first(kids, f"{ATOM}title")
         title = self._text_of(title_element)
-        guid = self._text_of(entry.find(f"{ATOM}id"), uri=entry)  # feedparser: a permalink
+        guid = self._text_of(_first(kids, f"{ATOM}id"), uri=entry)  # feedparser: a permalink
         return self._entry(
             entry,
+            kids,
             guid=guid or None,
             title=title,
             title_is_html=title_element is not None
             and self._type(title_element, "text/plain", title) in _HTML_TYPES,
             link=_alternate(links) or guid or None,
             links=[href for href, _, _ in links],
-            authors=self._atom_authors(entry),
+            authors=self._atom_authors(kids),
             enclosures=[self._atom_enclosure(link) for link in links if link[1] == "enclosure"],
-            terms=self._atom_terms(entry),
+            terms=self._atom_terms(kids),
             dates=(
                 (f"{ATOM}published", f"{ATOM}issued", f"{DCTERMS}issued"),
                 (f"{ATOM}updated", f"{ATOM}modified", f"{DC}date", f"{DCTERMS}modified"),
@@ -287,6 +300,7 @@ class _Reader:
     def _entry(
         self,
         item: Any,
+        kids: _Kids,
         *,
         links: list[str],
         enclosures: list[tuple[str, str | None, str | None]],
@@ -295,8 +309,8 @@ class _Reader:
         **fields: Any,
     ) -> ParsedEntry:
         body = self._body(item)
-        published_raw, published = self._date(item, dates[0])
-        updated_raw, updated = self._date(item, dates[1])
+        published_raw, published = self._date(kids, dates[0])
+        updated_raw, updated = self._date(kids, dates[1])
         hrefs = [*links, *(href for href, _, _ in enclosures)]
         return ParsedEntry(
             **fields,
@@ -312,16 +326,16 @@ class _Reader:
             updated_raw=updated_raw,
             terms=unique(term.strip() for term in terms),
             enclosures=unique_enclosures(enclosures),
-            itunes_duration=self._text_of(item.find(f"{ITUNES}duration")) or None,
-            episode=self._text_of(item.find(f"{ITUNES}episode")) or None,
-            season=self._text_of(item.find(f"{ITUNES}season")) or None,
-            image=self._entry_image(item),
-            transcript_url=_last_attribute(item, PODCAST, "transcript", "url"),
-            arxiv_announce_type=self._text_of(item.find(f"{ARXIV}announce_type")) or None,
-            arxiv_primary_category=_last_attribute(item, (ARXIV,), "primary_category", "term"),
-            arxiv_comment=self._text_of(item.find(f"{ARXIV}comment")) or None,
-            arxiv_journal_ref=self._text_of(item.find(f"{ARXIV}journal_ref")) or None,
-            arxiv_doi=self._text_of(item.find(f"{ARXIV}doi")) or None,
+            itunes_duration=self._text_of(_first(kids, f"{ITUNES}duration")) or None,
+            episode=self._text_of(_first(kids, f"{ITUNES}episode")) or None,
+            season=self._text_of(_first(kids, f"{ITUNES}season")) or None,
+            image=self._entry_image(kids),
+            transcript_url=_last_attribute(kids, PODCAST, "transcript", "url"),
+            arxiv_announce_type=self._text_of(_first(kids, f"{ARXIV}announce_type")) or None,
+            arxiv_primary_category=_last_attribute(kids, (ARXIV,), "primary_category", "term"),
+            arxiv_comment=self._text_of(_first(kids, f"{ARXIV}comment")) or None,
+            arxiv_journal_ref=self._text_of(_first(kids, f"{ARXIV}journal_ref")) or None,
+            arxiv_doi=self._text_of(_first(kids, f"{ARXIV}doi")) or None,
         )
 
     # ------------------------------------------------------------------ fields
@@ -346,7 +360,7 @@ class _Reader:
         if self.utf8:
             with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
                 text = text.encode("iso-8859-1").decode("utf-8")
-        return text.translate(_CP1252)
+        return text.translate(_CP1252) if _C1.search(text) else text
 
     def _type(self, element: Any, default: str, text: str) -> str:
         """The media type of a text element, as feedparser maps it: Atom's ``text``, ``html``,
@@ -387,17 +401,17 @@ class _Reader:
                 summary_depth = depth
         return body
 
-    def _title(self, item: Any, namespace: str) -> str:
+    def _title(self, kids: _Kids, namespace: str) -> str:
         for name in (f"{namespace}title", f"{DC}title"):
-            found = item.find(name)
+            found = _first(kids, name)
             if found is not None:
                 return self._text_of(found)
         return ""
 
-    def _links(self, node: Any) -> list[tuple[str, str, str]]:
+    def _links(self, kids: _Kids) -> list[tuple[str, str, str]]:
         """(href resolved, rel, type) of each Atom link of ``node``, defaults as feedparser's."""
         found = []
-        for link in node.iterfind(f"{ATOM}link"):
+        for link in kids.get(f"{ATOM}link", ()):
             attributes = _attributes(link)
             href = attributes.get("href")
             if href is None:
@@ -416,60 +430,59 @@ class _Reader:
     def _atom_enclosure(self, link: tuple[str, str, str]) -> tuple[str, str | None, str | None]:
         return link[0], link[2], None
 
-    def _authors(self, item: Any, names: tuple[str, ...]) -> tuple[str, ...]:
-        texts = [self._text_of(e) for name in names for e in item.iterfind(name)]
+    def _authors(self, kids: _Kids, names: tuple[str, ...]) -> tuple[str, ...]:
+        texts = [self._text_of(e) for name in names for e in kids.get(name, ())]
         found = unique(_author_name(text) for text in texts)
         return found or unique(texts[-1:])
 
-    def _atom_authors(self, entry: Any) -> tuple[str, ...]:
+    def _atom_authors(self, kids: _Kids) -> tuple[str, ...]:
         names = []
-        for author in entry.iterfind(f"{ATOM}author"):
+        for author in kids.get(f"{ATOM}author", ()):
             name = self._text_of(author.find(f"{ATOM}name"))
             names.append(name or self._text_of(author.find(f"{ATOM}email")))
-        return unique(names) or self._authors(entry, (f"{DC}creator",))
+        return unique(names) or self._authors(kids, (f"{DC}creator",))
 
-    def _rss_terms(self, item: Any, namespace: str) -> Iterator[str]:
-        for element in item.iterfind(f"{namespace}category"):
+    def _rss_terms(self, kids: _Kids, namespace: str) -> Iterator[str]:
+        for element in kids.get(f"{namespace}category", ()):
             yield _attributes(element).get("term") or self._text_of(element)
-        yield from self._extension_terms(item)
+        yield from self._extension_terms(kids)
 
-    def _atom_terms(self, entry: Any) -> Iterator[str]:
-        for element in entry.iterfind(f"{ATOM}category"):
+    def _atom_terms(self, kids: _Kids) -> Iterator[str]:
+        for element in kids.get(f"{ATOM}category", ()):
             yield _attributes(element).get("term") or self._text_of(element)
-        yield from self._extension_terms(entry)
+        yield from self._extension_terms(kids)
 
-    def _extension_terms(self, item: Any) -> Iterator[str]:
-        for element in item.iterfind(f"{DC}subject"):
+    def _extension_terms(self, kids: _Kids) -> Iterator[str]:
+        for element in kids.get(f"{DC}subject", ()):
             yield self._text_of(element)
         for media in MEDIA:
-            for element in item.iterfind(f"{media}category"):
+            for element in kids.get(f"{media}category", ()):
                 yield self._text_of(element)
-            for element in item.iterfind(f"{media}keywords"):
+            for element in kids.get(f"{media}keywords", ()):
                 yield from self._text_of(element).split(",")
-        for element in item.iterfind(f"{ITUNES}category"):
+        for element in kids.get(f"{ITUNES}category", ()):
             yield _attributes(element).get("text", "")
-        for element in item.iterfind(f"{ITUNES}keywords"):
+        for element in kids.get(f"{ITUNES}keywords", ()):
             yield from self._text_of(element).split(",")
 
-    def _date(self, node: Any, names: tuple[str, ...]) -> tuple[str | None, datetime | None]:
-        """The raw text and the UTC date of the last of ``names`` present in ``node``."""
+    def _date(self, kids: _Kids, names: tuple[str, ...]) -> tuple[str | None, datetime | None]:
+        """The raw text and the UTC date of the last of ``names`` present (in that order)."""
         raw = None
-        for element in node:
-            if element.tag in names:
+        for name in names:
+            for element in kids.get(name, ()):
                 raw = self._text_of(element) or raw
         return raw, parse_date(raw)
 
-    def _entry_image(self, item: Any) -> str | None:
-        for element in item.iterfind(f"{ITUNES}image"):
+    def _entry_image(self, kids: _Kids) -> str | None:
+        for element in kids.get(f"{ITUNES}image", ()):
             attributes = _attributes(element)
             found: str = (attributes.get("href") or attributes.get("url") or "").strip()
             if found:
                 return found
-        for media in MEDIA:
-            for element in item.iter(f"{media}thumbnail"):
-                thumbnail: str = _attributes(element).get("url", "").strip()
-                if thumbnail:
-                    return thumbnail
+        for element in _media_elements(kids, "thumbnail"):
+            thumbnail: str = _attributes(element).get("url", "").strip()
+            if thumbnail:
+                return thumbnail
         return None
 
     def _feed_image(self, channel: Any, namespace: str = "") -> str | None:
@@ -494,6 +507,33 @@ class _Reader:
 # --------------------------------------------------------------------------- helpers
 
 
+def _children(node: Any) -> _Kids:
+    """The child elements of ``node`` by tag, each list in document order."""
+    kids: _Kids = {}
+    for child in node:
+        found = kids.get(child.tag)
+        if found is None:
+            kids[child.tag] = [child]
+        else:
+            found.append(child)
+    return kids
+
+
+def _first(kids: _Kids, tag: str) -> Any:
+    found = kids.get(tag)
+    return found[0] if found else None
+
+
+def _media_elements(kids: _Kids, local: str) -> Iterator[Any]:
+    """Media RSS ``local`` elements of an entry: its own, then those in media:group and
+    media:content (feedparser reads them at any depth)."""
+    for media in MEDIA:
+        yield from kids.get(f"{media}{local}", ())
+    for media in MEDIA:
+        for holder in (*kids.get(f"{media}group", ()), *kids.get(f"{media}content", ())):
+            yield from holder.iterchildren(f"{media}{local}")
+
+
 def _attributes(element: Any) -> Any:
     """The attributes of ``element`` (read with ``.get``); refuses an element with more than
     ``MAX_ATTRIBUTES`` before any is read."""
@@ -510,11 +550,21 @@ def _base(element: Any) -> str | None:
 
 
 def _resolve(base: str | None, uri: str) -> str:
-    uri = _SCHEME_SLASHES.sub(r"\1\3", uri.strip())
+    """``uri`` resolved against ``base`` (``urljoin``; an absolute http(s) URL as it is)."""
+    uri = uri.strip()
+    if _PLAIN_ABSOLUTE.match(uri) and not uri.endswith(("?", "#")):
+        return uri
+    if ":///" in uri:
+        uri = _SCHEME_SLASHES.sub(r"\1\3", uri)
     try:
         return urljoin(base or "", uri)
     except ValueError:
         return ""
+
+
+def _unescaped_link(link: str) -> str:
+    """feedparser's repair of a link whose query looks like entities (``?a=1&b;=2``)."""
+    return _LINK_ENTITY.sub(r"&\g<1>", link) if "&" in link else link
 
 
 def _alternate(links: list[tuple[str, str, str]]) -> str:
@@ -526,10 +576,10 @@ def _alternate(links: list[tuple[str, str, str]]) -> str:
     return found
 
 
-def _last_attribute(item: Any, namespaces: tuple[str, ...], local: str, name: str) -> str | None:
+def _last_attribute(kids: _Kids, namespaces: tuple[str, ...], local: str, name: str) -> str | None:
     found: str | None = None
     for namespace in namespaces:
-        for element in item.iterfind(f"{namespace}{local}"):
+        for element in kids.get(f"{namespace}{local}", ()):
             found = _attributes(element).get(name, "").strip() or None
     return found
 
