@@ -21,6 +21,7 @@ limits on depth and text size (``huge_tree=False``). The prolog has been cleaned
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html.entities
 import re
 from collections.abc import Iterable, Iterator
@@ -53,6 +54,7 @@ PODCAST = (
 ARXIV = "{http://arxiv.org/schemas/atom}"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_NOT_RSS = frozenset({ATOM[1:-1], RSS10[1:-1], RSS090[1:-1], RDF[1:-1]})
 _RSS_VERSIONS = {"0.91": "rss091u", "0.92": "rss092", "0.93": "rss093", "0.94": "rss094"}
 _ATOM_TYPES = {"text": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -61,6 +63,11 @@ _SCHEME_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+\-.]*://)(/*)(.*?)")
 # An absolute http(s) URL that urljoin would return unchanged: no whitespace or control
 # characters (urlsplit removes tabs and newlines), no empty query or fragment marker.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^/?#\s]+[^\s?#]*(\?[^\s?#]+)?(#[^\s]+)?\Z")
+_RECOVERABLE = (
+    (re.compile(r"Extra content at the end of the document"), "junk after document element"),
+)
+# Entry start tags, counted in the bytes to check that a recovered tree lost none.
+_ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _C1 = re.compile("[\x80-\x9f]")
 _CLOSE_TAG = re.compile(r"</(\w+)>")
 _ENTITY = re.compile(r"&#?\w+;")
@@ -121,11 +128,27 @@ class Unsupported(Exception):  # a decision, not a failure: feedparser reads it
 
 
 def read_feed(data: bytes, *, charset: str | None = None, url: str = "") -> ParsedFeed:
-    """The ``ParsedFeed`` of a well-formed RSS or Atom document, or ``Unsupported``."""
-    root = _parse_xml(data, charset, url)
+    """The ``ParsedFeed`` of an RSS or Atom document, or ``Unsupported``.
+
+    A document that is not well-formed only by junk after its root element is read as libxml2
+    recovers it, with the error as the feed's warning, when every entry it holds
+    survived the recovery; any other error is ``Unsupported``."""
+    try:
+        return _read_root(_parse_xml(data, charset, url, recover=False))
+    except etree.XMLSyntaxError as exc:
+        problem = _recoverable(exc)
+    feed = _read_root(_parse_xml(data, charset, url, recover=True))
+    written = len(_ENTRY_TAG.findall(data))
+    if not written or len(feed.entries) < written:
+        raise Unsupported(f"libxml2's recovery lost entries: {problem}")
+    return dataclasses.replace(feed, warning=f"not well-formed XML {problem}")
+
+
+def _read_root(root: Any) -> ParsedFeed:
     tag = root.tag if isinstance(root.tag, str) else ""
-    if tag == "rss":
-        return _Reader(root).rss(root)
+    if tag == "rss" or (tag.endswith("}rss") and tag[1:-4] not in _NOT_RSS):
+        # An <rss> in a default namespace of its own is RSS all the same (feedparser's reading).
+        return _Reader(root).rss(root, tag[:-3])
     if tag == f"{RDF}RDF":
         return _Reader(root).rdf(root)
     if tag == f"{ATOM}feed":
@@ -133,9 +156,10 @@ def read_feed(data: bytes, *, charset: str | None = None, url: str = "") -> Pars
     raise Unsupported(f"the root element is <{tag}>")
 
 
-def _parse_xml(data: bytes, charset: str | None, url: str) -> Any:
+def _parse_xml(data: bytes, charset: str | None, url: str, *, recover: bool) -> Any:
     parser = etree.XMLParser(
         encoding=charset,
+        recover=recover,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -146,11 +170,26 @@ def _parse_xml(data: bytes, charset: str | None, url: str) -> Any:
     )
     try:
         root = etree.fromstring(data, parser, base_url=url or None)
-    except (etree.XMLSyntaxError, LookupError, ValueError) as exc:
-        raise Unsupported(f"not well-formed for libxml2: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # an unknown encoding; bytes lxml will not read
+        raise Unsupported(f"not read by libxml2: {exc}") from exc
+    except etree.XMLSyntaxError as exc:
+        if not recover:
+            raise
+        raise Unsupported(f"not well-formed for libxml2: {exc.msg}") from exc
     if root is None or root.getroottree().docinfo.doctype:
-        raise Unsupported("a DOCTYPE (clean the prolog first)")
+        raise Unsupported("no root element, or a DOCTYPE (clean the prolog first)")
     return root
+
+
+def _recoverable(exc: etree.XMLSyntaxError) -> str:
+    """Where and what the error is (in expat's words, as feedparser reported it) when libxml2
+    recovers from it without changing any text: junk after the root element. Else
+    ``Unsupported`` (after an undefined entity, libxml2's recovery drops the ``&amp;`` that
+    follow it, for one)."""
+    for pattern, words in _RECOVERABLE:
+        if pattern.match(exc.msg or ""):
+            return f"at line {exc.lineno} ({words})"
+    raise Unsupported(f"not well-formed for libxml2: {exc.msg}") from exc
 
 
 _Kids = dict[Any, list[Any]]
@@ -164,18 +203,27 @@ class _Reader:
         self.utf8 = encoding in ("utf-8", "utf8")
         self.in_atom = False
         self.is_podcast = ITUNES_URI in root.nsmap.values()
+        self.body_defaults = _BODY_DEFAULTS
+        # The podcast namespace as the document spells it (feedparser matches it in any case).
+        self.podcast = PODCAST + tuple(
+            f"{{{uri}}}"
+            for uri in root.nsmap.values()
+            if f"{{{uri.lower().rstrip('/')}}}" in PODCAST and f"{{{uri}}}" not in PODCAST
+        )
 
     # ------------------------------------------------------------------ documents
 
-    def rss(self, root: Any) -> ParsedFeed:
+    def rss(self, root: Any, namespace: str) -> ParsedFeed:
         attribute = _attributes(root).get("version", "")
         version = _RSS_VERSIONS.get(attribute) or ("rss20" if attribute.startswith("2.") else "rss")
-        channel = root.find("channel")
+        self.body_defaults = {**_BODY_DEFAULTS, f"{namespace}description": "text/html"}
+        channel = root.find(f"{namespace}channel")
         if channel is None:
             return ParsedFeed(format=version, language=self._root_language(root))
         self.is_podcast = self.is_podcast or ITUNES_URI in channel.nsmap.values()
-        entries = tuple(self._rss_entry(item, "") for item in channel.iterfind("item"))
-        return self._feed(version, channel, entries, root)
+        items = channel.iterfind(f"{namespace}item")
+        entries = tuple(self._rss_entry(item, namespace) for item in items)
+        return self._feed(version, channel, entries, root, namespace=namespace)
 
     def rdf(self, root: Any) -> ParsedFeed:
         namespace = RSS10 if root.find(f"{RSS10}channel") is not None else RSS090
@@ -330,7 +378,7 @@ class _Reader:
             episode=self._text_of(_first(kids, f"{ITUNES}episode")) or None,
             season=self._text_of(_first(kids, f"{ITUNES}season")) or None,
             image=self._entry_image(kids),
-            transcript_url=_last_attribute(kids, PODCAST, "transcript", "url"),
+            transcript_url=_last_attribute(kids, self.podcast, "transcript", "url"),
             arxiv_announce_type=self._text_of(_first(kids, f"{ARXIV}announce_type")) or None,
             arxiv_primary_category=_last_attribute(kids, (ARXIV,), "primary_category", "term"),
             arxiv_comment=self._text_of(_first(kids, f"{ARXIV}comment")) or None,
@@ -345,9 +393,7 @@ class _Reader:
         the xml:base in effect at ``uri`` when it is a link."""
         if element is None:
             return ""
-        if len(element):
-            raise Unsupported(f"markup inside <{etree.QName(element).localname}>")
-        text = (element.text or "").strip()
+        text = (_entity_text(element) if len(element) else element.text or "").strip()
         if text and not text.isascii():
             text = self._repaired(text)
         if uri is not None and text:
@@ -380,12 +426,13 @@ class _Reader:
         content; a plain or HTML content is the summary when there is none."""
         body = _Body()
         summary_depth: int | None = None
-        for element in item.iter(*_BODY_DEFAULTS):
+        defaults = self.body_defaults
+        for element in item.iter(*defaults):
             if element is item:
                 continue
             text = self._text_of(element)
             if element.tag in _CONTENT_TAGS or (body.has_summary and not body.has_content):
-                default = _BODY_DEFAULTS[element.tag] if element.tag in _CONTENT_TAGS else ""
+                default = defaults[element.tag] if element.tag in _CONTENT_TAGS else ""
                 kind = self._type(element, default or "text/plain", text)
                 if not body.has_content:
                     body.content, body.content_is_html = text, kind != "text/plain"
@@ -395,7 +442,7 @@ class _Reader:
                 continue
             depth = 0 if element.getparent() is item else 1
             if summary_depth is None or depth <= summary_depth:
-                kind = self._type(element, _BODY_DEFAULTS[element.tag], text)
+                kind = self._type(element, defaults[element.tag], text)
                 body.summary, body.summary_is_html = text, kind != "text/plain"
                 body.summary_base, body.has_summary = _base(element), True
                 summary_depth = depth
@@ -505,6 +552,17 @@ class _Reader:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _entity_text(element: Any) -> str:
+    """The text of an element whose only children are entity references libxml2 left undefined
+    (in a recovered document): written out as they were. Markup inside is ``Unsupported``."""
+    parts = [element.text or ""]
+    for child in element:
+        if not isinstance(child, etree._Entity):
+            raise Unsupported(f"markup inside <{etree.QName(element).localname}>")
+        parts += (child.text or "", child.tail or "")
+    return "".join(parts)
 
 
 def _children(node: Any) -> _Kids:
