@@ -218,8 +218,8 @@ class _Reader:
         version = _RSS_VERSIONS.get(attribute) or ("rss20" if attribute.startswith("2.") else "rss")
         self.body_defaults = {**_BODY_DEFAULTS, f"{namespace}description": "text/html"}
         channel = root.find(f"{namespace}channel")
-        if channel is None:
-            return ParsedFeed(format=version, language=self._root_language(root))
+        if channel is None or len(root) > 1:  # feedparser reads items wherever they are
+            raise Unsupported("an <rss> whose only child is not one <channel>")
         self.is_podcast = self.is_podcast or ITUNES_URI in channel.nsmap.values()
         items = channel.iterfind(f"{namespace}item")
         entries = tuple(self._rss_entry(item, namespace) for item in items)
