@@ -63,9 +63,12 @@ _SCHEME_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+\-.]*://)(/*)(.*?)")
 # An absolute http(s) URL that urljoin would return unchanged: no whitespace or control
 # characters (urlsplit removes tabs and newlines), no empty query or fragment marker.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[^/?#\s]+[^\s?#]*(\?[^\s?#]+)?(#[^\s]+)?\Z")
-_RECOVERABLE = (
-    (re.compile(r"Extra content at the end of the document"), "junk after document element"),
-)
+_UNDEFINED_ENTITY = re.compile(r"Entity '[^']*' not defined")
+_JUNK_AFTER_ROOT = re.compile(r"Extra content at the end of the document")
+# A bare & (group 1 empty) or a named reference; character references are left alone.
+_REFERENCE = re.compile(rb"&(?:([A-Za-z_][\w.-]*);|(?!#\d+;|#x[0-9A-Fa-f]+;))")
+_XML_ENTITIES = frozenset({b"amp", b"lt", b"gt", b"quot", b"apos"})
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 # Entry start tags, counted in the bytes to check that a recovered tree lost none.
 _ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _C1 = re.compile("[\x80-\x9f]")
@@ -130,18 +133,69 @@ class Unsupported(Exception):  # a decision, not a failure: feedparser reads it
 def read_feed(data: bytes, *, charset: str | None = None, url: str = "") -> ParsedFeed:
     """The ``ParsedFeed`` of an RSS or Atom document, or ``Unsupported``.
 
-    A document that is not well-formed only by junk after its root element is read as libxml2
-    recovers it, with the error as the feed's warning, when every entry it holds
-    survived the recovery; any other error is ``Unsupported``."""
+    A document that is not well-formed is read here only when its fault is one of ``_repaired``'s
+    (then with feedparser's warning); any other is ``Unsupported``."""
     try:
         return _read_root(_parse_xml(data, charset, url, recover=False))
     except etree.XMLSyntaxError as exc:
-        problem = _recoverable(exc)
-    feed = _read_root(_parse_xml(data, charset, url, recover=True))
-    written = len(_ENTRY_TAG.findall(data))
-    if not written or len(feed.entries) < written:
-        raise Unsupported(f"libxml2's recovery lost entries: {problem}")
-    return dataclasses.replace(feed, warning=f"not well-formed XML {problem}")
+        return _repaired(data, charset, url, exc)
+
+
+def _repaired(data: bytes, charset: str | None, url: str, exc: etree.XMLSyntaxError) -> ParsedFeed:
+    """The faults of real feeds that have one reading, the one feedparser gives them:
+
+    - entity references never defined (HTML's ``&nbsp;``, a typo) and bare ``&``: written out as
+      text, as feedparser's loose parser keeps them;
+    - no declared encoding and bytes that are not UTF-8: read as Windows-1252, as feedparser
+      falls back to it (no warning, as with feedparser);
+    - declared UTF-16 or UTF-32 without a byte-order mark on ASCII bytes: read as UTF-8;
+    - junk after the root element: read as libxml2 recovers it, if every entry survived.
+    """
+    message, line = exc.msg or "", exc.lineno or 0
+    if _UNDEFINED_ENTITY.match(message) or message.startswith("xmlParseEntityRef: no name"):
+        words = "undefined entity" if _UNDEFINED_ENTITY.match(message) else "invalid token"
+        escaped = _REFERENCE.sub(_escape_reference, data)
+        feed = _strict(escaped, charset, url, message)
+        return dataclasses.replace(feed, warning=_not_well_formed(line, words, feed.warning))
+    declared = _DECLARED_ENCODING.match(data)
+    if message.startswith("Invalid bytes in character encoding") and not (declared or charset):
+        return _strict(data, "windows-1252", url, message)
+    wide = declared and declared.group(1).lower().startswith((b"utf-16", b"utf-32"))
+    if wide and declared and data[:5] == b"<?xml":  # no byte-order mark: ASCII-compatible
+        feed = _strict(data, "utf-8", url, message)
+        name = declared.group(1).decode("ascii").lower()
+        wrong = f"wrong character encoding: document declared as {name}, but parsed as utf-8"
+        return dataclasses.replace(feed, warning=wrong)
+    if _JUNK_AFTER_ROOT.match(message):
+        feed = _read_root(_parse_xml(data, charset, url, recover=True))
+        written = len(_ENTRY_TAG.findall(data))
+        if written and len(feed.entries) >= written:
+            return dataclasses.replace(
+                feed, warning=_not_well_formed(line, "junk after document element")
+            )
+    raise Unsupported(f"not well-formed for libxml2: {message}")
+
+
+def _strict(data: bytes, charset: str | None, url: str, problem: str) -> ParsedFeed:
+    try:
+        return _read_root(_parse_xml(data, charset, url, recover=False))
+    except etree.XMLSyntaxError as exc:
+        raise Unsupported(f"not well-formed for libxml2: {problem}; {exc.msg}") from exc
+
+
+def _not_well_formed(line: int, words: str, warning: str | None = None) -> str:
+    """A warning in the words feedparser (expat) used for the same fault."""
+    if words == "invalid token":
+        words = "not well-formed (invalid token)"
+    return warning or f"not well-formed XML at line {line} ({words})"
+
+
+def _escape_reference(match: re.Match[bytes]) -> bytes:
+    """A bare ``&`` or a reference to an undefined entity, written out as text."""
+    name = match.group(1)
+    if name is None:
+        return b"&amp;"
+    return match.group(0) if name in _XML_ENTITIES else b"&amp;" + name + b";"
 
 
 def _read_root(root: Any) -> ParsedFeed:
@@ -179,17 +233,6 @@ def _parse_xml(data: bytes, charset: str | None, url: str, *, recover: bool) -> 
     if root is None or root.getroottree().docinfo.doctype:
         raise Unsupported("no root element, or a DOCTYPE (clean the prolog first)")
     return root
-
-
-def _recoverable(exc: etree.XMLSyntaxError) -> str:
-    """Where and what the error is (in expat's words, as feedparser reported it) when libxml2
-    recovers from it without changing any text: junk after the root element. Else
-    ``Unsupported`` (after an undefined entity, libxml2's recovery drops the ``&amp;`` that
-    follow it, for one)."""
-    for pattern, words in _RECOVERABLE:
-        if pattern.match(exc.msg or ""):
-            return f"at line {exc.lineno} ({words})"
-    raise Unsupported(f"not well-formed for libxml2: {exc.msg}") from exc
 
 
 _Kids = dict[Any, list[Any]]
