@@ -144,8 +144,8 @@ def read_feed(data: bytes, *, charset: str | None = None, url: str = "") -> Pars
 def _repaired(data: bytes, charset: str | None, url: str, exc: etree.XMLSyntaxError) -> ParsedFeed:
     """The faults of real feeds that have one reading, the one feedparser gives them:
 
-    - entity references never defined (HTML's ``&nbsp;``, a typo) and bare ``&``: written out as
-      text, as feedparser's loose parser keeps them;
+    - entity references never defined: an HTML entity (``&eacute;``) is its character, any other
+      name (a typo) and a bare ``&`` are written out as text, as feedparser's loose parser does;
     - no declared encoding and bytes that are not UTF-8: read as Windows-1252, as feedparser
       falls back to it (no warning, as with feedparser);
     - declared UTF-16 or UTF-32 without a byte-order mark on ASCII bytes: read as UTF-8;
@@ -195,7 +195,12 @@ def _escape_reference(match: re.Match[bytes]) -> bytes:
     name = match.group(1)
     if name is None:
         return b"&amp;"
-    return match.group(0) if name in _XML_ENTITIES else b"&amp;" + name + b";"
+    if name in _XML_ENTITIES:
+        return bytes(match.group(0))
+    codepoint = html.entities.name2codepoint.get(name.decode("ascii", "replace"))
+    if codepoint is not None:  # an HTML entity: its character (by number: any encoding)
+        return b"&#%d;" % codepoint
+    return b"&amp;" + name + b";"
 
 
 def _read_root(root: Any) -> ParsedFeed:
