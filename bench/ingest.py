@@ -281,8 +281,11 @@ def _normalize_all(setup: Setup, feeds: Sequence[ParsedFeed], now: datetime) -> 
 
 
 def _tag_all(setup: Setup, normalized: Sequence[Normalized]) -> list[list[ItemWithTags]]:
-    tag = setup.tagger.tag
-    return [[ItemWithTags(item, tag(item)) for item in n.items] for n in normalized]
+    tag_all = setup.tagger.tag_all  # a document's items together, as the pipeline tags them
+    return [
+        [ItemWithTags(item, tags) for item, tags in zip(n.items, tag_all(n.items), strict=True)]
+        for n in normalized
+    ]
 
 
 def _store_all(

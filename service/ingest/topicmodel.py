@@ -121,33 +121,34 @@ class TopicModel:
         )
 
     def probability_rows(self, texts: Sequence[str]) -> Floats:
-        """One row of probabilities per text: the TF-IDF rows of all texts as one sparse
-        matrix, times the coefficients in one product (a document's items in one batch)."""
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        margin = np.asarray(self._features(texts) @ self._coef, dtype=np.float32)
+        """One row of probabilities per text, the texts' TF-IDF rows scored together (a
+        document's items in one batch: a few numpy calls whatever their number)."""
+        margin = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        rows, columns, weights = self._features(texts)
+        if rows.size:
+            contributions = weights[:, np.newaxis] * self._coef[columns]
+            present, starts = np.unique(rows, return_index=True)
+            margin[present] = np.add.reduceat(contributions, starts, axis=0)
         margin += self._intercept
         return _sigmoid(self._a * margin + self._b)
 
-    def _features(self, texts: Sequence[str]) -> Any:
-        """The TF-IDF rows of ``texts`` (a scipy CSR matrix), the terms of ``tokens(text)``,
-        l2-normalized as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` makes them.
+    def _features(self, texts: Sequence[str]) -> tuple[IntArray, IntArray, Floats]:
+        """The TF-IDF rows of ``texts`` as (row, column, weight) triples sorted by row: the
+        terms of ``tokens(text)``, l2-normalized as scikit-learn's
+        ``TfidfVectorizer(sublinear_tf=True)`` makes them.
 
         Words become ids by one dictionary lookup each; bigrams are looked up as integer codes
         (first id * words + second id) in a sorted array, so no bigram string is ever built.
         """
-        from scipy.sparse import coo_matrix
-
         found = [words_of(text) for text in texts]
         lengths = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
         words = itertools.chain.from_iterable(found)
         ids = np.fromiter(map(self._words.get, words, _MISSING), dtype=np.int64)
-        row_of = np.repeat(np.arange(len(texts)), lengths)
+        row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         known = ids >= 0
         columns = self._unigram[ids[known]]
-        rows = row_of[known][columns >= 0]
         parts = [columns[columns >= 0]]
-        row_parts = [rows]
+        row_parts = [row_of[known][columns >= 0]]
         if len(ids) > 1 and len(self._bigrams):
             first, second = ids[:-1], ids[1:]
             pairs = known[:-1] & known[1:] & (row_of[:-1] == row_of[1:])
@@ -156,18 +157,15 @@ class TopicModel:
             hit = self._bigrams[at] == codes
             parts.append(self._bigram_columns[at[hit]])
             row_parts.append(row_of[:-1][pairs][hit])
-        every = np.concatenate(parts)
-        counts = coo_matrix(
-            (np.ones(every.size, dtype=np.float32), (np.concatenate(row_parts), every)),
-            shape=(len(texts), len(self._vocab)),
-        ).tocsr()  # duplicates summed: term frequencies
-        counts.data = (np.log(counts.data) + 1.0) * self._idf[counts.indices]
-        terms = np.diff(counts.indptr)
-        row_of_term = np.repeat(np.arange(len(texts)), terms)
-        squares = np.bincount(row_of_term, weights=counts.data**2, minlength=len(texts))
-        norms = np.sqrt(squares).astype(np.float32)
-        counts.data /= norms[row_of_term]
-        return counts
+        width = len(self._vocab)
+        keys, tf = np.unique(
+            np.concatenate(row_parts) * width + np.concatenate(parts), return_counts=True
+        )
+        rows, columns = keys // width, keys % width
+        weights = ((np.log(tf) + 1.0) * self._idf[columns]).astype(np.float32)
+        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(texts)))
+        weights /= norms[rows].astype(np.float32)
+        return rows, columns, weights
 
     # ------------------------------------------------------------------ the file
 
