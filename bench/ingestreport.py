@@ -1,6 +1,6 @@
 """What the ingest benchmark measured, and the Section it reports: tables, targets and notes.
 
-Target names (``Target.name``): ``TARGET_END_TO_END``, ``TARGET_REINGEST_SERIAL``,
+Target names (``Target.name``): ``TARGET_END_TO_END``, ``TARGET_PARSE``, ``TARGET_REINGEST_SERIAL``,
 ``TARGET_REINGEST_POOL``, ``TARGET_SCALING``; every ``met`` is computed from the measurements.
 """
 
@@ -17,10 +17,12 @@ from bench.report import Section, Table, Target
 NAME = "ingest"
 TITLE = "Ingest: the whole pipeline against feedparser, re-ingest, scaling"
 TARGET_END_TO_END = "end-to-end ingest vs feedparser default parse"
+TARGET_PARSE = "parse alone vs feedparser default parse"
 TARGET_REINGEST_SERIAL = "re-ingest of unchanged bytes (ingest_bytes)"
 TARGET_REINGEST_POOL = "re-ingest of unchanged bytes (ingest_many)"
 TARGET_SCALING = "time per item, largest vs smallest scale"
-END_TO_END_WANTED = 3.0
+END_TO_END_WANTED = 4.0  # issue 20; 8× is the moonshot
+PARSE_WANTED = 30.0
 REINGEST_WANTED = 50.0
 SCALING_TOLERANCE = 1.25
 POOL_PROCESSES = 2  # ingest_many's default, what the command line uses
@@ -243,7 +245,14 @@ def _targets(r: Results) -> tuple[Target, ...]:
             f"{r.rate(r.feedparser_seconds):,.0f}); serial {r.ratio(r.serial.seconds):.2f}×, "
             f"pool {r.ratio(r.pool.seconds):.2f}×",
             ratio >= END_TO_END_WANTED,
-        )
+        ),
+        Target(
+            TARGET_PARSE,
+            f"≥ {PARSE_WANTED:g}× feedparser's items/s (parse_feed: the lxml reader, feedparser "
+            "for what it declines)",
+            f"{r.ratio(r.parse_seconds):.1f}× ({r.rate(r.parse_seconds):,.0f} items/s)",
+            r.ratio(r.parse_seconds) >= PARSE_WANTED,
+        ),
     ]
     for target, ingested in ((TARGET_REINGEST_SERIAL, r.serial), (TARGET_REINGEST_POOL, r.pool)):
         unchanged = all(o == "unchanged" for o in ingested.reingest_outcomes)

@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from feed_documents import FETCHED_AT, context, normalize_fixture
 
+from service.ingest.dates import parse_date
 from service.ingest.markup import plain_text, safe_html
 from service.ingest.normalize import (
     canonical_key,
     clamp_date,
     normalize_entry,
     normalize_feed,
-    parse_date_text,
 )
 from service.ingest.urls import canonical_url
 from service.records import ParsedEnclosure, ParsedEntry, ParsedFeed
@@ -182,8 +182,8 @@ def test_dates_fall_back_and_are_aware_utc() -> None:
     assert item.published_at == updated
     raw = normalize_one(entry(published_raw="2024-02-17T17:01:40-0500"))
     assert raw.published_at == datetime(2024, 2, 17, 22, 1, 40, tzinfo=UTC)
-    assert parse_date_text("Mon, 04 Nov 2024 08:00:00 GMT") == datetime(2024, 11, 4, 8, tzinfo=UTC)
-    assert parse_date_text("not a date") is None
+    assert parse_date("Mon, 04 Nov 2024 08:00:00 GMT") == datetime(2024, 11, 4, 8, tzinfo=UTC)
+    assert parse_date("not a date") is None
     assert clamp_date(FETCHED_AT + timedelta(hours=23), FETCHED_AT) == FETCHED_AT + timedelta(
         hours=23
     )

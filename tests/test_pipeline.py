@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -235,12 +235,12 @@ def test_per_host_limit_holds_while_other_hosts_proceed(db: Database, server: Fe
 class ExplodingTagger(Tagger):
     """A tagger with a bug for one title: the batch must record it and carry on."""
 
-    def tag(
-        self, item: NormalizedItem, *, source_topics: tuple[str, ...] = ()
-    ) -> tuple[TagAssignment, ...]:
-        if "Tokenization" in item.title:
+    def tag_all(
+        self, items: Sequence[NormalizedItem], *, source_topics: tuple[str, ...] = ()
+    ) -> list[tuple[TagAssignment, ...]]:
+        if any("Tokenization" in item.title for item in items):
             raise RuntimeError("bug in the tagger")
-        return super().tag(item, source_topics=source_topics)
+        return super().tag_all(items, source_topics=source_topics)
 
 
 def test_an_unexpected_bug_is_recorded_and_the_batch_goes_on(

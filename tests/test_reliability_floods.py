@@ -127,7 +127,10 @@ def test_a_flood_is_refused_while_healthy_sources_and_the_api_carry_on(
     results = asyncio.run(poll_beside_healthy(db, ids, probe))
 
     for name in HEALTHY:
-        assert (results[name].outcome, results[name].items_new) == ("updated", 1), name
+        assert (results[name].outcome, results[name].items_new) == ("updated", 1), (
+            name,
+            results[name].reason,
+        )
     refused = results["flood"]
     assert (refused.outcome, refused.error_kind) == ("error", "hostile_document")
     assert refused.reason is not None

@@ -35,7 +35,9 @@ from pebble import ProcessExpired, ProcessPool
 from service.errors import HostileDocumentError
 
 T = TypeVar("T")
-PRELOAD = ["service.ingest.pipeline", "service.ingest.subscribe"]
+# The fork server imports these once; every reading process starts with them (scipy.sparse: the
+# topic model and the item vectors, imported lazily elsewhere to keep the command line light).
+PRELOAD = ["service.ingest.pipeline", "service.ingest.subscribe", "scipy.sparse"]
 # lxml's ``attrib.items()`` is quadratic in the number of attributes and holds the GIL (20,000
 # attributes: 3 s; 100,000: two minutes); ``len(attrib)`` is linear. Readers of untrusted XML
 # refuse an element with more than this many before reading any; real feeds and OPML files use

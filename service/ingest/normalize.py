@@ -17,7 +17,6 @@ import operator
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 
 from service.ingest.arxiv import (
@@ -27,6 +26,7 @@ from service.ingest.arxiv import (
     strip_listing_prefix,
     strip_old_title_suffix,
 )
+from service.ingest.dates import parse_date
 from service.ingest.markup import (
     all_printable,
     plain_text,
@@ -282,8 +282,8 @@ def _dates(
     entry: ParsedEntry, feed_date: datetime | None, fetched_at: datetime
 ) -> tuple[datetime, datetime | None]:
     """Published: the entry's, else its update, else the feed's date, else the fetch time."""
-    published = entry.published or parse_date_text(entry.published_raw)
-    updated = entry.updated or parse_date_text(entry.updated_raw)
+    published = entry.published or parse_date(entry.published_raw)
+    updated = entry.updated or parse_date(entry.updated_raw)
     return clamp_date(published or updated or feed_date, fetched_at), (
         clamp_date(updated, fetched_at) if updated else None
     )
@@ -294,24 +294,6 @@ def clamp_date(value: datetime | None, fetched_at: datetime) -> datetime:
     if value is None or value > fetched_at + FUTURE_TOLERANCE:
         return fetched_at.astimezone(UTC)
     return value.astimezone(UTC)
-
-
-def parse_date_text(raw: str | None) -> datetime | None:
-    """A date feedparser could not read: RFC 822 or ISO 8601, naive taken as UTC; else None."""
-    if not raw:
-        return None
-    text = raw.strip()
-    parsed: datetime | None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def _title_keys(kind: Kind, fields: dict[str, object]) -> dict[str, object]:

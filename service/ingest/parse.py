@@ -1,14 +1,14 @@
 """Parse: the bytes of a feed document -> ``ParsedFeed`` (typed, still raw), or ``ParseError``.
 
-    body --clean_prolog--> XML without DOCTYPE/ENTITY --+-- fastparse.read_feed ---+--> ParsedFeed
-                                                        +-- looseparse (refused) --+
-                                                        +-- feedparser.parse ------+
-    body (JSON) ---------------------------------------read_json_feed--> ParsedFeed
+    body --clean_prolog--> XML, no DOCTYPE --+-- feedreader.read_feed (lxml) --+--> ParsedFeed
+                                             +-- feedparser.parse (declined) ---+
+    body (JSON) ----------------------------read_json_feed--> ParsedFeed
 
-All three XML readers give feedparser's result (a ``FeedParserDict``, the keys read here): the
-fast lxml reader for the well-formed RSS / RDF / Atom documents it models; for a document that is
-not well-formed, feedparser's own loose parser without its doomed strict pass; anything else goes
-to ``feedparser.parse``. ``_feed_from`` turns that result into the records.
+The fast path is ``feedreader``: a typed lxml reader of well-formed RSS / RDF / Atom. A document it
+declines (``Unsupported``: not well-formed, an unknown root, XHTML content ...) is read by
+``feedparser.parse`` (public API only) and ``_feed_from`` turns its result into the records. A
+document over a limit (``HostileDocumentError``) reaches no other reader; any other exception is
+a bug and is not hidden.
 
 - feedparser only ever receives a byte stream (``io.BytesIO``): handed ``bytes`` it first tries
   ``open(body)``, so a body that names a local file would be read from disk.
@@ -23,25 +23,30 @@ to ``feedparser.parse``. ``_feed_from`` turns that result into the records.
 
 from __future__ import annotations
 
-import calendar
+import dataclasses
 import io
-import logging
 import re
 import time
 import xml.sax
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
 
 import feedparser
 
-from service.errors import HostileDocumentError, ParseError
-from service.ingest.fastparse import Unsupported, read_feed
+from service.errors import ParseError
+from service.ingest.dates import struct_to_utc
+from service.ingest.feedreader import (
+    Unsupported,
+    has_media,
+    read_feed,
+    unique,
+    unique_enclosures,
+    whole_number,
+)
 from service.ingest.jsonfeed import looks_like_json, read_json_feed
-from service.ingest.looseparse import read_refused_feed
 from service.ingest.prolog import CleanDocument, clean_prolog
-from service.records import ParsedEnclosure, ParsedEntry, ParsedFeed
+from service.records import ParsedEntry, ParsedFeed
 
 ARXIV_NAMESPACES = frozenset({"http://arxiv.org/schemas/atom"})
 PODCAST_NAMESPACES = frozenset(
@@ -52,12 +57,10 @@ PODCAST_NAMESPACES = frozenset(
 )
 ITUNES_NAMESPACE = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-_MEDIA_TYPES = ("audio/", "video/")
 _ARXIV_API_ERRORS = ("http://arxiv.org/api/errors", "https://arxiv.org/api/errors")
 _SKIP_DAYS = re.compile(rb"<skipDays\b[^>]*>(.*?)</skipDays\s*>", re.S | re.I)
 _DAY = re.compile(rb"<day\b[^>]*>\s*([A-Za-z]+)\s*</day\s*>", re.I)
 _ENCODING_DECLARED = re.compile(rb"^[^>]{0,200}?encoding[ \t\r\n]*=", re.S)
-log = logging.getLogger("staycurrent.parse")
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -68,39 +71,34 @@ def parse_feed(body: bytes, *, content_type: str | None = None, url: str = "") -
     if looks_like_json(body, content_type):
         return read_json_feed(body)
     document = clean_prolog(body)
-    headers = _response_headers(document.data, content_type, url)
-    return _feed_from(_read(document.data, headers), document)
-
-
-def _response_headers(data: bytes, content_type: str | None, url: str) -> dict[str, str]:
-    """What feedparser is told of the response: a charset (unless the document declares its
-    encoding) and the URL relative links resolve against."""
-    headers: dict[str, str] = {}
-    if content_type and "charset=" in content_type.lower() and not _ENCODING_DECLARED.match(data):
-        headers["content-type"] = content_type
-    if url.startswith(("http://", "https://")):
-        headers["content-location"] = url
-    return headers
-
-
-def _read(data: bytes, headers: dict[str, str]) -> Any:
-    """feedparser's result: from the fast reader when it models the document; for a document
-    that is not well-formed, feedparser's loose reading without its doomed strict pass; else
-    feedparser's own."""
+    charset = _charset(document.data, content_type)
+    base = url if url.startswith(("http://", "https://")) else ""
     try:
-        return read_feed(data, headers)
-    except Unsupported as declined:
-        refused = read_refused_feed(data, headers) if declined.malformed else None
-        if refused is not None:
-            return refused
-    except HostileDocumentError:
-        raise  # over a limit: no other reader gets the document either
-    except Exception:  # a flaw in the fast reader must never cost a feed: feedparser decides
-        log.exception("the fast feed reader failed; feedparser reads the document instead")
-    return _run_feedparser(data, headers)
+        feed = read_feed(document.data, charset=charset, url=base)
+    except Unsupported:
+        feed = _feed_from(_run_feedparser(document.data, charset, base), document)
+    _refuse_arxiv_api_error(feed)
+    if feed.format.startswith("rss"):
+        skip_days = _skip_days(document.data)
+        if skip_days:
+            feed = dataclasses.replace(feed, skip_days=skip_days)
+    return feed
 
 
-def _run_feedparser(data: bytes, headers: dict[str, str]) -> Any:
+def _charset(data: bytes, content_type: str | None) -> str | None:
+    """The charset of the Content-Type, unless the document declares its encoding."""
+    if not content_type or _ENCODING_DECLARED.match(data):
+        return None
+    _, found, charset = content_type.lower().partition("charset=")
+    return charset.split(";")[0].strip().strip("\"'") or None if found else None
+
+
+def _run_feedparser(data: bytes, charset: str | None, url: str) -> Any:
+    headers: dict[str, str] = {}
+    if charset:
+        headers["content-type"] = f"text/xml; charset={charset}"
+    if url:
+        headers["content-location"] = url
     return feedparser.parse(
         io.BytesIO(data),
         response_headers=headers,
@@ -110,7 +108,7 @@ def _run_feedparser(data: bytes, headers: dict[str, str]) -> Any:
 
 
 def _feed_from(result: Any, document: CleanDocument) -> ParsedFeed:
-    _refuse_arxiv_api_error(result.entries)
+    """The records of feedparser's result."""
     prefixes = _prefixes(result.get("namespaces", {}))
     entries = tuple(_entry_from(entry, prefixes) for entry in result.entries)
     if not entries:
@@ -121,12 +119,11 @@ def _feed_from(result: Any, document: CleanDocument) -> ParsedFeed:
         link=feed.get("link") or None,
         format=str(result.get("version", "")),
         entries=entries,
-        ttl_minutes=_whole_number(feed.get("ttl")),
-        skip_days=_skip_days(document.data) if result.get("version", "").startswith("rss") else (),
+        ttl_minutes=whole_number(feed.get("ttl")),
         language=feed.get("language") or None,
         image=_image_of(feed),
         updated=_date_of(feed, "updated")[1] or _date_of(feed, "published")[1],
-        is_podcast="itunes" in prefixes or any(_has_media(entry) for entry in entries),
+        is_podcast="itunes" in prefixes or any(has_media(entry) for entry in entries),
         warning=_warning(result),
     )
 
@@ -141,10 +138,11 @@ def _warning(result: Any) -> str | None:
 # --------------------------------------------------------------------------- refusals
 
 
-def _refuse_arxiv_api_error(entries: list[Any]) -> None:
+def _refuse_arxiv_api_error(feed: ParsedFeed) -> None:
     """The export.arxiv.org API answers a bad query with an Atom feed holding one Error entry."""
-    if len(entries) == 1 and str(entries[0].get("id", "")).startswith(_ARXIV_API_ERRORS):
-        message = str(entries[0].get("summary", "")).strip() or "no reason given"
+    entries = feed.entries
+    if len(entries) == 1 and (entries[0].guid or "").startswith(_ARXIV_API_ERRORS):
+        message = entries[0].summary.strip() or "no reason given"
         raise ParseError(f"the arXiv API returned an error: {message}")
 
 
@@ -219,7 +217,7 @@ def _entry_from(item: Mapping[str, Any], prefixes: Mapping[str, tuple[str, ...]]
         title=str(entry.get("title", "")),
         title_is_html=(entry.get("title_detail") or {}).get("type") in _HTML_TYPES,
         link=_text(entry.get("link")),
-        links=_unique(_hrefs(entry, enclosures)),
+        links=unique(_hrefs(entry, enclosures)),
         base=_text(content.get("base")) or _text(summary_detail.get("base")),
         summary=str(entry.get("summary", "")),
         summary_is_html=summary_detail.get("type", "text/html") != "text/plain",
@@ -230,8 +228,8 @@ def _entry_from(item: Mapping[str, Any], prefixes: Mapping[str, tuple[str, ...]]
         published_raw=published_raw,
         updated=updated,
         updated_raw=updated_raw,
-        terms=_unique(str(tag.get("term") or "").strip() for tag in entry.get("tags") or ()),
-        enclosures=_enclosures(enclosures),
+        terms=unique(str(tag.get("term") or "").strip() for tag in entry.get("tags") or ()),
+        enclosures=unique_enclosures(_enclosure_triples(enclosures)),
         itunes_duration=_text(entry.get("itunes_duration")),
         episode=_text(entry.get("itunes_episode")),
         season=_text(entry.get("itunes_season")),
@@ -256,10 +254,6 @@ def _attribute(value: object, name: str) -> str | None:
     if isinstance(value, Mapping):
         return _text(value.get(name))
     return None
-
-
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(value for value in values if value))
 
 
 def _hrefs(entry: Mapping[str, Any], enclosures: list[dict[str, Any]]) -> Iterable[str]:
@@ -287,7 +281,7 @@ def _authors(entry: Mapping[str, Any]) -> tuple[str, ...]:
     names = [str(author.get("name") or "").strip() for author in entry.get("authors") or ()]
     if not any(names):
         names = [str(entry.get("author") or "").strip()]
-    return _unique(names)
+    return unique(names)
 
 
 def _date_of(entry: Any, field: str) -> tuple[str | None, datetime | None]:
@@ -297,27 +291,12 @@ def _date_of(entry: Any, field: str) -> tuple[str | None, datetime | None]:
     return raw, (struct_to_utc(parsed) if isinstance(parsed, time.struct_time) else None)
 
 
-@lru_cache(maxsize=4096)
-def struct_to_utc(value: time.struct_time) -> datetime | None:
-    """feedparser's UTC ``struct_time`` as an aware datetime; None if it is not a real date."""
-    try:
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
-def _enclosures(enclosures: list[dict[str, Any]]) -> tuple[ParsedEnclosure, ...]:
-    found: dict[str, ParsedEnclosure] = {}
-    for enclosure in enclosures:
-        href = str(enclosure.get("href") or "").strip()
-        if href and href not in found:
-            kind = _text(enclosure.get("type"))
-            found[href] = ParsedEnclosure(href, kind, _whole_number(enclosure.get("length")))
-    return tuple(found.values())
-
-
-def _has_media(entry: ParsedEntry) -> bool:
-    return any((e.type or "").startswith(_MEDIA_TYPES) for e in entry.enclosures)
+def _enclosure_triples(
+    enclosures: list[dict[str, Any]],
+) -> list[tuple[str, str | None, str | None]]:
+    return [
+        (str(e.get("href") or ""), _text(e.get("type")), _text(e.get("length"))) for e in enclosures
+    ]
 
 
 def _image_of(node: Mapping[str, Any]) -> str | None:
@@ -331,13 +310,6 @@ def _image_of(node: Mapping[str, Any]) -> str | None:
         if found:
             return found
     return None
-
-
-def _whole_number(value: object) -> int | None:
-    text = _text(value)
-    if text is None or not text.isdigit() or len(text) > 18:
-        return None
-    return int(text)
 
 
 def _skip_days(data: bytes) -> tuple[str, ...]:

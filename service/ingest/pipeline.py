@@ -109,11 +109,10 @@ def process_document(
         feed_url=source.url, kind=source.kind, fetched_at=fetched_at, source_id=source.id
     )
     normalized = normalize_feed(feed, context)
+    tags = tagger.tag_all(normalized.items, source_topics=source.topics)
     tagged = tuple(
-        ItemWithTags(
-            item, tagger.tag(item, source_topics=source.topics), tag_model=tagger.model_version
-        )
-        for item in normalized.items
+        ItemWithTags(item, found, tag_model=tagger.model_version)
+        for item, found in zip(normalized.items, tags, strict=True)
     )
     return Processed(feed, embed_items(tagged, embedder), normalized.skipped, len(parsed.entries))
 

@@ -31,7 +31,7 @@ is compiled once into a single regular expression (``Tagger``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -129,7 +129,20 @@ class Tagger:
         self, item: NormalizedItem, *, source_topics: tuple[str, ...] = ()
     ) -> tuple[TagAssignment, ...]:
         """The item's topics, one assignment per slug, best score first."""
-        scores = self._model_scores(item)
+        return self.tag_all((item,), source_topics=source_topics)[0]
+
+    def tag_all(
+        self, items: Sequence[NormalizedItem], *, source_topics: tuple[str, ...] = ()
+    ) -> list[tuple[TagAssignment, ...]]:
+        """``tag`` for each of ``items`` (a document's), the model run once for all of them."""
+        return [
+            self._tagged(item, scores, source_topics)
+            for item, scores in zip(items, self._model_scores(items), strict=True)
+        ]
+
+    def _tagged(
+        self, item: NormalizedItem, scores: Scores, source_topics: tuple[str, ...]
+    ) -> tuple[TagAssignment, ...]:
         evidence: dict[str, dict[TagOrigin, float]] = {}
         for slug, score, origin in self._text_evidence(item, scores):
             _add(evidence, slug, score, origin)
@@ -157,18 +170,25 @@ class Tagger:
             for slug, (score, origin) in ordered
         )
 
-    def _model_scores(self, item: NormalizedItem) -> Scores:
-        """The model's scores, unless arXiv's own categories already name an area (the model
-        learned from them; they are the better evidence, and skipping it halves a paper's cost)."""
+    def _model_scores(self, items: Sequence[NormalizedItem]) -> list[Scores]:
+        """The model's scores of each item (one batch), unless arXiv's own categories already
+        name an area (the model learned from them; they are the better evidence, and skipping
+        it halves a paper's cost)."""
+        scored = [i for i, item in enumerate(items) if self._needs_model(item)]
+        found: list[Scores] = [{} for _ in items]
+        if self.model is None or not scored:
+            return found
+        texts = [_model_text(items[i]) for i in scored]
+        for i, row in zip(scored, self.model.probability_rows(texts).tolist(), strict=True):
+            found[i] = {label: (row[j], self._thresholds[j]) for j, label in self._known_labels}
+        return found
+
+    def _needs_model(self, item: NormalizedItem) -> bool:
         if self.model is None or not (item.title or item.summary_text):
-            return {}
-        if item.arxiv is not None and any(
-            slug != GENERAL_AREA for slug in self.category_topics(item.arxiv.categories)
-        ):
-            return {}
-        text = f"{item.title}. {item.summary_text}" if item.summary_text else item.title
-        probabilities = self.model.probabilities(text).tolist()
-        return {label: (probabilities[i], self._thresholds[i]) for i, label in self._known_labels}
+            return False
+        return item.arxiv is None or all(
+            slug == GENERAL_AREA for slug in self.category_topics(item.arxiv.categories)
+        )
 
     def _text_evidence(
         self, item: NormalizedItem, scores: Scores
@@ -255,6 +275,10 @@ class Tagger:
             if candidate in self._words:
                 return self._words[candidate]
         return []
+
+
+def _model_text(item: NormalizedItem) -> str:
+    return f"{item.title}. {item.summary_text}" if item.summary_text else item.title
 
 
 def _summary_score(hits: int, summary_chars: int) -> float:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import itertools
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,10 @@ MAX_CHARS = 4_000  # the first few thousand characters say what an item is about
 SHIPPED = "topics-arxiv-2026.npz"  # in service/ingest/models/, built by `staycurrent tags retrain`
 FALLBACK_FLOOR = 0.25  # no topic passes its threshold: the best one is kept if at least this likely
 _TOKEN = re.compile(r"\w\w+")  # scikit-learn's (?u)\b\w\w+\b: runs of 2+ word characters
+# Every ASCII character that is not a word character (``\w``) becomes a space.
+_ASCII_SEPARATORS = {
+    code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")
+}
 _ARRAYS = ("vocab", "idf", "coef", "intercept", "calib_a", "calib_b", "thresholds", "labels")
 
 Floats = npt.NDArray[np.float32]
@@ -51,9 +54,19 @@ class TopicScore:
         return self.probability >= self.threshold
 
 
+def words_of(text: str) -> list[str]:
+    """The words of ``text`` as scikit-learn's token pattern finds them, lowercased: runs of 2+
+    word characters (an ASCII text is split by ``str.split``, the same words several times
+    faster than the regular expression)."""
+    lowered = text[:MAX_CHARS].lower()
+    if lowered.isascii():
+        return [word for word in lowered.translate(_ASCII_SEPARATORS).split() if len(word) > 1]
+    return _TOKEN.findall(lowered)
+
+
 def tokens(text: str) -> list[str]:
     """Unigrams then bigrams, as scikit-learn's TfidfVectorizer(ngram_range=(1, 2)) makes them."""
-    words = _TOKEN.findall(text[:MAX_CHARS].lower())
+    words = words_of(text)
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
@@ -98,11 +111,7 @@ class TopicModel:
 
     def probabilities(self, text: str) -> Floats:
         """Calibrated probability of each label (``self.labels`` order) for one text."""
-        columns, weights = self._features(text)
-        margin = self._intercept.copy()
-        if columns.size:
-            margin += weights @ self._coef[columns]
-        return _sigmoid(self._a * margin + self._b)
+        return np.asarray(self.probability_rows([text])[0], dtype=np.float32)
 
     def scores(self, text: str) -> tuple[TopicScore, ...]:
         probabilities = self.probabilities(text)
@@ -112,36 +121,51 @@ class TopicModel:
         )
 
     def probability_rows(self, texts: Sequence[str]) -> Floats:
-        """One row of probabilities per text (evaluation and re-tagging in batches)."""
-        rows = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        for i, text in enumerate(texts):
-            rows[i] = self.probabilities(text)
-        return rows
+        """One row of probabilities per text, the texts' TF-IDF rows scored together (a
+        document's items in one batch: a few numpy calls whatever their number)."""
+        margin = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        rows, columns, weights = self._features(texts)
+        if rows.size:
+            contributions = weights[:, np.newaxis] * self._coef[columns]
+            present, starts = np.unique(rows, return_index=True)
+            margin[present] = np.add.reduceat(contributions, starts, axis=0)
+        margin += self._intercept
+        return _sigmoid(self._a * margin + self._b)
 
-    def _features(self, text: str) -> tuple[npt.NDArray[np.intp], Floats]:
-        """The TF-IDF row of ``text`` as (columns, weights), the terms of ``tokens(text)``.
+    def _features(self, texts: Sequence[str]) -> tuple[IntArray, IntArray, Floats]:
+        """The TF-IDF rows of ``texts`` as (row, column, weight) triples sorted by row: the
+        terms of ``tokens(text)``, l2-normalized as scikit-learn's
+        ``TfidfVectorizer(sublinear_tf=True)`` makes them.
 
         Words become ids by one dictionary lookup each; bigrams are looked up as integer codes
         (first id * words + second id) in a sorted array, so no bigram string is ever built.
         """
-        found = _TOKEN.findall(text[:MAX_CHARS].lower())
-        ids = np.fromiter(map(self._words.get, found, _MISSING), dtype=np.int64, count=len(found))
-        known = ids[ids >= 0]
-        columns = self._unigram[known]
+        found = [words_of(text) for text in texts]
+        lengths = np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+        words = itertools.chain.from_iterable(found)
+        ids = np.fromiter(map(self._words.get, words, _MISSING), dtype=np.int64)
+        row_of = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        known = ids >= 0
+        columns = self._unigram[ids[known]]
         parts = [columns[columns >= 0]]
+        row_parts = [row_of[known][columns >= 0]]
         if len(ids) > 1 and len(self._bigrams):
             first, second = ids[:-1], ids[1:]
-            pairs = (first >= 0) & (second >= 0)
+            pairs = known[:-1] & known[1:] & (row_of[:-1] == row_of[1:])
             codes = first[pairs] * len(self._unigram) + second[pairs]
             at = np.minimum(np.searchsorted(self._bigrams, codes), len(self._bigrams) - 1)
-            parts.append(self._bigram_columns[at[self._bigrams[at] == codes]])
-        every = np.concatenate(parts)
-        if not every.size:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.float32)
-        columns, tf = np.unique(every, return_counts=True)
+            hit = self._bigrams[at] == codes
+            parts.append(self._bigram_columns[at[hit]])
+            row_parts.append(row_of[:-1][pairs][hit])
+        width = len(self._vocab)
+        keys, tf = np.unique(
+            np.concatenate(row_parts) * width + np.concatenate(parts), return_counts=True
+        )
+        rows, columns = keys // width, keys % width
         weights = ((np.log(tf) + 1.0) * self._idf[columns]).astype(np.float32)
-        weights /= np.float32(math.sqrt(float(weights @ weights)))
-        return columns.astype(np.intp), weights
+        norms = np.sqrt(np.bincount(rows, weights=weights * weights, minlength=len(texts)))
+        weights /= norms[rows].astype(np.float32)
+        return rows, columns, weights
 
     # ------------------------------------------------------------------ the file
 
