@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import lxml.html
 import pytest
 from apikit import Api, make_api
-from feedserver import FeedServer
 from fastapi.testclient import TestClient
+from feedserver import FeedServer
 from livemarkup import live_markup
 from smtpserver import smtp_server
 from sqlmodel import select
@@ -71,7 +71,7 @@ def signals(db: Database, profile_id: int) -> set[tuple[int, str]]:
     return {(r.item_id, r.signal) for r in rows}
 
 
-@pytest.mark.parametrize("path", PAGES + ("/app/items/1", "/app/settings/digest-preview"))
+@pytest.mark.parametrize("path", [*PAGES, "/app/items/1", "/app/settings/digest-preview"])
 def test_nothing_is_readable_without_signing_in(api: Api, path: str) -> None:
     answer = api.client.get(path, follow_redirects=False)
     assert answer.status_code == 303
