@@ -30,6 +30,8 @@ CHROMIUM = ("chromium", "chromium-browser")
 DRIVER = "chromedriver"
 DESKTOP = (1280, 900)
 PHONE = (390, 844)
+SHOTS = (("feed", "/app/"), ("settings", "/app/settings"), ("trends", "/app/trends"))
+SHOTS_SECRET = "screenshots-secret-key-0123456789"
 
 
 class BrowserUnavailable(Exception):
