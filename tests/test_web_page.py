@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -330,3 +331,26 @@ def test_settings_are_saved_through_the_profile_checks(api: Api) -> None:
     urls = lxml.html.document_fromstring(fresh.text).xpath("//dl[@id='feed-urls']//input/@value")
     assert any(u.endswith("/feed.rss") for u in urls)
     assert api.client.get(urlsplit(urls[0]).path).status_code == 200  # the new address works
+
+
+def test_guessing_tokens_is_throttled_per_client(
+    sqlite_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    db = Database(sqlite_url)
+    api = make_api(db, make_settings, items=30, api_auth_failures_per_minute=3)
+    _profile, token, _ = api.profile("ada")
+    form = api.client.get("/app/login")
+    guesses = [
+        api.client.post("/app/login", data={"token": f"guess-{n}", "csrf": csrf_of(form.text)})
+        for n in range(4)
+    ]
+    assert [g.status_code for g in guesses] == [401, 401, 401, 429]
+    assert int(guesses[-1].headers["Retry-After"]) > 0
+    right = api.client.post("/app/login", data={"token": token, "csrf": csrf_of(form.text)})
+    assert right.status_code == 429  # even the right token waits: the budget is spent
+    api.advance(timedelta(minutes=1))
+    assert (
+        "Sign out (ada)"
+        in api.client.post("/app/login", data={"token": token, "csrf": csrf_of(form.text)}).text
+    )
+    db.dispose()

@@ -29,6 +29,7 @@ from service.errors import (
     SignatureError,
     StaycurrentError,
 )
+from service.outputs.api.ratelimit import TokenBuckets
 from service.outputs.web.render import page
 from service.outputs.web.routes_auth import router as auth_router
 from service.outputs.web.routes_browse import router as browse_router
@@ -90,6 +91,9 @@ def create_web(settings: Settings, *, db: Database, clock: Callable[[], datetime
     web.state.settings = settings
     web.state.db = db
     web.state.clock = clock
+    # Failed sign-ins per client, on the API's budget (the API's middleware counts only 401s of
+    # requests that carry a token in a header or a link's path).
+    web.state.sign_in_failures = TokenBuckets(settings.api_auth_failures_per_minute)
     web.add_exception_handler(StaycurrentError, _on_error)
     web.add_exception_handler(RequestValidationError, _on_invalid)
     web.add_exception_handler(StarletteHTTPException, _on_http)

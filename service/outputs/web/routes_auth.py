@@ -24,6 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from service.config import Settings
 from service.errors import ConfigError, SMTPDeliveryError
 from service.outputs.api.deps import DatabaseDep, NowDep, SettingsDep
+from service.outputs.api.ratelimit import TokenBuckets
 from service.outputs.digest.send import SMTPConfig, send_email
 from service.outputs.web.render import page
 from service.outputs.web.session import (
@@ -73,6 +74,31 @@ def _login_page(
     return response
 
 
+def _failures(request: Request) -> TokenBuckets:
+    buckets: TokenBuckets = request.app.state.sign_in_failures
+    return buckets
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _throttled(request: Request, settings: Settings, now: datetime) -> Response | None:
+    """The page to answer when this client spent its failed sign-ins (429), else None."""
+    wait = _failures(request).wait(_client(request), now.timestamp())
+    if wait is None:
+        return None
+    note = f"Too many failed sign-ins from here: try again in {wait} s."
+    response = _login_page(request, settings, note=note, status=429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _failed(request: Request, settings: Settings, now: datetime, note: str) -> Response:
+    _failures(request).take(_client(request), now.timestamp())
+    return _login_page(request, settings, note=note, status=401)
+
+
 def _home(request: Request) -> str:
     return f"{request.scope.get('root_path') or ''}/"
 
@@ -105,11 +131,14 @@ def login(
     csrf: Field,
 ) -> Response:
     check_login_csrf(request, csrf)
+    throttled = _throttled(request, settings, now)
+    if throttled is not None:
+        return throttled
     with db.session() as session:
         profile = find_by_token(session, token.strip(), which="api")
     if profile is None or profile.id is None:
         note = "That token is no profile's API token (it may have been rotated)."
-        return _login_page(request, settings, note=note, status=401)
+        return _failed(request, settings, now, note)
     return _begin(request, settings, db, profile.id, now)
 
 
@@ -181,10 +210,13 @@ def use_link(
     csrf: Field,
 ) -> Response:
     check_login_csrf(request, csrf)
+    throttled = _throttled(request, settings, now)
+    if throttled is not None:
+        return throttled
     profile_id = redeem_link(db, link, now=now)
     if profile_id is None:
         note = "That sign-in link was used already or has expired: ask for a new one."
-        return _login_page(request, settings, note=note, status=401)
+        return _failed(request, settings, now, note)
     return _begin(request, settings, db, profile_id, now)
 
 
