@@ -9,7 +9,6 @@ App passwords are not offered here: no API for them exists in this version.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,7 +33,7 @@ from service.storage.profiles import (
     rotate_token,
     update_profile,
 )
-from service.storage.topics import topic_counts
+from service.storage.topics import taxonomy
 
 router = APIRouter()
 
@@ -102,12 +101,14 @@ def changes_from(profile: Profile, form: FormData) -> dict[str, object]:
     }
 
 
-def _taxonomy(db: Database, now: datetime) -> list[dict[str, Any]]:
+def _taxonomy(db: Database) -> list[dict[str, Any]]:
+    """The areas, each with its subtopics, for the interest checkboxes."""
     with db.session() as session:
-        topics = topic_counts(session, now)
-    areas = [t for t in topics if t.parent is None]
+        topics = list(taxonomy(session))
     return [
-        {"area": area, "subtopics": [t for t in topics if t.parent == area.slug]} for area in areas
+        {"area": area, "subtopics": [t for t in topics if t.parent == area.slug]}
+        for area in topics
+        if area.parent is None
     ]
 
 
@@ -117,7 +118,6 @@ def _settings_page(
     *,
     db: Database,
     settings: Settings,
-    now: datetime,
     **extra: Any,
 ) -> Response:
     status = int(extra.pop("status", 200))
@@ -125,7 +125,7 @@ def _settings_page(
         "reader": reader,
         "csrf": reader.csrf,
         "profile": reader.profile,
-        "taxonomy": _taxonomy(db, now),
+        "taxonomy": _taxonomy(db),
         "kinds": KINDS,
         "max_kind_weight": MAX_KIND_WEIGHT,
         "max_window": MAX_WINDOW_DAYS,
@@ -142,14 +142,14 @@ def _settings_page(
 
 @router.get("/settings")
 def settings_form(
-    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep, now: NowDep
+    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
-    return _settings_page(request, reader, db=db, settings=settings, now=now)
+    return _settings_page(request, reader, db=db, settings=settings)
 
 
 @router.post("/settings")
 async def save_settings(
-    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep, now: NowDep
+    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
     form = await request.form(max_fields=MAX_FORM_FIELDS)
     check_csrf(reader, str(form.get("csrf", "")))
@@ -163,7 +163,6 @@ async def save_settings(
             reader,
             db=db,
             settings=settings,
-            now=now,
             error=error.reason,
             status=400,
         )
@@ -173,14 +172,14 @@ async def save_settings(
 
 @router.post("/settings/feed-addresses")
 async def new_feed_addresses(
-    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep, now: NowDep
+    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
     form = await request.form()
     check_csrf(reader, str(form.get("csrf", "")))
     token = await run_in_threadpool(rotate_token, db, profile_id=reader.profile_id, which="feed")
     urls = subscription_urls(settings.base_url, token)
     return await run_in_threadpool(
-        _settings_page, request, reader, db=db, settings=settings, now=now, feed_urls=urls
+        _settings_page, request, reader, db=db, settings=settings, feed_urls=urls
     )
 
 
