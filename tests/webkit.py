@@ -116,7 +116,7 @@ def _screenshot(driver: Any, path: Path, size: tuple[int, int]) -> None:
     driver.refresh()
     time.sleep(0.3)
     # The whole page, as tall as it is (up to a limit), at this width.
-    height = min(int(driver.execute_script("return document.body.scrollHeight")), 2600)
+    height = min(int(driver.execute_script("return document.body.scrollHeight")), 1600)
     driver.set_window_size(size[0], max(size[1], height))
     driver.save_screenshot(str(path))
 
