@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service.config import Settings
@@ -133,41 +133,34 @@ def _feed_context(
     }
 
 
+FeedViewDep = Annotated[FeedView, Depends(feed_view)]
+
+
 @router.get("/")
 def feed_page(
     *,
     request: Request,
+    view: FeedViewDep,
     reader: ReaderDep,
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
-    depth: Annotated[float | None, Query(ge=0, le=1)] = None,
-    window: Annotated[int | None, Query(ge=1, le=MAX_WINDOW_DAYS)] = None,
-    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
-    view = feed_view(depth, window, kind, cursor)
-    return page(
-        request,
-        "feed.html",
-        _feed_context(request, view, db=db, settings=settings, reader=reader, now=now),
-    )
+    context = _feed_context(request, view, db=db, settings=settings, reader=reader, now=now)
+    return page(request, "feed.html", context)
 
 
 @router.get("/feed/list")
 def feed_list(
     *,
     request: Request,
+    view: FeedViewDep,
     reader: ReaderDep,
     db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
-    depth: Annotated[float | None, Query(ge=0, le=1)] = None,
-    window: Annotated[int | None, Query(ge=1, le=MAX_WINDOW_DAYS)] = None,
-    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
-    view = feed_view(depth, window, kind, cursor)
+    """The list alone (metrics, items, the next page's link): what the slider swaps in."""
     context = _feed_context(request, view, db=db, settings=settings, reader=reader, now=now)
     return page(request, "feed_list.html", context)
 
