@@ -24,6 +24,7 @@ BENCHMARKS = (
     "startup",
     "tagging",
     "trends",
+    "web",
 )
 
 

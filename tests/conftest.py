@@ -85,6 +85,7 @@ def corpus_files() -> list[Path]:
 # --------------------------------------------------------------------------- databases
 
 _TABLES_IN_ORDER = (
+    "web_session",
     "comeback",
     "trend",
     "trend_refresh",

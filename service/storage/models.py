@@ -426,3 +426,21 @@ class Comeback(SQLModel, table=True):
     reason: str = Field(sa_type=sa.Text)
     baseline: bool = False
     created_at: datetime = _when(nullable=False)
+
+
+# --------------------------------------------------------------------------- reading page
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser of the reading page, or a one-time sign-in link sent by email
+    (``purpose``). Only a hash of the secret is stored; signing out (or using a link) deletes
+    the row, so a copied cookie or a used link opens nothing."""
+
+    __tablename__ = "web_session"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE", index=True)
+    purpose: str = Field(max_length=16)  # session | link
+    csrf: str = Field(max_length=64)  # the forms' token of this session (empty for a link)
+    created_at: datetime = _when(nullable=False)
+    expires_at: datetime = _when(nullable=False, index=True)

@@ -49,12 +49,17 @@ def _by(session: Session, key: Mapped[str], now: datetime) -> dict[str, dict[int
     }
 
 
+def taxonomy(session: Session) -> Sequence[Tag]:
+    """Every topic, areas and subtopics, in catalog order (no counting: cheap at any size)."""
+    return session.exec(select(Tag).order_by(col(Tag.id))).all()
+
+
 def topic_counts(session: Session, now: datetime) -> list[TopicCount]:
     """Every topic (in catalog order) with its item counts over the last 7 and 30 days."""
     per_tag = _by(session, col(Tag.slug), now)
     per_area = _by(session, col(Tag.area), now)
     zero = dict.fromkeys(COUNT_WINDOWS_DAYS, 0)
-    tags: Sequence[Tag] = session.exec(select(Tag).order_by(col(Tag.id))).all()
+    tags = taxonomy(session)
     return [
         TopicCount(
             slug=t.slug,

@@ -28,6 +28,7 @@ from service.outputs.api.routes_profiles import router as profiles_router
 from service.outputs.api.routes_sources import router as sources_router
 from service.outputs.api.routes_subscriptions import router as subscriptions_router
 from service.outputs.api.routes_trends import router as trends_router
+from service.outputs.web.app import WEB_PATH, create_web
 from service.rank.loader import WindowCache
 from service.storage.engine import Database
 
@@ -94,4 +95,7 @@ def create_app(
     app.include_router(items_router)
     app.include_router(trends_router)
     app.include_router(sources_router)
+    app.mount(
+        WEB_PATH, create_web(settings, db=database, clock=clock, windows=app.state.windows)
+    )  # the reading page
     return app
