@@ -493,10 +493,19 @@ def load_pool(
     inputs = StoryInputs(
         window.mentions,
         window.vectors,
-        _papers_gone(session, query, _mentioned(window, rows)),
+        _papers_gone(session, query, _mentioned(window, rows))
+        if _hides(query, signals)
+        else frozenset(),
     )
     # Each story once: coverage folds into its paper, near-duplicates into the first of them.
     return fold_stories(pool, inputs).pool
+
+
+def _hides(query: CandidateQuery, signals: Mapping[int, frozenset[str]]) -> bool:
+    """Whether the profile hid (or, for this query, read) anything: only then can a covered
+    paper's story be gone."""
+    gone = {"hide"} if query.include_read else {"hide", "read"}
+    return any(not marks.isdisjoint(gone) for marks in signals.values())
 
 
 def _mentioned(window: CandidateWindow, rows: Rows) -> set[str]:
