@@ -15,6 +15,8 @@ Target (issue 9): the digests of 1,000 profiles in at most 30 s.
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import random
 import statistics
 import time
@@ -32,6 +34,7 @@ from service.storage.profiles import create_profile, list_profiles
 NAME = "digest"
 TITLE = "Digest: 1,000 profiles' email digests"
 LIMIT_SECONDS = 30.0
+LIMIT_MB = 200.0  # issue 18
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -70,6 +73,18 @@ def _make_profiles(db: Database, count: int, topics: list[str], seed: int) -> No
         )
 
 
+def _make_data(path: Path, items: int, profiles: int, topics: list[str]) -> None:
+    from corpusgen import generate_corpus
+
+    db = Database(f"sqlite:///{path}")
+    try:
+        upgrade(db)
+        generate_corpus(db, items=items, seed=5, now=NOW)
+        _make_profiles(db, profiles, topics, seed=items)
+    finally:
+        db.dispose()
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -79,20 +94,26 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _one_scale(ctx: Context, items: int, profiles: int) -> dict[str, float]:
-    from corpusgen import TAXONOMY, generate_corpus
+    from corpusgen import TAXONOMY
     from memorywatch import memory_fields
     from smtpserver import SMTPServer
 
     path = ctx.workdir / f"digest-{items}.db"
+    t0 = time.perf_counter()
+    # The data is made in a child process, so this one's memory is the digests' alone.
+    maker = multiprocessing.get_context("fork").Process(
+        target=_make_data, args=(path, items, profiles, [t.slug for t in TAXONOMY.topics])
+    )
+    maker.start()
+    maker.join()
+    if maker.exitcode != 0:
+        raise RuntimeError(f"making the digest benchmark's data failed ({maker.exitcode})")
+    generated = time.perf_counter() - t0
+    gc.collect()
     # The high-water mark from here on (this process also ran the benchmarks before this one).
     Path("/proc/self/clear_refs").write_text("5")
     db = Database(f"sqlite:///{path}")
     try:
-        upgrade(db)
-        t0 = time.perf_counter()
-        generate_corpus(db, items=items, seed=5, now=NOW)
-        generated = time.perf_counter() - t0
-        _make_profiles(db, profiles, [t.slug for t in TAXONOMY.topics], seed=items)
         server = SMTPServer()
         server.start()
         try:
@@ -161,6 +182,12 @@ def run(ctx: Context) -> Section:
             met=largest["send_s"] * per_1000 <= LIMIT_SECONDS
             and largest["received"] == largest["sent"] == profiles,
         ),
+        Target(
+            name=f"peak memory building and sending at {largest['items']:,} items",
+            wanted=f"≤ {LIMIT_MB:.0f} MB",
+            measured=f"{largest['peak_rss_mb']:.0f} MB",
+            met=largest["peak_rss_mb"] <= LIMIT_MB,
+        ),
     )
     table = Table(
         title="Digests per corpus size",
@@ -196,8 +223,8 @@ def run(ctx: Context) -> Section:
         "build = compose_for per profile (rank, choose, render HTML and text, MIME), no SMTP; "
         "send = run_due_digests against aiosmtpd on loopback (claim, compose, send, record).",
         "The corpus spans 14 days; a daily digest ranks the last day (or since the last send).",
-        "Peak RSS: this process's high-water mark from the start of each corpus size (reset "
-        "through /proc/self/clear_refs), corpus generation included.",
+        "Peak RSS: this process's high-water mark while building and sending (reset through "
+        "/proc/self/clear_refs after the corpus and profiles were made in a child process).",
     ]
     if len(rows) > 1:
         small, big = rows[0], rows[-1]

@@ -23,6 +23,11 @@ def test_the_digest_benchmark_builds_and_sends_every_profile(tmp_path: Path) -> 
         assert r["build s"] > 0 and r["send s"] > 0 and r["items/digest"] > 0
         assert 0 < r["build p50 ms"] <= r["build p95 ms"]
     names = [t["name"] for t in section["targets"]]
-    assert names == ["build 12 digests at 600 items", "send 12 digests end to end at 600 items"]
+    assert names == [
+        "build 12 digests at 600 items",
+        "send 12 digests end to end at 600 items",
+        "peak memory building and sending at 600 items",
+    ]
+    assert all(0 < r["peak RSS MB"] for r in rows)
     assert all(isinstance(t["met"], bool) for t in section["targets"])
     assert "## Digest" in (out / "latest.md").read_text()

@@ -494,7 +494,9 @@ def load_pool(
     inputs = StoryInputs(
         window.mentions,
         window.vectors,
-        _papers_gone(session, query, _mentioned(window, rows)),
+        _papers_gone(session, query, _mentioned(window, rows))
+        if _hides(query, signals)
+        else frozenset(),
     )
     # Each story once: coverage folds into its paper, near-duplicates into the first of them.
     folded = fold_stories(pool, inputs).pool
@@ -503,6 +505,13 @@ def load_pool(
     # The profile's learned preference model (rank.preference) on the stories' vectors.
     learned = learned_for(session, query.profile_id, folded, query.at)
     return folded if learned is None else replace(folded, learned=learned)
+
+
+def _hides(query: CandidateQuery, signals: Mapping[int, frozenset[str]]) -> bool:
+    """Whether the profile hid (or, for this query, read) anything: only then can a covered
+    paper's story be gone."""
+    gone = {"hide"} if query.include_read else {"hide", "read"}
+    return any(not marks.isdisjoint(gone) for marks in signals.values())
 
 
 def _mentioned(window: CandidateWindow, rows: Rows) -> set[str]:

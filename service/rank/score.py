@@ -36,12 +36,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from service.rank.model import CandidatePool, FeedbackEvent, Preferences, Rows
 from service.rank.window import KIND_INDEX, Columns, Floats, author_key
+
+K = TypeVar("K", str, int)
 
 KEYWORD_IN_TITLE = 1.0
 KEYWORD_IN_SUMMARY = 0.6
@@ -107,7 +110,7 @@ class Affinity:
         return bool(self.topics or self.sources or self.authors)
 
 
-def _squash(totals: Mapping[str, float] | Mapping[int, float]) -> dict[object, float]:
+def _squash(totals: Mapping[K, float]) -> dict[K, float]:
     return {key: float(np.tanh(value / 2.0)) for key, value in totals.items() if value}
 
 
@@ -127,11 +130,7 @@ def affinities(
             sources[source_id] += weight
         for name in event.authors:
             authors[author_key(name)] += weight
-    return Affinity(
-        topics={str(k): v for k, v in _squash(topics).items()},
-        sources={int(str(k)): v for k, v in _squash(sources).items()},
-        authors={str(k): v for k, v in _squash(authors).items()},
-    )
+    return Affinity(topics=_squash(topics), sources=_squash(sources), authors=_squash(authors))
 
 
 def _affinity(columns: Columns, rows: Rows, affinity: Affinity) -> Floats:

@@ -159,24 +159,30 @@ def fold_stories(pool: CandidatePool, inputs: StoryInputs) -> Folded:
     is_paper = columns.kind[rows] == KIND_INDEX["paper"]
     papers = set(columns.arxiv[rows[is_paper]].tolist()) | inputs.papers_gone
     papers.discard(None)
-    position = {item_id: n for n, item_id in enumerate(columns.ids[rows].tolist())}
+    at = np.full(len(columns), -1, dtype=np.int64)  # window row -> position in the pool
+    at[rows] = np.arange(len(rows))
+
+    def position(item_id: int) -> int:
+        row = columns.row_of.get(item_id)
+        return -1 if row is None else int(at[row])
+
     keep = np.ones(len(candidates), dtype=np.bool_)
     for item_id, found in inputs.mentions.items():
-        n = position.get(item_id)
-        if n is not None and not is_paper[n] and not papers.isdisjoint(found):
+        n = position(item_id)
+        if n >= 0 and not is_paper[n] and not papers.isdisjoint(found):
             keep[n] = False
     covering = len(candidates) - int(np.count_nonzero(keep))
-    rest = [candidates[n] for n in np.flatnonzero(keep).tolist()]
-    leaders = duplicate_groups(rest, inputs.vectors, columns.groups)
+    others = [candidates[n] for n in np.flatnonzero(keep & ~is_paper).tolist()]
+    leaders = duplicate_groups(others, inputs.vectors, columns.groups)
+    followers = [candidates[n] for n in map(position, leaders) if n >= 0 and keep[n]]
     folded: dict[int, list[Candidate]] = {}
-    for c in sorted((c for c in rest if c.id in leaders), key=lambda c: (c.published_at, c.id)):
+    for c in sorted(followers, key=lambda c: (c.published_at, c.id)):
         folded.setdefault(leaders[c.id], []).append(c)
-        keep[position[c.id]] = False
+        keep[position(c.id)] = False
     kept_positions = np.flatnonzero(keep)
-    kept = tuple(
-        _with_sources(candidates[n], folded.get(candidates[n].id, ()))
-        for n in kept_positions.tolist()
-    )
+    kept = tuple(candidates[n] for n in kept_positions.tolist())
+    if folded:
+        kept = tuple(_with_sources(c, folded[c.id]) if c.id in folded else c for c in kept)
     same_story = {story: tuple(members) for story, members in folded.items()}
     pool_rows = rows[kept_positions] if pool.rows is not None else None
     return Folded(

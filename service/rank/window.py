@@ -158,6 +158,7 @@ class Columns:
     """A list of candidates as arrays (see the module docstring), one row per candidate."""
 
     ids: Ints
+    row_of: Mapping[int, int]  # item id -> its row
     topic_slugs: tuple[str, ...]
     column: Mapping[str, int]  # topic slug -> its column
     topics: Floats
@@ -200,6 +201,7 @@ class Columns:
         authors, surnames = _author_rows(candidates)
         return cls(
             ids=np.array([c.id for c in candidates], dtype=np.int64),
+            row_of={c.id: row for row, c in enumerate(candidates)},
             topic_slugs=slugs,
             column={slug: n for n, slug in enumerate(slugs)},
             topics=topic_matrix,
