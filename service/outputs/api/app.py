@@ -12,6 +12,7 @@ from service import __version__
 from service.config import Settings
 from service.ingest.netguard import Resolver, system_resolver
 from service.outputs.api.docs_pages import install_docs
+from service.outputs.api.greader import install_greader
 from service.outputs.api.health import router as health_router
 from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
@@ -95,4 +96,5 @@ def create_app(
     app.include_router(items_router)
     app.include_router(trends_router)
     app.include_router(sources_router)
+    install_greader(app)  # the Google Reader API for reader apps (/accounts, /reader)
     return app
