@@ -19,6 +19,7 @@ from service.outputs.api.problems import install_problems
 from service.outputs.api.query_guard import refuse_unknown_query
 from service.outputs.api.ratelimit import RateLimit
 from service.outputs.api.requestlog import RequestLog
+from service.outputs.api.routes_app_passwords import router as app_passwords_router
 from service.outputs.api.routes_digest import router as digest_router
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
@@ -89,6 +90,7 @@ def create_app(
     app.add_middleware(RequestLog)  # outermost: logs every answer, 413s, 429s and 500s included
     app.include_router(feed_router)
     app.include_router(profiles_router)
+    app.include_router(app_passwords_router)
     app.include_router(feedback_router)
     app.include_router(source_health_router)
     app.include_router(subscriptions_router)
