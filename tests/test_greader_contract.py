@@ -15,9 +15,9 @@ from sqlmodel import select
 
 from service.config import Settings
 from service.outputs.greader.ids import long_item_id
-from service.storage.engine import Database
-from service.outputs.subscriptions import lens_feed
 from service.outputs.outlines import profile_lenses
+from service.outputs.subscriptions import lens_feed
+from service.storage.engine import Database
 from service.storage.models import Feedback, Profile
 
 READING_LIST = "user/-/state/com.google/reading-list"
@@ -72,9 +72,7 @@ def test_netnewswire_sync_sequence(api: Api) -> None:
     assert [item["id"] for item in items] == [long_item_id(int(i)) for i in ids[:50]]
     assert all(item["title"] and READING_LIST in item["categories"] for item in items)
     first = items[0]
-    edited = app.post(
-        "/reader/api/0/edit-tag", {"i": first["id"], "a": READ, "T": edit_token}
-    )
+    edited = app.post("/reader/api/0/edit-tag", {"i": first["id"], "a": READ, "T": edit_token})
     assert (edited.status_code, edited.text) == (200, "OK")
     starred_edit = app.post("/reader/api/0/edit-tag", {"i": ids[1], "a": STARRED, "T": edit_token})
     assert starred_edit.text == "OK"
@@ -209,7 +207,9 @@ def test_subscription_edit_unsubscribes_a_source_by_muting_it(api: Api) -> None:
     assert me["muted_sources"]
     back = app.post("/reader/api/0/subscription/edit", {"ac": "subscribe", "s": source["id"]})
     assert back.text == "OK"
-    assert source["id"] in {s["id"] for s in app.json("/reader/api/0/subscription/list")["subscriptions"]}
+    assert source["id"] in {
+        s["id"] for s in app.json("/reader/api/0/subscription/list")["subscriptions"]
+    }
     lens = next(s for s in subscriptions if "/reader/lens/" in s["id"])
     refused = app.post("/reader/api/0/subscription/edit", {"ac": "unsubscribe", "s": lens["id"]})
     assert refused.status_code == 400
@@ -218,7 +218,9 @@ def test_subscription_edit_unsubscribes_a_source_by_muting_it(api: Api) -> None:
 def test_two_profiles_see_only_their_own_state(api: Api) -> None:
     first, first_id, _t = sign_in(api, "ia", window_days=30)
     second, second_id, _t2 = sign_in(api, "jo", window_days=30)
-    ids = [r["id"] for r in first.json("/reader/api/0/stream/items/ids", s=READING_LIST)["itemRefs"]]
+    ids = [
+        r["id"] for r in first.json("/reader/api/0/stream/items/ids", s=READING_LIST)["itemRefs"]
+    ]
     first.post("/reader/api/0/edit-tag", {"i": ids[0], "a": STARRED})
     assert second.json("/reader/api/0/stream/items/ids", s=STARRED)["itemRefs"] == []
     assert _signals(api.db, second_id) == set()
