@@ -23,6 +23,7 @@ BENCHMARKS = (
     "startup",
     "tagging",
     "trends",
+    "greader",
 )
 
 

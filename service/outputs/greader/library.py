@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 
 from sqlmodel import col, select
 
@@ -76,7 +77,7 @@ class LensItem:
     source_ids: frozenset[int]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Library:
     """Everything a reader app sees of a profile, as of one ranking instant."""
 
@@ -86,6 +87,14 @@ class Library:
     lenses: tuple[LensStream, ...]
     sources: tuple[SourceStream, ...]
     lens_items: Mapping[int, LensItem]
+
+    @cached_property
+    def lens_by_slug(self) -> dict[str, LensStream]:
+        return {lens.slug: lens for lens in self.lenses}
+
+    @cached_property
+    def source_by_id(self) -> dict[int, SourceStream]:
+        return {source.source_id: source for source in self.sources}
 
     def lens(self, stream_id: str) -> LensStream | None:
         return next((lens for lens in self.lenses if lens.stream_id == stream_id), None)

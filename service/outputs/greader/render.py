@@ -136,7 +136,7 @@ def _state(signals: frozenset[str]) -> list[str]:
 
 def _lens_item(library: Library, row: Any, signals: frozenset[str]) -> ReaderItem:
     item = library.lens_items[row.id]
-    lenses = {lens.slug: lens for lens in library.lenses}
+    lenses = library.lens_by_slug
     best = lenses[item.lenses[0]]
     labels = [f"user/-/label/{lenses[slug].label}" for slug in item.lenses]
     return ReaderItem(
@@ -160,7 +160,7 @@ def _lens_item(library: Library, row: Any, signals: frozenset[str]) -> ReaderIte
 def _source_item(
     library: Library, row: Any, sources: list[int], signals: frozenset[str]
 ) -> ReaderItem:
-    listed = {s.source_id: s for s in library.sources}
+    listed = library.source_by_id
     source = next((listed[i] for i in sources if i in listed), None)
     labels = [f"user/-/label/{source.area}"] if source else []
     return ReaderItem(
