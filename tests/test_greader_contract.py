@@ -178,6 +178,8 @@ def test_unread_counts_follow_reads(api: Api) -> None:
         return {c["id"]: c["count"] for c in found}
 
     before = counts()
+    unread = app.json("/reader/api/0/stream/items/ids", s=READING_LIST, xt=READ, n=1000)
+    assert before[READING_LIST] == len(unread["itemRefs"])  # each item once
     deep = app.json("/reader/api/0/stream/items/ids", s="user/-/label/Deep", n=100)["itemRefs"]
     assert before["user/-/label/Deep"] == len(deep) > 0
     app.post("/reader/api/0/edit-tag", [("i", deep[0]["id"]), ("a", READ)])

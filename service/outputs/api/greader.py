@@ -508,11 +508,11 @@ def install_greader(app: FastAPI) -> None:
     settings: Settings = app.state.settings
     app.state.greader_cache = LibraryCache()
     app.state.greader_failures = TokenBuckets(settings.api_auth_failures_per_minute)
-    app.router.routes.append(
+    app.router.routes.append(  # POST only: a password in a URL ends up in proxies' logs
         Route(
             "/accounts/ClientLogin",
             _route(client_login, signed_in=False),
-            methods=["GET", "POST"],
+            methods=["POST"],
             include_in_schema=False,
         )
     )

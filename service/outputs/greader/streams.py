@@ -267,14 +267,28 @@ def _source_counts(session: Session, library: Library) -> dict[int, tuple[int, d
     return {source_id: (count, newest) for source_id, count, newest in rows}
 
 
+def _reading_list_count(session: Session, library: Library) -> int:
+    """Unread stored items of the profile's sources in the window, each once, lens items aside."""
+    ids = tuple(s.source_id for s in library.sources)
+    if not ids:
+        return 0
+    selection = Selection(frozenset(), ids)
+    conditions = [*_membership(library, selection), ~_signal(library.profile_id, "read")]
+    lens_ids = sorted(library.lens_items)
+    if lens_ids:
+        conditions.append(col(Item.id).not_in(lens_ids))
+    return int(session.exec(select(sa.func.count()).select_from(Item).where(*conditions)).one())
+
+
 def _lens_count(library: Library, ids: Iterable[int], read: set[int]) -> tuple[int, int]:
     unread = [library.lens_items[i].key.usec for i in ids if i not in read]
     return len(unread), max(unread, default=0)
 
 
 def unread_counts(session: Session, library: Library) -> list[UnreadCount]:
-    """Unread items per lens (subscription and label), source, area and the reading list.
-    An item cross-listed in two sources of one area counts once per source."""
+    """Unread items per lens (subscription and label), source, area and the reading list (each
+    item once). An item cross-listed in two sources of one area counts in both, and twice in
+    the area's folder."""
     signals = signals_for(
         session, profile_id=library.profile_id, item_ids=sorted(library.lens_items)
     )
@@ -298,7 +312,7 @@ def unread_counts(session: Session, library: Library) -> list[UnreadCount]:
         by_area[source.area] = (area_total + total, max(area_newest, newest))
     counts += [UnreadCount(f"user/-/label/{a}", c, n) for a, (c, n) in sorted(by_area.items())]
     everything, newest = _lens_count(library, library.lens_items, read)
-    stored_total = sum(count for count, _at in stored.values())
+    stored_total = _reading_list_count(session, library)
     counts.append(
         UnreadCount("user/-/state/com.google/reading-list", everything + stored_total, newest)
     )
