@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from service.errors import ConflictError, InvalidInputError, NotFoundError
 from service.storage.engine import Database
-from service.storage.models import AppPassword, Profile
+from service.storage.models import MAX_ROW_ID, AppPassword, Profile
 
 MAX_APP_PASSWORDS = 10
 MAX_LABEL_CHARS = 100
@@ -147,5 +147,14 @@ def sign_in(db: Database, *, login: str, password: str, now: datetime) -> AppPas
     return matched
 
 
-def find_app_password(session: Session, app_password_id: int) -> AppPassword | None:
-    return session.get(AppPassword, app_password_id)
+def find_app_password(session: Session, app_password_id: int) -> tuple[AppPassword, Profile] | None:
+    """The app password with this id and its profile (one query), if it exists."""
+    if not 1 <= app_password_id <= MAX_ROW_ID:
+        return None
+    statement = (
+        select(AppPassword, Profile)
+        .join(Profile, col(Profile.id) == col(AppPassword.profile_id))
+        .where(AppPassword.id == app_password_id)
+    )
+    found = session.exec(statement).first()
+    return (found[0], found[1]) if found is not None else None

@@ -178,21 +178,23 @@ def _run(handler: Handler, reader: Reader) -> Response:
         return _answer(ReaderError(503, f"Unavailable: {error}"))
 
 
+def _signed_in_run(handler: Handler, request: Request, params: Params) -> Response:
+    """Who is calling (``Authorization: GoogleLogin auth=…``), then ``handler``: one thread hop."""
+    settings: Settings = request.app.state.settings
+    user = reader_user(
+        request.app.state.db, settings.secret_key_bytes(), request.headers.get("authorization")
+    )
+    if user is None:
+        return _answer(ReaderError(401, "Unauthorized"))
+    return _run(handler, Reader(request, user, params))
+
+
 def _route(handler: Handler, *, signed_in: bool = True) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         params = await _params(request)
         if not signed_in:
             return await run_in_threadpool(_run, handler, Reader(request, None, params))
-        settings: Settings = request.app.state.settings
-        user = await run_in_threadpool(
-            reader_user,
-            request.app.state.db,
-            settings.secret_key_bytes(),
-            request.headers.get("authorization"),
-        )
-        if user is None:
-            return _answer(ReaderError(401, "Unauthorized"))
-        return await run_in_threadpool(_run, handler, Reader(request, user, params))
+        return await run_in_threadpool(_signed_in_run, handler, request, params)
 
     return endpoint
 

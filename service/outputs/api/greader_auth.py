@@ -52,9 +52,11 @@ def reader_user(db: Database, secret: bytes, header: str | None) -> ReaderUser |
     if found is None:
         return None
     with db.session() as session:
-        row = find_app_password(session, int(found.group(1)))
-        profile = session.get(Profile, row.profile_id) if row is not None else None
-    if row is None or profile is None or row.id is None:
+        pair = find_app_password(session, int(found.group(1)))
+    if pair is None:
+        return None
+    row, profile = pair
+    if row.id is None:
         return None
     if not hmac.compare_digest(_mac(secret, "auth", row), found.group(2).lower()):
         return None
