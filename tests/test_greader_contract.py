@@ -18,7 +18,7 @@ from service.outputs.greader.ids import long_item_id
 from service.outputs.outlines import profile_lenses
 from service.outputs.subscriptions import lens_feed
 from service.storage.engine import Database
-from service.storage.models import Feedback, Profile
+from service.storage.models import Feedback, Profile, Source
 
 READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
@@ -215,6 +215,16 @@ def test_subscription_edit_unsubscribes_a_source_by_muting_it(api: Api) -> None:
     lens = next(s for s in subscriptions if "/reader/lens/" in s["id"])
     refused = app.post("/reader/api/0/subscription/edit", {"ac": "unsubscribe", "s": lens["id"]})
     assert refused.status_code == 400
+    unknown = app.post(
+        "/reader/api/0/subscription/quickadd", {"quickadd": "https://new.example/rss"}
+    )
+    assert unknown.status_code == 404 and "admin" in unknown.text
+    with api.db.session() as session:
+        urls = set(session.exec(select(Source.url)).all())
+    elsewhere = sorted(urls - {s["id"].removeprefix("feed/") for s in subscriptions})
+    if elsewhere:  # a catalog source behind none of the profile's interests
+        outside = app.post("/reader/api/0/subscription/quickadd", {"quickadd": elsewhere[0]})
+        assert outside.status_code == 400 and "interests" in outside.text
 
 
 def test_two_profiles_see_only_their_own_state(api: Api) -> None:

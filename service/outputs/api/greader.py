@@ -448,6 +448,11 @@ def _muted_change(reader: Reader, stream_text: str, *, mute: bool) -> None:
     source = library.source(stream_text)
     source_id = source.source_id if source else _source_id_for(reader, stream_text)
     muted = set(reader.user.profile.muted_sources or ())
+    if not mute and source is None and source_id not in muted:
+        raise InvalidInputError(
+            "that source is not behind your interests: add one of its topics to your interests "
+            "(PATCH /v1/profiles/me) and it is listed"
+        )
     wanted = muted | {source_id} if mute else muted - {source_id}
     if wanted != muted:
         changes = {"muted_sources": sorted(wanted)}
