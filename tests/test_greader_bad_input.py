@@ -187,3 +187,56 @@ def test_edits_need_post_and_a_right_edit_token_when_one_is_sent(api: Api) -> No
     assert app.post("/reader/api/0/edit-tag", {"a": READ}).status_code == 400  # no ids
     assert app.post("/reader/api/0/edit-tag", {"i": good, "a": "nonsense"}).status_code == 400
     assert _feedback_rows(api.db) == 0
+
+
+GARBAGE = [
+    "x" * 5000,
+    "\x00\x01",
+    "ünïcödé/../%2F",
+    "9223372036854775807",  # the largest 63-bit id: well formed, beyond any row
+    "tag:google.com,2005:reader/item/7fffffffffffffff",
+    "feed/",
+    "user/-/label/" + "L" * 2000,
+    "ffffffffffffffff.1",  # a continuation past the year 9999
+    "99999999999999999",  # seconds or microseconds past the year 9999
+]
+ENDPOINTS = [
+    ("GET", "/reader/api/0/stream/items/ids", "s"),
+    ("GET", "/reader/api/0/stream/contents", "s"),
+    ("POST", "/reader/api/0/stream/items/contents", "i"),
+    ("POST", "/reader/api/0/edit-tag", "i"),
+    ("POST", "/reader/api/0/edit-tag", "a"),
+    ("POST", "/reader/api/0/mark-all-as-read", "s"),
+    ("POST", "/reader/api/0/mark-all-as-read", "ts"),
+    ("POST", "/reader/api/0/subscription/edit", "s"),
+    ("POST", "/reader/api/0/subscription/quickadd", "quickadd"),
+    ("GET", "/reader/api/0/stream/items/ids", "c"),
+    ("GET", "/reader/api/0/stream/items/ids", "ot"),
+    ("GET", "/reader/api/0/stream/items/ids", "nt"),
+    ("GET", "/reader/api/0/unread-count", "n"),
+]
+
+
+def test_garbage_anywhere_is_never_a_server_error(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
+    api = make_api(db, make_settings, items=60, api_auth_failures_per_minute=100)
+    app, _id, _token = sign_in(api, "zz", window_days=30)
+    good = app.json("/reader/api/0/stream/items/ids", s=READING_LIST)["itemRefs"][0]["id"]
+    for method, path, name in ENDPOINTS:
+        for value in GARBAGE:
+            base = {"s": READING_LIST, "i": good, "a": READ, "ac": "subscribe"}
+            params = base | {name: value}
+            get = method == "GET"
+            response = app.get(path, **params) if get else app.post(path, params)
+            assert response.status_code < 500, (path, name, value[:40], response.text)
+    assert (
+        api.client.get(
+            "/reader/api/0/tag/list",
+            headers={"Authorization": "GoogleLogin auth=9999999999999999999/" + "0" * 64},
+        ).status_code
+        == 401
+    )
+    for value in GARBAGE:  # ClientLogin: 401 for any name and password, never a 500
+        assert client_login(api, value, value).status_code == 401
+        assert client_login(api, "zz", value).status_code == 401

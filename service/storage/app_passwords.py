@@ -131,6 +131,9 @@ def sign_in(db: Database, *, login: str, password: str, now: datetime) -> AppPas
     ``last_used_at`` set to ``now``; None when either is wrong."""
     if not login or not password or len(password) > MAX_PASSWORD_CHARS or len(login) > 320:
         return None
+    if "\x00" in login:  # no name holds one (and PostgreSQL refuses it in a query)
+        _scrypt(password, _DUMMY_SALT)
+        return None
     with db.session() as session:
         profile = _profile_for_login(session, login)
         rows = _listed(session, profile.id) if profile and profile.id is not None else []

@@ -46,6 +46,7 @@ from service.outputs.api.greader_auth import (
 from service.outputs.api.ratelimit import TokenBuckets
 from service.outputs.greader.ids import (
     KEPT_UNREAD,
+    MAX_USEC,
     READ,
     STARRED,
     StreamId,
@@ -69,6 +70,7 @@ from service.outputs.greader.streams import (
 from service.storage.app_passwords import sign_in
 from service.storage.engine import Database
 from service.storage.feedback import record_feedback_many, withdraw_feedback_many
+from service.storage.models import MAX_ROW_ID
 from service.storage.profiles import update_profile
 
 MAX_IDS = 1000  # item ids in one request: more is refused with 413 (ids lists are paged)
@@ -145,7 +147,8 @@ class Reader:
         given = _all(self.params, name)
         if len(given) > MAX_IDS:
             raise ReaderError(413, f"at most {MAX_IDS} item ids in one request (got {len(given)})")
-        return [parse_item_id(value) for value in given]
+        ids = [parse_item_id(value) for value in given]
+        return [i for i in ids if i <= MAX_ROW_ID]  # well formed; a larger one names no row
 
 
 Handler = Callable[[Reader], Response]
@@ -389,10 +392,10 @@ def _tags(params: Params, name: str) -> set[str]:
 
 def edit_tag(reader: Reader) -> Response:
     reader.check_edit_token()
+    if not _all(reader.params, "i"):
+        raise InvalidInputError("i: no item id given")
     ids = reader.item_ids()
     added, removed = _tags(reader.params, "a"), _tags(reader.params, "r")
-    if not ids:
-        raise InvalidInputError("i: no item id given")
     profile_id = reader.profile_id
     if READ in added:
         record_feedback_many(
@@ -416,7 +419,10 @@ def _timestamp_usec(value: str | None) -> int | None:
     if not text.isdigit() or len(text) > 19:
         raise InvalidInputError(f"ts: microseconds since 1970 (got {text[:40]!r})")
     number = int(text)
-    return number * 1_000_000 if number < 10**11 else number  # seconds are taken too
+    usec = number * 1_000_000 if number < 10**11 else number  # seconds are taken too
+    if usec > MAX_USEC:
+        raise InvalidInputError(f"ts: past the year 9999 (got {text})")
+    return usec
 
 
 def mark_all_as_read(reader: Reader) -> Response:
@@ -488,7 +494,8 @@ def quick_add(reader: Reader) -> Response:
     url = (_first(reader.params, "quickadd") or "").strip().removeprefix("feed/")
     if not url:
         raise InvalidInputError("quickadd: the feed URL is missing")
-    _muted_change(reader, f"feed/{url}", mute=False)
+    stream = parse_stream_id(f"feed/{url}")  # malformed (control characters, length) -> 400
+    _muted_change(reader, stream.text, mute=False)
     return _json({"numResults": 1, "query": url, "streamId": f"feed/{url}"})
 
 

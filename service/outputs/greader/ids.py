@@ -29,8 +29,11 @@ STARRED = f"{STATE_PREFIX}starred"
 KEPT_UNREAD = f"{STATE_PREFIX}kept-unread"
 MAX_ITEM_ID = 2**63 - 1
 MAX_STREAM_CHARS = 2200
+MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z: the last instant a datetime can hold
+MAX_USEC = MAX_SECONDS * 1_000_000
 _HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
 _DECIMAL = re.compile(r"^-?[0-9]{1,20}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _USER = re.compile(r"^user/(?:-|[0-9]{1,20})/")
 _CONTINUATION = re.compile(r"^([0-9a-f]{1,16})\.([0-9a-f]{1,16})$")
 
@@ -93,6 +96,8 @@ def parse_stream_id(value: str) -> StreamId:
     text = value.strip()
     if not text or len(text) > MAX_STREAM_CHARS:
         raise MalformedIdError("stream id: empty or too long")
+    if _CONTROL.search(text):
+        raise MalformedIdError("stream id: control characters")
     if text.startswith("feed/") and len(text) > len("feed/"):
         return StreamId("feed", text[len("feed/") :])
     user = _USER.match(text)
@@ -123,7 +128,7 @@ def continuation_of(key: SortKey) -> str:
 
 def parse_continuation(value: str) -> SortKey:
     found = _CONTINUATION.match(value.strip())
-    if found is None:
+    if found is None or int(found.group(1), 16) > MAX_USEC:
         raise MalformedIdError(f"continuation: not one this server gave: {value[:80]!r}")
     return SortKey(int(found.group(1), 16), int(found.group(2), 16))
 
@@ -145,4 +150,7 @@ def parse_seconds(name: str, value: str | None) -> int | None:
     if not text.isdigit() or len(text) > 19:
         raise InvalidInputError(f"{name}: Unix seconds (got {text[:40]!r})")
     number = int(text)
-    return number // 1_000_000 if number > 10**11 else number
+    seconds = number // 1_000_000 if number > 10**11 else number
+    if seconds > MAX_SECONDS:
+        raise InvalidInputError(f"{name}: past the year 9999 (got {text})")
+    return seconds
