@@ -7,8 +7,10 @@ the sources behind its interests (subscriptions, grouped by area).
 
 A lens item's time is ``as_of - rank seconds`` (its best rank over the lenses), so a date-sorted
 reader shows the ranked items newest, in rank order; other items keep their published time.
-A Library is kept for its ranking instant (``LENS_TICK``): a client's sync sees one ranking,
-and the ranking is computed once per tick, not once per request.
+A Library is kept for the lens tick (``LENS_TICK``, 15 minutes): a client's sync sees one
+ranking, computed once per tick and profile, not once per request or per stored item; items
+stored since show at once in the source subscriptions (read live), in the lenses at the next
+tick.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlmodel import col, select
 
 from service.outputs.greader.ids import SortKey
 from service.outputs.outlines import profile_lenses, profile_sources, public_url
-from service.outputs.subscriptions import LensFeed, lens_feed, newest_first_seen, ranking_instant
+from service.outputs.subscriptions import LensFeed, lens_feed, tick_start
 from service.outputs.syndication.content import entry_html
 from service.outputs.syndication.document import Entry
 from service.outputs.syndication.lens import MAX_LIMIT, Lens
@@ -186,7 +188,7 @@ def _lens_items(
 
 
 def build_library(
-    db: Database, *, profile: Profile, secret: bytes, base_url: str, now: datetime, as_of: datetime
+    db: Database, *, profile: Profile, secret: bytes, base_url: str, now: datetime
 ) -> Library:
     """Rank every lens of ``profile`` and list its sources (slow: seconds at scale; cached)."""
     assert profile.id is not None
@@ -197,6 +199,7 @@ def build_library(
         feed = ranked_lens(db, profile=profile, lens=lens, secret=secret, base_url=base, now=now)
         ids = tuple(item_id for item_id, _entry in feed.by_rank)
         ranked.append((LensStream(slug, short, f"feed/{base}{LENS_PATH}{slug}", ids), feed))
+    as_of = max((feed.as_of for _stream, feed in ranked), default=tick_start(now))
     return Library(
         profile_id=profile.id,
         as_of=as_of,
@@ -209,7 +212,7 @@ def build_library(
 
 @dataclass
 class LibraryCache:
-    """The newest Libraries by (profile, its last change, ranking instant, base URL)."""
+    """The newest Libraries by (profile, its last change, lens tick, base URL)."""
 
     size: int = CACHED_LIBRARIES
     _kept: OrderedDict[tuple[object, ...], Library] = field(default_factory=OrderedDict)
@@ -218,18 +221,15 @@ class LibraryCache:
     def library(
         self, db: Database, *, profile: Profile, secret: bytes, base_url: str, now: datetime
     ) -> Library:
-        """The profile's Library as of now's ranking instant (built once per instant)."""
-        with db.session() as session:
-            as_of = ranking_instant(now, newest_first_seen(session, now))
-        key = (profile.id, profile.updated_at, profile.feed_token_hash, as_of, base_url)
+        """The profile's Library for now's lens tick (built once per tick)."""
+        tick = tick_start(now)
+        key = (profile.id, profile.updated_at, profile.feed_token_hash, tick, base_url)
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
                 self._kept.move_to_end(key)
                 return found
-        built = build_library(
-            db, profile=profile, secret=secret, base_url=base_url, now=now, as_of=as_of
-        )
+        built = build_library(db, profile=profile, secret=secret, base_url=base_url, now=now)
         with self._lock:
             self._kept[key] = built
             while len(self._kept) > self.size:

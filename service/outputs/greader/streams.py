@@ -162,7 +162,7 @@ def _membership(library: Library, selection: Selection) -> list[Any]:
         .exists()
     )
     window = col(Item.published_at) >= library.since
-    return [in_sources, window, col(Item.published_at) <= library.as_of]
+    return [in_sources, window]
 
 
 def _cursor(filters: Filters) -> list[Any]:
@@ -258,7 +258,6 @@ def _source_counts(session: Session, library: Library) -> dict[int, tuple[int, d
         .where(
             col(ItemSource.source_id).in_(ids),
             col(Item.published_at) >= library.since,
-            col(Item.published_at) <= library.as_of,
             unread,
             not_lens,
         )
