@@ -18,7 +18,7 @@ from service.outputs.greader.ids import long_item_id
 from service.outputs.outlines import profile_lenses
 from service.outputs.subscriptions import lens_feed
 from service.storage.engine import Database
-from service.storage.models import Feedback, Profile, Source
+from service.storage.models import Feedback, Item, ItemSource, Profile, Source
 
 READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
@@ -263,3 +263,35 @@ def test_atom_output_has_google_reader_ids_and_the_gr_namespace(api: Api) -> Non
     assert "<id gr:original-id=" in text and "tag:google.com,2005:reader/item/" in text
     deep = app.json("/reader/api/0/stream/items/ids", s="user/-/label/Deep", n=100)["itemRefs"]
     assert text.count("<entry ") == len(deep)
+
+
+def test_new_items_show_in_source_subscriptions_at_once_lenses_keep_their_tick(api: Api) -> None:
+    app, _id, _token = sign_in(api, "la", window_days=30)
+    subscriptions = app.json("/reader/api/0/subscription/list")["subscriptions"]
+    source = next(s for s in subscriptions if "/reader/lens/" not in s["id"])
+    deep_before = app.json("/reader/api/0/stream/items/ids", s="user/-/label/Deep", n=100)
+    with api.db.write() as session:
+        source_id = session.exec(select(Source.id).where(Source.url == source["url"])).one()
+        item = Item(
+            canonical_key="url:https://new.example/fresh",
+            kind="post",
+            title="A fresh post",
+            url="https://new.example/fresh",
+            published_at=api.now,
+            first_seen_at=api.now,
+            changed_at=api.now,
+        )
+        session.add(item)
+        session.flush()
+        assert item.id is not None and source_id is not None
+        session.add(
+            ItemSource(
+                item_id=item.id, source_id=source_id, first_seen_at=api.now, last_seen_at=api.now
+            )
+        )
+    fresh = app.json("/reader/api/0/stream/items/ids", s=source["id"], n=5)["itemRefs"]
+    assert fresh[0]["id"] == str(item.id)  # the newest of its subscription, at once
+    reading = app.json("/reader/api/0/stream/items/ids", s=READING_LIST, n=1000)["itemRefs"]
+    assert str(item.id) in {r["id"] for r in reading}
+    deep_after = app.json("/reader/api/0/stream/items/ids", s="user/-/label/Deep", n=100)
+    assert deep_after == deep_before  # the lens is the same ranking for the whole tick
