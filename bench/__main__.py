@@ -25,6 +25,7 @@ BENCHMARKS = (
     "tagging",
     "trends",
     "web",
+    "greader",
 )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from service.cli import app_password
 from service.cli.common import console, database, fail, print_json, profile_named, settings
 from service.errors import StaycurrentError
 from service.outputs.api.schemas_profiles import ProfileOut
@@ -23,6 +24,7 @@ from service.storage.profiles import (
 )
 
 app = typer.Typer(help="Profiles: interests, the depth dial, tokens.", no_args_is_help=True)
+app.add_typer(app_password.app, name="app-password")  # service/cli/app_password.py
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -151,21 +151,38 @@ def _recent_sources(session: Session, topics: set[str], since: datetime) -> set[
     return set(session.exec(stmt).all())
 
 
-def profile_sources_outline(session: Session, profile: Profile, *, now: datetime) -> SourceList:
-    """The active sources that feed ``profile``'s interests, by kind and area."""
-    taxonomy = _taxonomy(session)
+def _profile_sources(
+    session: Session, profile: Profile, taxonomy: _Taxonomy, now: datetime
+) -> list[Source]:
     interests = list(profile.interests or {})
     related = taxonomy.related(interests)
     since = now - timedelta(days=profile.window_days)
     recent = _recent_sources(session, taxonomy.expand(interests), since) if interests else set()
     muted = set(profile.muted_sources or ())
-    sources = [
+    return [
         s
         for s in _active(session)
         if s.id not in muted
         and _reads(profile, s.kind)
         and (not interests or s.id in recent or bool(related & set(s.topics or ())))
     ]
+
+
+def profile_sources(
+    session: Session, profile: Profile, *, now: datetime
+) -> list[tuple[Source, str]]:
+    """The active sources that feed ``profile``'s interests, each with its area's label."""
+    taxonomy = _taxonomy(session)
+    return [
+        (s, taxonomy.area_label(taxonomy.area_of(s)))
+        for s in _profile_sources(session, profile, taxonomy, now)
+    ]
+
+
+def profile_sources_outline(session: Session, profile: Profile, *, now: datetime) -> SourceList:
+    """The active sources that feed ``profile``'s interests, by kind and area."""
+    taxonomy = _taxonomy(session)
+    sources = _profile_sources(session, profile, taxonomy, now)
     document = OpmlDocument(
         title=f"Staycurrent: the sources of {profile.name}",
         outlines=_folders(sources, taxonomy),

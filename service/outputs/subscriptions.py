@@ -71,6 +71,7 @@ class LensFeed:
 
     document: FeedDocument
     as_of: datetime
+    by_rank: tuple[tuple[int, Entry], ...] = ()  # (item id, entry), best ranked first
 
 
 def tick_start(now: datetime) -> datetime:
@@ -312,6 +313,7 @@ def lens_feed(
         chosen = _chosen(session, ranked, lens, _zone(profile))
         shown = _views(session, chosen)
         entries = [_entry(r, shown[r.candidate.id], signer) for r in chosen]
+        by_rank = tuple((r.candidate.id, e) for r, e in zip(chosen, entries, strict=True))
         short = len(order) < lens.limit  # the window, not max_per_day, keeps it short
         reason = shortfall_reason(session, query, shown=len(order), widen=WIDEN) if short else ""
     entries.sort(key=lambda e: (e.published, e.guid), reverse=True)
@@ -319,4 +321,4 @@ def lens_feed(
     if reason:
         description = f"{description} Why so few: {reason}."
     channel = _channel(profile, lens, base_url.rstrip("/"), description, entries)
-    return LensFeed(FeedDocument(channel, tuple(entries)), as_of=at)
+    return LensFeed(FeedDocument(channel, tuple(entries)), as_of=at, by_rank=by_rank)

@@ -1,8 +1,10 @@
 """Feedback: what a profile said about an item (like, dislike, save, hide, read).
 
-One row per (profile, item, signal), so recording twice changes nothing. ``like`` and ``dislike``
-exclude each other: recording one withdraws the other. Likes and dislikes are read back as
-``AffinityEvent`` records (with the item's topics, sources and authors) for the ranker.
+One row per (profile, item, signal), so recording twice changes nothing (one item at a time, or
+many in one transaction: ``record_feedback_many``, for reader apps that mark a batch read).
+``like`` and ``dislike`` exclude each other: recording one withdraws the other. Likes and
+dislikes are read back as ``AffinityEvent`` records (with the item's topics, sources and
+authors) for the ranker.
 """
 
 from __future__ import annotations
@@ -207,3 +209,77 @@ def affinity_events(
         )
         for item_id, signal, created_at, authors in rows
     ]
+
+
+def _existing_items(session: Session, item_ids: Sequence[int]) -> list[int]:
+    found: list[int] = []
+    for chunk in _chunks(sorted(set(item_ids))):
+        rows = session.exec(select(Item.id).where(col(Item.id).in_(chunk))).all()
+        found.extend(i for i in rows if i is not None)
+    return found
+
+
+def _present(session: Session, profile_id: int, item_ids: Sequence[int], signal: str) -> set[int]:
+    present: set[int] = set()
+    for chunk in _chunks(list(item_ids)):
+        present.update(
+            session.exec(
+                select(Feedback.item_id).where(
+                    Feedback.profile_id == profile_id,
+                    Feedback.signal == signal,
+                    col(Feedback.item_id).in_(chunk),
+                )
+            ).all()
+        )
+    return present
+
+
+def record_feedback_many(
+    db: Database, *, profile_id: int, item_ids: Sequence[int], signal: str, now: datetime
+) -> int:
+    """Record ``signal`` for each stored item of ``item_ids`` in one transaction (ids of no
+    stored item are skipped); how many were new. Idempotent, like ``record_feedback``."""
+    signal = check_signal(signal)
+    with db.write() as session:
+        items = _existing_items(session, item_ids)
+        opposite = EXCLUSIVE.get(signal)
+        if opposite:
+            for chunk in _chunks(items):
+                session.exec(
+                    delete(Feedback).where(
+                        col(Feedback.profile_id) == profile_id,
+                        col(Feedback.signal) == opposite,
+                        col(Feedback.item_id).in_(chunk),
+                    )
+                )
+        present = _present(session, profile_id, items, signal)
+        new = [i for i in items if i not in present]
+        rows = [
+            Feedback(profile_id=profile_id, item_id=i, signal=signal, created_at=now) for i in new
+        ]
+        try:
+            with session.begin_nested():
+                session.add_all(rows)
+        except IntegrityError:  # another writer recorded some of them meanwhile: one by one
+            fresh = [Feedback(**row.model_dump(exclude={"id"})) for row in rows]
+            return sum(_insert(session, row) for row in fresh)
+    return len(new)
+
+
+def withdraw_feedback_many(
+    db: Database, *, profile_id: int, item_ids: Sequence[int], signal: str
+) -> int:
+    """Take ``signal`` back for each of ``item_ids`` in one transaction; how many were there."""
+    signal = check_signal(signal)
+    removed = 0
+    with db.write() as session:
+        for chunk in _chunks(sorted(set(item_ids))):
+            result = session.exec(
+                delete(Feedback).where(
+                    col(Feedback.profile_id) == profile_id,
+                    col(Feedback.signal) == signal,
+                    col(Feedback.item_id).in_(chunk),
+                )
+            )
+            removed += int(result.rowcount or 0)
+    return removed

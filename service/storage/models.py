@@ -444,3 +444,17 @@ class WebSession(SQLModel, table=True):
     csrf: str = Field(max_length=64)  # the forms' token of this session (empty for a link)
     created_at: datetime = _when(nullable=False)
     expires_at: datetime = _when(nullable=False, index=True)
+
+
+class AppPassword(SQLModel, table=True):
+    """A password a feed-reader app signs in with (Google Reader API): one per app, revocable.
+    Only its scrypt hash is stored; it opens the reader API, never ``/v1``."""
+
+    __tablename__ = "app_password"
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile_id: int = Field(foreign_key="profile.id", ondelete="CASCADE", index=True)
+    label: str = Field(max_length=100)
+    password_hash: str = Field(max_length=200)  # scrypt$n$r$p$salt hex$hash hex
+    created_at: datetime = _when(nullable=False)
+    last_used_at: datetime | None = _when(nullable=True)

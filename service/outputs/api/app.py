@@ -13,12 +13,14 @@ from service.clock import utcnow
 from service.config import Settings
 from service.ingest.netguard import Resolver, system_resolver
 from service.outputs.api.docs_pages import install_docs
+from service.outputs.api.greader import install_greader
 from service.outputs.api.health import router as health_router
 from service.outputs.api.metrics import install_metrics
 from service.outputs.api.problems import install_problems
 from service.outputs.api.query_guard import refuse_unknown_query
 from service.outputs.api.ratelimit import RateLimit
 from service.outputs.api.requestlog import RequestLog
+from service.outputs.api.routes_app_passwords import router as app_passwords_router
 from service.outputs.api.routes_digest import router as digest_router
 from service.outputs.api.routes_feed import router as feed_router
 from service.outputs.api.routes_feedback import router as feedback_router
@@ -88,6 +90,7 @@ def create_app(
     app.add_middleware(RequestLog)  # outermost: logs every answer, 413s, 429s and 500s included
     app.include_router(feed_router)
     app.include_router(profiles_router)
+    app.include_router(app_passwords_router)
     app.include_router(feedback_router)
     app.include_router(source_health_router)
     app.include_router(subscriptions_router)
@@ -98,4 +101,5 @@ def create_app(
     app.mount(
         WEB_PATH, create_web(settings, db=database, clock=clock, windows=app.state.windows)
     )  # the reading page
+    install_greader(app)  # the Google Reader API for reader apps (/accounts, /reader)
     return app

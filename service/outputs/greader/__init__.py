@@ -1,0 +1,1 @@
+"""The Google Reader API's model of a profile: ids, streams, item documents (no HTTP here)."""
