@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.cli.common import database, settings
-from service.cli.connections import HeaderTimeoutH11
+from service.cli.connections import protocol_class
 from service.cli.runtime import catalog
 from service.config import Settings, base_url_mismatch
 from service.outputs.api.app import create_app
@@ -40,14 +40,15 @@ def limits(cfg: Settings) -> dict[str, Any]:
     return {
         "limit_concurrency": cfg.api_max_connections,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        "http": HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds),
+        "http": protocol_class(cfg.api_header_timeout_seconds),  # httptools, else h11
+        "loop": "auto",  # uvloop where installed (uvicorn[standard]), else asyncio
     }
 
 
 def api_factory() -> object:
     """uvicorn's factory for multi-worker ``staycurrent api``: each worker builds its own app."""
     cfg = settings()
-    HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds)
+    protocol_class(cfg.api_header_timeout_seconds)
     return create_app(cfg)
 
 

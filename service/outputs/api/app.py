@@ -78,14 +78,15 @@ def create_app(
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     install_docs(app)
     app.include_router(health_router)
-    install_metrics(app)
+    latency = install_metrics(app)
     app.add_middleware(
         RateLimit,
         auth_failures_per_minute=settings.api_auth_failures_per_minute,
         feed_requests_per_minute=settings.api_feed_requests_per_minute,
         clock=clock,
     )
-    app.add_middleware(RequestLog)  # outermost: logs every answer, 413s, 429s and 500s included
+    # outermost: logs and times every answer, 413s, 429s and 500s included (all plain ASGI)
+    app.add_middleware(RequestLog, observe=latency.observe)
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(feedback_router)
