@@ -39,7 +39,7 @@ class HeadDeadline:
         cls.seconds = seconds
         return cls
 
-    def connection_made(self, transport: asyncio.Transport) -> None:
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
         self._await_head()
 
