@@ -8,6 +8,10 @@ process: ``wrk`` when installed (a Lua script cycles over the profiles' tokens a
 terms), else an async httpx client in a child process. Each endpoint gets a warm-up, then a
 timed run at 16 connections: p50 / p95 / p99 latency and requests/s. Peak RSS is the server's
 VmHWM from ``/proc`` after all the load.
+
+The baseline, in the same run: a bare FastAPI app with one async ``/healthz`` route
+(``bench/bareapp.py``) on the same uvicorn settings, loaded the same way; the API's ``/healthz``
+is reported as a share of its requests/s, with the load average of the machine beside it.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ SEARCH_TERMS = (
 FEED_P95_MS = 100.0
 FEED_SHARE = 0.20
 SEARCH_P95_MS = 50.0
-PEAK_RSS_MB = 250.0
+PEAK_RSS_MB = 150.0
+HEALTHZ_SHARE = 0.8  # of the bare app's requests/s
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,16 @@ class Served:
     loads: dict[str, Load]
     peak_rss_mb: float
     feed_items: int  # items on one feed page (a check that the feed is not empty)
+    load_average: float = 0.0  # of the machine (1 min) after the load: it is shared
+
+
+@dataclass(frozen=True)
+class Bare:
+    """The baseline: the bare FastAPI app's /healthz under the same load, and its peak RSS."""
+
+    load: Load
+    peak_rss_mb: float
+    load_average: float
 
 
 # --------------------------------------------------------------------------- the data
@@ -138,9 +153,9 @@ def _free_port() -> int:
 
 
 class Server:
-    """``staycurrent api`` on loopback in a child process."""
+    """``staycurrent api`` on loopback in a child process (or, ``bare``, the baseline app)."""
 
-    def __init__(self, database: Path, workdir: Path, *, workers: int) -> None:
+    def __init__(self, database: Path, workdir: Path, *, workers: int, bare: bool = False) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -154,11 +169,22 @@ class Server:
             "STAYCURRENT_BASE_URL": self.base,
         }
         self.log = (workdir / f"server-{self.port}.log").open("wb")
-        command = [str(Path(sys.executable).parent / "staycurrent"), "api"]
+        command = [
+            str(Path(sys.executable).parent / "staycurrent"),
+            "api",
+            "--workers",
+            str(workers),
+        ]
+        if bare:
+            from service.config import Settings
+
+            defaults = Settings()
+            limits = (defaults.api_max_connections, defaults.api_header_timeout_seconds)
+            command = [sys.executable, "-m", "bench.bareapp", str(self.port), *map(str, limits)]
         self.process = subprocess.Popen(
-            [*command, "--workers", str(workers)],
+            command,
             env=env,
-            cwd=workdir,
+            cwd=ROOT if bare else workdir,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -367,7 +393,27 @@ def serve_and_load(
             loads[name] = load(
                 server.base, name, paths, auth, seconds=seconds, warmup=warmup, workdir=ctx.workdir
             )
-        return Served(items, workers, loads, server.peak_rss_mb(), page)
+        return Served(items, workers, loads, server.peak_rss_mb(), page, os.getloadavg()[0])
+    finally:
+        server.stop()
+
+
+def serve_bare(ctx: Context) -> Bare:
+    """The baseline: the bare app's /healthz, loaded like the API's."""
+    seconds, warmup = (1.0, 0.0) if ctx.tiny else (15.0, 3.0)
+    server = Server(ctx.workdir / "unused.db", ctx.workdir, workers=1, bare=True)
+    try:
+        server.wait_ready()
+        measured = load(
+            server.base,
+            "/healthz",
+            ["/healthz"],
+            [],
+            seconds=seconds,
+            warmup=warmup,
+            workdir=ctx.workdir,
+        )
+        return Bare(measured, server.peak_rss_mb(), os.getloadavg()[0])
     finally:
         server.stop()
 
@@ -395,11 +441,18 @@ def _rows(runs: Sequence[Served]) -> tuple[tuple[Any, ...], ...]:
     return tuple(rows)
 
 
-def _targets(main: Served) -> tuple[Target, ...]:
+def _targets(main: Served, bare: Bare) -> tuple[Target, ...]:
     feed, health, search = (main.loads[k] for k in ("/v1/feed", "/healthz", "/v1/items?q="))
     share = feed.rate / health.rate if health.rate else 0.0
+    versus_bare = health.rate / bare.load.rate if bare.load.rate else 0.0
     at = f"{main.items:,} items, {CONNECTIONS} connections"
     return (
+        Target(
+            f"/healthz throughput vs a bare FastAPI app, same server settings ({at})",
+            f">= {HEALTHZ_SHARE:.1f}x",
+            f"{versus_bare:.2f}x ({health.rate:.0f} vs {bare.load.rate:.0f} req/s)",
+            versus_bare >= HEALTHZ_SHARE and health.errors == 0,
+        ),
         Target(
             f"/v1/feed p95 ({at})",
             f"<= {FEED_P95_MS:.0f} ms",
@@ -461,13 +514,19 @@ def run(ctx: Context) -> Section:
         tokens = build_database(path, items=items, profiles=profiles, seed=items % 1000 + 1)
         databases[items] = (path, tokens)
         runs.append(serve_and_load(ctx, path, tokens, items=items, workers=1))
+    ctx.log("  api: the bare FastAPI baseline")
+    bare = serve_bare(ctx)
     largest = max(ctx.scales)
     if not ctx.tiny:
         path, tokens = databases[largest]
         runs.append(serve_and_load(ctx, path, tokens, items=largest, workers=2))
     main = next(r for r in runs if r.items == largest and r.workers == 1)
-    targets = _targets(main)
+    targets = _targets(main, bare)
     notes = [
+        f"Baseline in the same run: a bare FastAPI app (one async route) on the same uvicorn "
+        f"settings served /healthz at {bare.load.rate:.0f} req/s (load average "
+        f"{bare.load_average:.1f}; after the API's load: {main.load_average:.1f}). The machine is "
+        "shared: compare ratios within one run, not absolute figures across runs.",
         f"Load from {generator()} in a separate process, {CONNECTIONS} connections, on the same "
         f"{os.cpu_count()}-core machine as the server (client and server share the cores). "
         "/v1/feed cycles over every profile's API token (Authorization: Bearer); /v1/items?q= "
@@ -489,6 +548,11 @@ def run(ctx: Context) -> Section:
         "healthz_rps": round(main.loads["/healthz"].rate, 1),
         "search_p95_ms": round(main.loads["/v1/items?q="].p95_ms, 2),
         "peak_rss_mb": main.peak_rss_mb,
+        "bare_healthz_rps": round(bare.load.rate, 1),
+        "healthz_vs_bare": round(main.loads["/healthz"].rate / bare.load.rate, 3)
+        if bare.load.rate
+        else 0.0,
+        "bare_peak_rss_mb": bare.peak_rss_mb,
     }
     table = Table(
         "Latency and throughput by scale and workers",
@@ -510,4 +574,20 @@ def run(ctx: Context) -> Section:
         ("items", "workers", "MB"),
         tuple((r.items, r.workers, r.peak_rss_mb) for r in runs),
     )
-    return Section(NAME, TITLE, numbers, (table, memory), targets, tuple(notes))
+    baseline = Table(
+        "Baseline: a bare FastAPI app (one async route), same server settings",
+        ("endpoint", "p50 ms", "p95 ms", "p99 ms", "req/s", "requests", "errors", "peak RSS MB"),
+        (
+            (
+                "/healthz",
+                round(bare.load.p50_ms, 2),
+                round(bare.load.p95_ms, 2),
+                round(bare.load.p99_ms, 2),
+                round(bare.load.rate, 1),
+                bare.load.requests,
+                bare.load.errors,
+                bare.peak_rss_mb,
+            ),
+        ),
+    )
+    return Section(NAME, TITLE, numbers, (table, memory, baseline), targets, tuple(notes))

@@ -85,9 +85,9 @@ def test_the_server_speaks_httptools_where_installed_and_h11_otherwise(
 def test_the_event_loop_is_uvloop_where_installed() -> None:
     from uvicorn.config import Config
 
-    from service.cli.serve import UVICORN_LOGGING, limits
+    from service.cli.serve import limits
     from service.config import Settings
 
-    config = Config(app=lambda: None, **limits(Settings()), **UVICORN_LOGGING)
+    config = Config(app=lambda: None, **limits(Settings()))
     loop = config.get_loop_factory()
     assert loop is not None and "uvloop" in loop.__module__

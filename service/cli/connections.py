@@ -84,3 +84,22 @@ def protocol_class(seconds: float) -> type[Any]:
     except ImportError:  # no httptools wheel for this platform
         return HeaderTimeoutH11.configure(seconds)
     return HeaderTimeoutHttpTools.configure(seconds)
+
+
+KEEP_ALIVE_SECONDS = 5  # an idle connection is closed after this
+# uvicorn keeps its own logging out of the way: its records go through ours (text or JSON, see
+# service.logs), warnings and errors only; each request is logged once, by RequestLog.
+UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "log_level": "warning", "access_log": False}
+
+
+def server_options(*, max_connections: int, header_timeout: float) -> dict[str, Any]:
+    """uvicorn's settings for the API (``bench/api.py`` serves its bare baseline app with the
+    same): connection cap (503 past it), idle keep-alive timeout, request-head deadline on the
+    fastest protocol, uvloop where installed, uvicorn's own logging quiet."""
+    return {
+        "limit_concurrency": max_connections,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "http": protocol_class(header_timeout),  # httptools, else h11
+        "loop": "auto",  # uvloop where installed (uvicorn[standard]), else asyncio
+        **UVICORN_LOGGING,
+    }

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.cli.common import database, settings
-from service.cli.connections import protocol_class
+from service.cli.connections import protocol_class, server_options
 from service.cli.runtime import catalog
 from service.config import Settings, base_url_mismatch
 from service.outputs.api.app import create_app
@@ -29,20 +29,11 @@ from service.storage.migrate import upgrade
 
 log = logging.getLogger("staycurrent.serve")
 
-# uvicorn keeps its own logging out of the way: its records go through ours (text or JSON, see
-# service.logs), warnings and errors only; each request is logged once, by RequestLog.
-UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "log_level": "warning", "access_log": False}
-KEEP_ALIVE_SECONDS = 5  # an idle connection is closed after this
-
-
 def limits(cfg: Settings) -> dict[str, Any]:
-    """uvicorn's connection cap (503 past it), idle keep-alive timeout and request-head deadline."""
-    return {
-        "limit_concurrency": cfg.api_max_connections,
-        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        "http": protocol_class(cfg.api_header_timeout_seconds),  # httptools, else h11
-        "loop": "auto",  # uvloop where installed (uvicorn[standard]), else asyncio
-    }
+    """uvicorn's settings from ours (see ``connections.server_options``)."""
+    return server_options(
+        max_connections=cfg.api_max_connections, header_timeout=cfg.api_header_timeout_seconds
+    )
 
 
 def api_factory() -> object:
@@ -98,7 +89,6 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
             workers=workers,
             timeout_graceful_shutdown=5,
             **limits(cfg),
-            **UVICORN_LOGGING,
         )
         return
     app = create_app(cfg, db=db)
@@ -114,5 +104,4 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
         port=cfg.port,
         timeout_graceful_shutdown=drain,
         **limits(cfg),
-        **UVICORN_LOGGING,
     )
