@@ -374,48 +374,99 @@ def _prime(base: str, paths: Sequence[str], tokens: Sequence[str]) -> int:
     return first
 
 
+ROUNDS = 3  # /healthz against the bare app: alternating runs, so both see the same machine load
+
+
+def merged(loads: Sequence[Load]) -> Load:
+    """Several runs of one endpoint as one: summed counts, median percentiles."""
+    middle = len(loads) // 2
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[middle]
+
+    return Load(
+        loads[0].endpoint,
+        sum(x.requests for x in loads),
+        sum(x.seconds for x in loads),
+        sum(x.errors for x in loads),
+        median([x.p50_ms for x in loads]),
+        median([x.p95_ms for x in loads]),
+        median([x.p99_ms for x in loads]),
+    )
+
+
+def _healthz_beside(
+    ctx: Context, server: Server, bare: Server, seconds: float, warmup: float
+) -> tuple[Load, Load]:
+    """/healthz of the API and of the bare app, in alternating runs; (api, bare)."""
+    runs: dict[str, list[Load]] = {server.base: [], bare.base: []}
+    each = max(1.0, seconds / ROUNDS) if not ctx.tiny else seconds
+    for n in range(1 if ctx.tiny else ROUNDS):
+        for base in (bare.base, server.base) if n % 2 == 0 else (server.base, bare.base):
+            runs[base].append(
+                load(
+                    base,
+                    "/healthz",
+                    ["/healthz"],
+                    [],
+                    seconds=each,
+                    warmup=warmup if n == 0 else 0,
+                    workdir=ctx.workdir,
+                )
+            )
+    return merged(runs[server.base]), merged(runs[bare.base])
+
+
 def serve_and_load(
-    ctx: Context, database: Path, tokens: list[str], *, items: int, workers: int
-) -> Served:
+    ctx: Context,
+    database: Path,
+    tokens: list[str],
+    *,
+    items: int,
+    workers: int,
+    bare: Server | None = None,
+) -> tuple[Served, Load | None]:
+    """The API's three endpoints under load (and, given ``bare``, the bare app's /healthz in
+    alternating runs with the API's)."""
     seconds, warmup = (1.0, 0.0) if ctx.tiny else (15.0, 3.0)
     server = Server(database, ctx.workdir, workers=workers)
+    baseline = None
     try:
         server.wait_ready()
         runs = {
-            "/healthz": (["/healthz"], []),
             "/v1/feed": (["/v1/feed"], tokens),
             "/v1/items?q=": (_search_paths(), []),
         }
         page = _prime(server.base, ["/v1/feed"], tokens)
         loads = {}
+        if bare is None:
+            loads["/healthz"] = load(
+                server.base,
+                "/healthz",
+                ["/healthz"],
+                [],
+                seconds=seconds,
+                warmup=warmup,
+                workdir=ctx.workdir,
+            )
+        else:
+            loads["/healthz"], baseline = _healthz_beside(ctx, server, bare, seconds, warmup)
         for name, (paths, auth) in runs.items():
             _prime(server.base, paths, auth)
             loads[name] = load(
                 server.base, name, paths, auth, seconds=seconds, warmup=warmup, workdir=ctx.workdir
             )
-        return Served(items, workers, loads, server.peak_rss_mb(), page, os.getloadavg()[0])
+        served = Served(items, workers, loads, server.peak_rss_mb(), page, os.getloadavg()[0])
+        return served, baseline
     finally:
         server.stop()
 
 
-def serve_bare(ctx: Context) -> Bare:
-    """The baseline: the bare app's /healthz, loaded like the API's."""
-    seconds, warmup = (1.0, 0.0) if ctx.tiny else (15.0, 3.0)
+def start_bare(ctx: Context) -> Server:
+    """The baseline server: the bare app on the API's uvicorn settings."""
     server = Server(ctx.workdir / "unused.db", ctx.workdir, workers=1, bare=True)
-    try:
-        server.wait_ready()
-        measured = load(
-            server.base,
-            "/healthz",
-            ["/healthz"],
-            [],
-            seconds=seconds,
-            warmup=warmup,
-            workdir=ctx.workdir,
-        )
-        return Bare(measured, server.peak_rss_mb(), os.getloadavg()[0])
-    finally:
-        server.stop()
+    server.wait_ready()
+    return server
 
 
 # --------------------------------------------------------------------------- the section
@@ -513,20 +564,32 @@ def run(ctx: Context) -> Section:
         ctx.log(f"  api: {items:,} items, {profiles} profiles")
         tokens = build_database(path, items=items, profiles=profiles, seed=items % 1000 + 1)
         databases[items] = (path, tokens)
-        runs.append(serve_and_load(ctx, path, tokens, items=items, workers=1))
-    ctx.log("  api: the bare FastAPI baseline")
-    bare = serve_bare(ctx)
     largest = max(ctx.scales)
+    bare_server = start_bare(ctx)
+    bare_load: Load | None = None
+    try:
+        for items, (path, tokens) in sorted(databases.items()):
+            ctx.log(f"  api: load at {items:,} items (/healthz beside the bare app at the largest)")
+            given = bare_server if items == largest else None
+            served, found = serve_and_load(ctx, path, tokens, items=items, workers=1, bare=given)
+            runs.append(served)
+            bare_load = found or bare_load
+        bare_rss = bare_server.peak_rss_mb()
+    finally:
+        bare_server.stop()
+    assert bare_load is not None
+    bare = Bare(bare_load, bare_rss, os.getloadavg()[0])
     if not ctx.tiny:
         path, tokens = databases[largest]
-        runs.append(serve_and_load(ctx, path, tokens, items=largest, workers=2))
+        runs.append(serve_and_load(ctx, path, tokens, items=largest, workers=2)[0])
     main = next(r for r in runs if r.items == largest and r.workers == 1)
     targets = _targets(main, bare)
     notes = [
         f"Baseline in the same run: a bare FastAPI app (one async route) on the same uvicorn "
-        f"settings served /healthz at {bare.load.rate:.0f} req/s (load average "
-        f"{bare.load_average:.1f}; after the API's load: {main.load_average:.1f}). The machine is "
-        "shared: compare ratios within one run, not absolute figures across runs.",
+        f"settings served /healthz at {bare.load.rate:.0f} req/s, in {ROUNDS} runs alternating "
+        "with the API's /healthz so both met the same machine load (load average "
+        f"{bare.load_average:.1f} after; after the API's load: {main.load_average:.1f}). The "
+        "machine is shared: compare ratios within one run, not absolute figures across runs.",
         f"Load from {generator()} in a separate process, {CONNECTIONS} connections, on the same "
         f"{os.cpu_count()}-core machine as the server (client and server share the cores). "
         "/v1/feed cycles over every profile's API token (Authorization: Bearer); /v1/items?q= "

@@ -45,7 +45,7 @@ MAX_BODY_BYTES = 1024 * 1024  # request bodies larger than this are refused with
 # connection (SQLite: its own page cache, ~2 MB once a search has run) and its working set (a
 # feed's candidate arrays): on a machine of a few cores more threads than this only wait for the
 # GIL while holding memory. Requests past it wait their turn in the event loop.
-API_THREADS = 8
+API_THREADS = 4
 # SQLite's page cache per API connection (SQLite's default: 2 MB each, ~40 MB over the pool after a
 # burst of searches): the API reads, the OS caches the file for every connection at once.
 API_PAGE_CACHE_KIB = 256
