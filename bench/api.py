@@ -8,6 +8,10 @@ process: ``wrk`` when installed (a Lua script cycles over the profiles' tokens a
 terms), else an async httpx client in a child process. Each endpoint gets a warm-up, then a
 timed run at 16 connections: p50 / p95 / p99 latency and requests/s. Peak RSS is the server's
 VmHWM from ``/proc`` after all the load.
+
+The baseline, in the same run: a bare FastAPI app with one async ``/healthz`` route
+(``bench/bareapp.py``) on the same uvicorn settings, loaded the same way; the API's ``/healthz``
+is reported as a share of its requests/s, with the load average of the machine beside it.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ FEED_P95_MS = 100.0
 FEED_SHARE = 0.25
 RANK_PAGE_MS = 5.0  # one page ranked in-process (issue 18)
 SEARCH_P95_MS = 50.0
-PEAK_RSS_MB = 250.0
+PEAK_RSS_MB = 150.0
+HEALTHZ_SHARE = 0.8  # of the bare app's requests/s
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,16 @@ class Served:
     loads: dict[str, Load]
     peak_rss_mb: float
     feed_items: int  # items on one feed page (a check that the feed is not empty)
+    load_average: float = 0.0  # of the machine (1 min) after the load: it is shared
+
+
+@dataclass(frozen=True)
+class Bare:
+    """The baseline: the bare FastAPI app's /healthz under the same load, and its peak RSS."""
+
+    load: Load
+    peak_rss_mb: float
+    load_average: float
 
 
 # --------------------------------------------------------------------------- the data
@@ -202,9 +217,9 @@ def _free_port() -> int:
 
 
 class Server:
-    """``staycurrent api`` on loopback in a child process."""
+    """``staycurrent api`` on loopback in a child process (or, ``bare``, the baseline app)."""
 
-    def __init__(self, database: Path, workdir: Path, *, workers: int) -> None:
+    def __init__(self, database: Path, workdir: Path, *, workers: int, bare: bool = False) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -218,11 +233,22 @@ class Server:
             "STAYCURRENT_BASE_URL": self.base,
         }
         self.log = (workdir / f"server-{self.port}.log").open("wb")
-        command = [str(Path(sys.executable).parent / "staycurrent"), "api"]
+        command = [
+            str(Path(sys.executable).parent / "staycurrent"),
+            "api",
+            "--workers",
+            str(workers),
+        ]
+        if bare:
+            from service.config import Settings
+
+            defaults = Settings()
+            limits = (defaults.api_max_connections, defaults.api_header_timeout_seconds)
+            command = [sys.executable, "-m", "bench.bareapp", str(self.port), *map(str, limits)]
         self.process = subprocess.Popen(
-            [*command, "--workers", str(workers)],
+            command,
             env=env,
-            cwd=workdir,
+            cwd=ROOT if bare else workdir,
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -412,28 +438,99 @@ def _prime(base: str, paths: Sequence[str], tokens: Sequence[str]) -> int:
     return first
 
 
+ROUNDS = 3  # /healthz against the bare app: alternating runs, so both see the same machine load
+
+
+def merged(loads: Sequence[Load]) -> Load:
+    """Several runs of one endpoint as one: summed counts, median percentiles."""
+    middle = len(loads) // 2
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[middle]
+
+    return Load(
+        loads[0].endpoint,
+        sum(x.requests for x in loads),
+        sum(x.seconds for x in loads),
+        sum(x.errors for x in loads),
+        median([x.p50_ms for x in loads]),
+        median([x.p95_ms for x in loads]),
+        median([x.p99_ms for x in loads]),
+    )
+
+
+def _healthz_beside(
+    ctx: Context, server: Server, bare: Server, seconds: float, warmup: float
+) -> tuple[Load, Load]:
+    """/healthz of the API and of the bare app, in alternating runs; (api, bare)."""
+    runs: dict[str, list[Load]] = {server.base: [], bare.base: []}
+    each = max(1.0, seconds / ROUNDS) if not ctx.tiny else seconds
+    for n in range(1 if ctx.tiny else ROUNDS):
+        for base in (bare.base, server.base) if n % 2 == 0 else (server.base, bare.base):
+            runs[base].append(
+                load(
+                    base,
+                    "/healthz",
+                    ["/healthz"],
+                    [],
+                    seconds=each,
+                    warmup=warmup if n == 0 else 0,
+                    workdir=ctx.workdir,
+                )
+            )
+    return merged(runs[server.base]), merged(runs[bare.base])
+
+
 def serve_and_load(
-    ctx: Context, database: Path, tokens: list[str], *, items: int, workers: int
-) -> Served:
+    ctx: Context,
+    database: Path,
+    tokens: list[str],
+    *,
+    items: int,
+    workers: int,
+    bare: Server | None = None,
+) -> tuple[Served, Load | None]:
+    """The API's three endpoints under load (and, given ``bare``, the bare app's /healthz in
+    alternating runs with the API's)."""
     seconds, warmup = (1.0, 0.0) if ctx.tiny else (15.0, 3.0)
     server = Server(database, ctx.workdir, workers=workers)
+    baseline = None
     try:
         server.wait_ready()
         runs = {
-            "/healthz": (["/healthz"], []),
             "/v1/feed": (["/v1/feed"], tokens),
             "/v1/items?q=": (_search_paths(), []),
         }
         page = _prime(server.base, ["/v1/feed"], tokens)
         loads = {}
+        if bare is None:
+            loads["/healthz"] = load(
+                server.base,
+                "/healthz",
+                ["/healthz"],
+                [],
+                seconds=seconds,
+                warmup=warmup,
+                workdir=ctx.workdir,
+            )
+        else:
+            loads["/healthz"], baseline = _healthz_beside(ctx, server, bare, seconds, warmup)
         for name, (paths, auth) in runs.items():
             _prime(server.base, paths, auth)
             loads[name] = load(
                 server.base, name, paths, auth, seconds=seconds, warmup=warmup, workdir=ctx.workdir
             )
-        return Served(items, workers, loads, server.peak_rss_mb(), page)
+        served = Served(items, workers, loads, server.peak_rss_mb(), page, os.getloadavg()[0])
+        return served, baseline
     finally:
         server.stop()
+
+
+def start_bare(ctx: Context) -> Server:
+    """The baseline server: the bare app on the API's uvicorn settings."""
+    server = Server(ctx.workdir / "unused.db", ctx.workdir, workers=1, bare=True)
+    server.wait_ready()
+    return server
 
 
 # --------------------------------------------------------------------------- the section
@@ -459,9 +556,10 @@ def _rows(runs: Sequence[Served]) -> tuple[tuple[Any, ...], ...]:
     return tuple(rows)
 
 
-def _targets(main: Served, ranked: InProcess) -> tuple[Target, ...]:
+def _targets(main: Served, ranked: InProcess, bare: Bare) -> tuple[Target, ...]:
     feed, health, search = (main.loads[k] for k in ("/v1/feed", "/healthz", "/v1/items?q="))
     share = feed.rate / health.rate if health.rate else 0.0
+    versus_bare = health.rate / bare.load.rate if bare.load.rate else 0.0
     at = f"{main.items:,} items, {CONNECTIONS} connections"
     return (
         Target(
@@ -471,6 +569,12 @@ def _targets(main: Served, ranked: InProcess) -> tuple[Target, ...]:
             f"{ranked.rank_cpu_p50:.2f} ms (p95 {ranked.rank_cpu_p95:.2f}; wall p50 "
             f"{ranked.rank_wall_p50:.2f})",
             ranked.rank_cpu_p50 <= RANK_PAGE_MS,
+        ),
+        Target(
+            f"/healthz throughput vs a bare FastAPI app, same server settings ({at})",
+            f">= {HEALTHZ_SHARE:.1f}x",
+            f"{versus_bare:.2f}x ({health.rate:.0f} vs {bare.load.rate:.0f} req/s)",
+            versus_bare >= HEALTHZ_SHARE and health.errors == 0,
         ),
         Target(
             f"/v1/feed p95 ({at})",
@@ -532,15 +636,33 @@ def run(ctx: Context) -> Section:
         ctx.log(f"  api: {items:,} items, {profiles} profiles")
         tokens = build_database(path, items=items, profiles=profiles, seed=items % 1000 + 1)
         databases[items] = (path, tokens)
-        runs.append(serve_and_load(ctx, path, tokens, items=items, workers=1))
     largest = max(ctx.scales)
+    bare_server = start_bare(ctx)
+    bare_load: Load | None = None
+    try:
+        for items, (path, tokens) in sorted(databases.items()):
+            ctx.log(f"  api: load at {items:,} items (/healthz beside the bare app at the largest)")
+            given = bare_server if items == largest else None
+            served, found = serve_and_load(ctx, path, tokens, items=items, workers=1, bare=given)
+            runs.append(served)
+            bare_load = found or bare_load
+        bare_rss = bare_server.peak_rss_mb()
+    finally:
+        bare_server.stop()
+    assert bare_load is not None
+    bare = Bare(bare_load, bare_rss, os.getloadavg()[0])
     ranked = rank_in_process(databases[largest][0], items=largest, profiles=min(profiles, 200))
     if not ctx.tiny:
         path, tokens = databases[largest]
-        runs.append(serve_and_load(ctx, path, tokens, items=largest, workers=2))
+        runs.append(serve_and_load(ctx, path, tokens, items=largest, workers=2)[0])
     main = next(r for r in runs if r.items == largest and r.workers == 1)
-    targets = _targets(main, ranked)
+    targets = _targets(main, ranked, bare)
     notes = [
+        f"Baseline in the same run: a bare FastAPI app (one async route) on the same uvicorn "
+        f"settings served /healthz at {bare.load.rate:.0f} req/s, in {ROUNDS} runs alternating "
+        "with the API's /healthz so both met the same machine load (load average "
+        f"{bare.load_average:.1f} after; after the API's load: {main.load_average:.1f}). The "
+        "machine is shared: compare ratios within one run, not absolute figures across runs.",
         f"Load from {generator()} in a separate process, {CONNECTIONS} connections, on the same "
         f"{os.cpu_count()}-core machine as the server (client and server share the cores). "
         "/v1/feed cycles over every profile's API token (Authorization: Bearer); /v1/items?q= "
@@ -570,6 +692,11 @@ def run(ctx: Context) -> Section:
         "rank_page_cpu_p50_ms": ranked.rank_cpu_p50,
         "rank_page_cpu_p95_ms": ranked.rank_cpu_p95,
         "feed_page_cpu_p50_ms": ranked.page_cpu_p50,
+        "bare_healthz_rps": round(bare.load.rate, 1),
+        "healthz_vs_bare": round(main.loads["/healthz"].rate / bare.load.rate, 3)
+        if bare.load.rate
+        else 0.0,
+        "bare_peak_rss_mb": bare.peak_rss_mb,
     }
     table = Table(
         "Latency and throughput by scale and workers",
@@ -591,4 +718,20 @@ def run(ctx: Context) -> Section:
         ("items", "workers", "MB"),
         tuple((r.items, r.workers, r.peak_rss_mb) for r in runs),
     )
-    return Section(NAME, TITLE, numbers, (table, memory), targets, tuple(notes))
+    baseline = Table(
+        "Baseline: a bare FastAPI app (one async route), same server settings",
+        ("endpoint", "p50 ms", "p95 ms", "p99 ms", "req/s", "requests", "errors", "peak RSS MB"),
+        (
+            (
+                "/healthz",
+                round(bare.load.p50_ms, 2),
+                round(bare.load.p95_ms, 2),
+                round(bare.load.p99_ms, 2),
+                round(bare.load.rate, 1),
+                bare.load.requests,
+                bare.load.errors,
+                bare.peak_rss_mb,
+            ),
+        ),
+    )
+    return Section(NAME, TITLE, numbers, (table, memory, baseline), targets, tuple(notes))

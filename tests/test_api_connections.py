@@ -5,6 +5,7 @@ connection, are served. Real ``staycurrent api`` processes, one and two uvicorn 
 from __future__ import annotations
 
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -62,3 +63,31 @@ def test_a_slow_request_head_is_cut_off_and_whole_requests_are_served(
     finally:
         api.process.terminate()
         api.finish(timeout=30)
+
+
+def test_the_server_speaks_httptools_where_installed_and_h11_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from service.cli.connections import HeadDeadline, protocol_class
+
+    fast = protocol_class(3.0)
+    assert issubclass(fast, HttpToolsProtocol) and issubclass(fast, HeadDeadline)
+    assert fast.seconds == 3.0
+    monkeypatch.setitem(sys.modules, "service.cli.httptools_deadline", None)  # import fails
+    fallback = protocol_class(4.0)
+    assert issubclass(fallback, H11Protocol) and not issubclass(fallback, HttpToolsProtocol)
+    assert fallback.seconds == 4.0
+
+
+def test_the_event_loop_is_uvloop_where_installed() -> None:
+    from uvicorn.config import Config
+
+    from service.cli.serve import limits
+    from service.config import Settings
+
+    config = Config(app=lambda: None, **limits(Settings()))
+    loop = config.get_loop_factory()
+    assert loop is not None and "uvloop" in loop.__module__

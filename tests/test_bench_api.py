@@ -23,7 +23,11 @@ def test_the_api_benchmark_runs_and_reports(tmp_path: Path) -> None:
         assert requests > 0 and errors == 0  # every endpoint answered 200 under load
         assert 0 < p50 <= p95 <= p99 and rate > 0
     names = [t["name"] for t in section["targets"]]
-    assert len(names) == 5 and all(isinstance(t["met"], bool) for t in section["targets"])
+    assert len(names) == 6 and all(isinstance(t["met"], bool) for t in section["targets"])
+    assert any("bare FastAPI" in name for name in names)
+    (bare,) = section["tables"][2]["rows"]  # the baseline, measured in the same run
+    assert bare[0] == "/healthz" and bare[4] > 0 and bare[5] > 0 and bare[6] == 0
+    assert section["numbers"]["healthz_vs_bare"] > 0
     assert section["numbers"]["peak_rss_mb"] > 0
     assert section["numbers"]["rank_page_cpu_p50_ms"] > 0
     assert any("feed page held 20 items" in note for note in section["notes"])

@@ -97,3 +97,35 @@ def test_metrics_report_the_database_and_request_latency(
     # a route template, never the id: ids would multiply the series
     assert any('route="/v1/items/{item_id}"' in k or 'route="unmatched"' in k for k in got)
     assert not any("999999" in k for k in got)
+
+
+def test_every_middleware_is_plain_asgi_and_shared_checks_take_no_thread_hop(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
+    import inspect
+
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    from service.outputs.api import deps
+    from service.outputs.api.app import create_app
+    from service.outputs.api.query_guard import refuse_unknown_query
+
+    app = create_app(make_settings(), db=db)
+    classes = [m.cls for m in app.user_middleware]
+    assert {c.__name__ for c in classes} == {"RequestLog", "RateLimit", "ProblemGuard", "BodyLimit"}
+    assert not any(isinstance(c, type) and issubclass(c, BaseHTTPMiddleware) for c in classes)
+    # FastAPI runs a plain function in its thread pool; these run on every request
+    for check in (refuse_unknown_query, deps.get_settings, deps.get_db, deps.get_now):
+        assert inspect.iscoroutinefunction(check), check.__name__
+
+
+def test_requests_refused_before_routing_are_timed_too(
+    db: Database, make_settings: Callable[..., Settings]
+) -> None:
+    api = make_api(db, make_settings, items=10, api_feed_requests_per_minute=1)
+    for _ in range(3):
+        api.client.get("/v1/subscriptions/nobody/feed.rss")
+    got = _samples(api.client.get("/metrics").text)
+    name = "staycurrent_http_request_duration_seconds_count"
+    # the rate limiter's 429s never reach a route: counted as unmatched, by status class
+    assert got.get(f'{name}{{method="GET",route="unmatched",status="4xx"}}', 0) >= 1

@@ -4,6 +4,7 @@ and search over items ingested through the pipeline, on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 from service.catalog import load_catalog
 from service.ingest.pipeline import Pipeline
 from service.ingest.tag import Tagger
+from service.outputs.schemas import snippet_html
 from service.records import SourceForUpdate
 from service.storage import search
 from service.storage.catalog import sync_taxonomy
@@ -256,6 +258,49 @@ def test_relevance_ranks_only_the_newest_window_of_matches(
     shown = [v.item.id for v in first.items + second.items]
     assert sorted(shown) == newest_ids  # the window, each item once
     assert first.more and not second.more
+
+
+def test_filters_are_applied_inside_the_window_not_after_it(
+    db: Database, ingest: tuple[Pipeline, SourceForUpdate], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, source = ingest
+    older = [Paper(f"2611.3{n:04d}", f"Benchmarks for learning {n}") for n in range(6)]
+    newer = [
+        Paper(f"2611.4{n:04d}", f"Benchmarks for vision {n}", categories=("cs.CV",))
+        for n in range(6)
+    ]
+    pipeline.ingest_bytes(source, arxiv_listing("cs.LG", older))
+    pipeline.ingest_bytes(replace(source, content_hash=None), arxiv_listing("cs.LG", newer))
+    monkeypatch.setattr(search, "RELEVANCE_WINDOW", 5)
+    only_lg = ItemFilter(arxiv_category="cs.LG")
+    with db.session() as s:
+        page = search_items(s, "benchmarks", only_lg, limit=10)
+    titles = sorted(view.item.title for view in page.items)
+    # the five newest matches among cs.LG papers (the six cs.CV ones are newer still)
+    assert len(titles) == 5 and all("learning" in t for t in titles)
+    assert not page.more
+
+
+def test_each_item_of_a_page_has_a_snippet_with_the_matched_words_marked(
+    db: Database, ingest: tuple[Pipeline, SourceForUpdate]
+) -> None:
+    pipeline, source = ingest
+    pipeline.ingest_bytes(source, arxiv_listing("cs.LG", PAPERS))
+    for order in ("relevance", "newest"):
+        with db.session() as s:
+            page = search_items(s, "denoising schedule", ItemFilter(), order=order)  # type: ignore[arg-type]
+        (view,) = page.items
+        snippet = page.snippets[view.item.id or 0]
+        marked = re.findall(f"{search.MARK_START}(.*?){search.MARK_END}", snippet)
+        assert {word.lower() for word in marked} >= {"denoising", "schedule"}, snippet
+        plain = snippet.replace(search.MARK_START, "").replace(search.MARK_END, "")
+        assert plain.strip(" …") in view.item.summary_text  # a passage of the summary, as is
+
+
+def test_a_snippet_becomes_escaped_html_with_mark_elements() -> None:
+    marked = f"a <b>&amp; {search.MARK_START}Experts{search.MARK_END} …"
+    assert snippet_html(marked) == "a &lt;b&gt;&amp;amp; <mark>Experts</mark> …"
+    assert snippet_html("") is None and snippet_html(None) is None
 
 
 def test_the_cli_searches_too(

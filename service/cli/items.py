@@ -4,6 +4,7 @@ stored, as tables or as JSON in the API's shapes (``GET /v1/items``, ``/v1/items
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -41,7 +42,7 @@ def _source_id(name: str | None) -> int | None:
             fail(f"--source: {exc.reason}", code=2)
 
 
-def _items_table(items: list[ItemOut]) -> Table:
+def _items_table(items: Sequence[ItemOut]) -> Table:
     from rich.table import Table
 
     table = Table("id", "published (UTC)", "kind", "title", "tags", "sources")

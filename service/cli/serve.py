@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -20,34 +22,26 @@ import uvicorn
 from fastapi import FastAPI
 
 from service.cli.common import database, settings
-from service.cli.connections import HeaderTimeoutH11
+from service.cli.connections import protocol_class, server_options
 from service.cli.runtime import catalog
 from service.config import Settings, base_url_mismatch
-from service.outputs.api.app import create_app
+from service.outputs.api.app import api_database, create_app
 from service.storage.engine import Database
-from service.storage.migrate import upgrade
 
 log = logging.getLogger("staycurrent.serve")
 
-# uvicorn keeps its own logging out of the way: its records go through ours (text or JSON, see
-# service.logs), warnings and errors only; each request is logged once, by RequestLog.
-UVICORN_LOGGING: dict[str, Any] = {"log_config": None, "log_level": "warning", "access_log": False}
-KEEP_ALIVE_SECONDS = 5  # an idle connection is closed after this
-
 
 def limits(cfg: Settings) -> dict[str, Any]:
-    """uvicorn's connection cap (503 past it), idle keep-alive timeout and request-head deadline."""
-    return {
-        "limit_concurrency": cfg.api_max_connections,
-        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
-        "http": HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds),
-    }
+    """uvicorn's settings from ours (see ``connections.server_options``)."""
+    return server_options(
+        max_connections=cfg.api_max_connections, header_timeout=cfg.api_header_timeout_seconds
+    )
 
 
 def api_factory() -> object:
     """uvicorn's factory for multi-worker ``staycurrent api``: each worker builds its own app."""
     cfg = settings()
-    HeaderTimeoutH11.configure(cfg.api_header_timeout_seconds)
+    protocol_class(cfg.api_header_timeout_seconds)
     return create_app(cfg)
 
 
@@ -80,10 +74,27 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def migrate_apart() -> None:
+    """``staycurrent db upgrade`` in a child process: Alembic and its templates (~17 MB) never
+    enter the memory of a server that does not need them again. Its failure (a database that
+    cannot be reached, say: one line on stderr) ends this command with the same status."""
+    command = [sys.executable, "-m", "service.cli", "db", "upgrade"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (our argv)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(done.returncode)
+
+
 def run_api(*, workers: int, with_poller: bool = False) -> None:
     cfg = settings()
-    db = database()
-    upgrade(db)
+    if with_poller:  # one process for everything (the worker writes): migrated in process
+        from service.storage.migrate import upgrade
+
+        db = database()
+        upgrade(db)
+    else:
+        migrate_apart()
+        db = api_database(cfg)  # small page caches: this process only reads
     announce(cfg.host, cfg.port, with_poller=with_poller)
     mismatch = base_url_mismatch(cfg)
     if mismatch is not None:
@@ -97,7 +108,6 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
             workers=workers,
             timeout_graceful_shutdown=5,
             **limits(cfg),
-            **UVICORN_LOGGING,
         )
         return
     app = create_app(cfg, db=db)
@@ -113,5 +123,4 @@ def run_api(*, workers: int, with_poller: bool = False) -> None:
         port=cfg.port,
         timeout_graceful_shutdown=drain,
         **limits(cfg),
-        **UVICORN_LOGGING,
     )

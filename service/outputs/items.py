@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from service.arxiv_categories import is_arxiv_category
 from service.errors import InvalidInputError, SignatureError
-from service.outputs.schemas import ItemOut, item_out
+from service.outputs.schemas import ItemHit, item_hit
 from service.signing import Payload, sign, verify
 from service.storage.models import MAX_ROW_ID, Source
 from service.storage.profiles import check_topics
@@ -62,7 +62,7 @@ class ItemsQuery:
 
 @dataclass(frozen=True, slots=True)
 class ItemsPage:
-    items: list[ItemOut]
+    items: list[ItemHit]
     next_cursor: str | None
     order: SearchOrder
 
@@ -197,7 +197,7 @@ def list_page(session: Session, query: ItemsQuery, *, secret: bytes, now: dateti
     resume = _read_cursor(query, secret, now)
     page = _search(session, query, resume)
     return ItemsPage(
-        items=[item_out(view) for view in page.items],
+        items=[item_hit(view, page.snippets.get(view.item.id or 0)) for view in page.items],
         next_cursor=_next_cursor(query, page, secret, now),
         order=query.effective_order,
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from service.storage.search import MARK_END, MARK_START
 from service.storage.views import ItemRef, ItemView, Sighting
 
 
@@ -127,34 +130,62 @@ def _podcast(view: ItemView) -> PodcastOut | None:
     )
 
 
+class ItemHit(ItemOut):
+    """An item in a list of items: with ``q``, a snippet of its summary around the matches."""
+
+    snippet: str | None = Field(
+        None,
+        description="With `q` only: a passage of the summary (HTML-escaped text) with the matched "
+        "words in `<mark>`…`</mark>`; null without `q` or for an empty summary.",
+        examples=["… sparse <mark>mixture</mark> of <mark>experts</mark> for translation …"],
+    )
+
+
+def snippet_html(marked: str | None) -> str | None:
+    """A search snippet as HTML: the text escaped, the matched words in ``<mark>``."""
+    if not marked:
+        return None
+    escaped = html.escape(marked, quote=False)
+    return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
 def item_out(view: ItemView) -> ItemOut:
+    return ItemOut(**_item_fields(view))
+
+
+def item_hit(view: ItemView, snippet: str | None) -> ItemHit:
+    """``item_out`` with the snippet of a search (``MARK_START`` … marks: see ``snippet_html``)."""
+    return ItemHit(**_item_fields(view), snippet=snippet_html(snippet))
+
+
+def _item_fields(view: ItemView) -> dict[str, Any]:
     i = view.item
     assert i.id is not None
-    return ItemOut(
-        id=i.id,
-        kind=i.kind,
-        title=i.title,
-        url=i.url,
-        summary=i.summary_text,
-        summary_html=i.summary_html,
-        authors=list(i.authors),
-        published=i.published_at,
-        updated=i.updated_at,
-        first_seen=i.first_seen_at,
-        minutes=i.reading_minutes,
-        area=view.area,
-        sources=[
+    return {
+        "id": i.id,
+        "kind": i.kind,
+        "title": i.title,
+        "url": i.url,
+        "summary": i.summary_text,
+        "summary_html": i.summary_html,
+        "authors": list(i.authors),
+        "published": i.published_at,
+        "updated": i.updated_at,
+        "first_seen": i.first_seen_at,
+        "minutes": i.reading_minutes,
+        "area": view.area,
+        "sources": [
             SourceRefOut(id=s.id, name=s.name, kind=s.kind, level=s.level) for s in view.sources
         ],
-        tags=[
+        "tags": [
             TagOut(slug=t.slug, area=t.area, label=t.label, score=t.score, origin=t.origin)
             for t in view.tags
         ],
-        arxiv=_arxiv(view),
-        podcast=_podcast(view),
-        covered_by=[_ref(r) for r in view.covered_by],
-        mentions=list(view.mentions),
-    )
+        "arxiv": _arxiv(view),
+        "podcast": _podcast(view),
+        "covered_by": [_ref(r) for r in view.covered_by],
+        "mentions": list(view.mentions),
+    }
 
 
 class SightingOut(SourceRefOut):

@@ -48,7 +48,7 @@ def _sqlite_file(url: sa.engine.URL) -> Path | None:
     return Path(database)
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, page_cache_kib: int | None) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -57,6 +57,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if page_cache_kib is not None:
+            cursor.execute(f"PRAGMA cache_size=-{int(page_cache_kib)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -65,8 +67,11 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for ``url`` (sqlite:/// or postgresql+psycopg://), ready for our sessions."""
+def make_engine(url: str, *, pool_size: int = 10, page_cache_kib: int | None = None) -> Engine:
+    """An engine for ``url`` (sqlite:/// or postgresql+psycopg://), ready for our sessions.
+
+    ``page_cache_kib``: SQLite's page cache per connection (default: SQLite's 2 MB); a reader with
+    many connections (the API) keeps it small and leaves caching the file to the OS."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_file(parsed)
@@ -78,7 +83,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             pool_size=pool_size,
             max_overflow=20,
         )
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, page_cache_kib)
         return engine
     return sa.create_engine(
         url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True, pool_recycle=1800
@@ -88,9 +93,9 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 class Database:
     """The engine plus the two ways to use it: ``session()`` to read, ``write()`` to change."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, page_cache_kib: int | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.engine = make_engine(url, pool_size=pool_size, page_cache_kib=page_cache_kib)
         # SQLite has one writer at a time: this process's writers take turns here (see above).
         self._writer = threading.RLock() if self.is_sqlite else nullcontext()
 

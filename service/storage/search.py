@@ -16,19 +16,25 @@ nothing.
 
 - ``newest``: every match, keyset-paged on (published_at, id) like the plain listing;
 - ``relevance``: the ``RELEVANCE_WINDOW`` most recently stored matches (after the filters), ranked
-  by BM25 (SQLite, title 10 : authors 5 : summary 2) or ``ts_rank`` (PostgreSQL). Ranking cost
-  grows with the window, never with how common a term is. A page returns the best ``limit`` of the
-  window and the ids of the window still to show; the next page ranks only those, so every item
-  of the window appears exactly once however the data changes in between.
+  inside the database in one statement: BM25 of the FTS5 index (SQLite, column weights title 10 :
+  authors 5 : summary 2) or ``ts_rank`` over the GIN-matched rows (PostgreSQL, the same weights on
+  the A / B / C labels of ``search_vector``). Ranking cost grows with the window, never with how
+  common a term is. A page returns the best ``limit`` of the window and the ids of the window still
+  to show; the next page ranks only those, so every item of the window appears exactly once
+  however the data changes in between.
+
+Each item of a page comes with a snippet: a passage of its summary with the matched words between
+``MARK_START`` and ``MARK_END`` (FTS5 ``snippet()``, PostgreSQL ``ts_headline``), computed for the
+page's items only, after the page is cut.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import reduce
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -49,6 +55,16 @@ MAX_TERMS = 16
 MIN_PREFIX_CHARS = 3
 BM25_WEIGHTS = (10.0, 2.0, 5.0)  # title, summary_text, authors_text: the FTS5 column order
 TS_CONFIG = "english"  # the configuration the generated search_vector column uses
+# ts_rank's weights for the labels D, C (summary), B (authors), A (title): BM25_WEIGHTS, scaled
+_TITLE, _SUMMARY, _AUTHORS = BM25_WEIGHTS
+TS_WEIGHTS = f"{{0.1, {_SUMMARY / _TITLE}, {_AUTHORS / _TITLE}, 1.0}}"
+MARK_START, MARK_END = "\ue000", "\ue001"  # around matched words in snippets (private use)
+SNIPPET_TOKENS = 24  # words of context in a snippet (FTS5); PostgreSQL: MaxWords below
+_HEADLINE_OPTIONS = (
+    f"StartSel={MARK_START}, StopSel={MARK_END}, MinWords=12, MaxWords={SNIPPET_TOKENS}, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+_SUMMARY_COLUMN = 1  # the FTS5 column snippets are cut from
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _WORD = re.compile(r"\w+")
@@ -79,11 +95,13 @@ class TextQuery:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
-    """One page of results; ``remaining`` is the rest of a relevance window (ids, ascending)."""
+    """One page of results; ``remaining`` is the rest of a relevance window (ids, ascending);
+    ``snippets``: item id -> a passage with the matched words marked (``MARK_START`` ...)."""
 
     items: list[ItemView]
     more: bool
     remaining: tuple[int, ...] = ()
+    snippets: Mapping[int, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- parsing (pure)
@@ -207,46 +225,91 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _window(session: Session, query: TextQuery, f: ItemFilter, size: int) -> list[int]:
-    """The ids of the ``size`` most recently stored items that match and pass the filters."""
-    if _is_sqlite(session):
-        stmt = (
-            sa.select(col(Item.id))
-            .select_from(_FTS.join(Item.__table__, col(Item.id) == _FTS.c.rowid))  # type: ignore[attr-defined]
-            .where(_sqlite_match(str(fts5_expression(query))), *item_conditions(f))
-            .order_by(_FTS.c.rowid.desc())
-        )
+def _rowid_among(
+    ids: Sequence[int] | sa.Select[Any], low: object, high: object
+) -> list[sa.ColumnElement[bool]]:
+    """FTS5 rows among ``ids``: reached through a rowid range (which FTS5 walks cheaply) and kept
+    by a membership test it cannot use as an index (``rowid + 0``): asked for ``rowid IN (...)``
+    it would run the whole MATCH once per id, seconds for a common term."""
+    return [_FTS.c.rowid.between(low, high), (_FTS.c.rowid + 0).in_(ids)]
+
+
+def _ranked_sqlite(
+    query: TextQuery, f: ItemFilter, remaining: Sequence[int] | None
+) -> sa.Select[Any]:
+    match = _sqlite_match(str(fts5_expression(query)))
+    bm25 = sa.func.bm25(sa.literal_column("item_fts"), *BM25_WEIGHTS)
+    if remaining is not None:
+        among = _rowid_among(remaining, min(remaining), max(remaining))
     else:
-        stmt = (
-            sa.select(col(Item.id))
-            .where(text_match(session, query), *item_conditions(f))
-            .order_by(col(Item.id).desc())
+        window = (
+            sa.select(_FTS.c.rowid.label("id"))
+            .select_from(_FTS.join(Item.__table__, col(Item.id) == _FTS.c.rowid))  # type: ignore[attr-defined]
+            .where(match, *item_conditions(f))
+            .order_by(_FTS.c.rowid.desc())
+            .limit(RELEVANCE_WINDOW)
+            .cte("search_window")
         )
-    return [int(i) for i in session.execute(stmt.limit(size)).scalars()]
+        low = sa.select(sa.func.min(window.c.id)).scalar_subquery()
+        high = sa.select(sa.func.max(window.c.id)).scalar_subquery()
+        among = _rowid_among(sa.select(window.c.id), low, high)
+    return sa.select(_FTS.c.rowid).where(match, *among).order_by(bm25, _FTS.c.rowid.desc())
 
 
-def _scores(session: Session, query: TextQuery, ids: Sequence[int]) -> dict[int, float]:
-    """Relevance of each of ``ids`` that still matches (higher is better).
+def _ranked_postgres(
+    query: TextQuery, f: ItemFilter, remaining: Sequence[int] | None
+) -> sa.Select[Any]:
+    tsquery = _tsquery(query)
+    matching = _SEARCH_VECTOR.op("@@")(tsquery)
+    if remaining is not None:
+        among: sa.ColumnElement[bool] = sa.and_(col(Item.id).in_(remaining), matching)
+    else:
+        window = (
+            sa.select(col(Item.id))
+            .where(matching, *item_conditions(f))
+            .order_by(col(Item.id).desc())
+            .limit(RELEVANCE_WINDOW)
+            .cte("search_window")
+        )
+        among = col(Item.id).in_(sa.select(window.c.id))
+    weights: sa.ColumnElement[object] = sa.literal_column(f"'{TS_WEIGHTS}'::real[]")
+    rank = sa.func.ts_rank(weights, _SEARCH_VECTOR, tsquery)
+    return sa.select(col(Item.id)).where(among).order_by(rank.desc(), col(Item.id).desc())
 
-    On SQLite the ids are reached through a rowid range (which FTS5 walks cheaply) and kept by a
-    membership test it cannot use as an index (``rowid + 0``): asked for ``rowid IN (...)`` it
-    would run the whole MATCH once per id, seconds for a common term.
-    """
-    if not ids:
+
+def ranked_window(
+    session: Session, query: TextQuery, f: ItemFilter, remaining: Sequence[int] | None = None
+) -> list[int]:
+    """The window's ids, best first, ranked by the database in one statement: the
+    ``RELEVANCE_WINDOW`` newest matches passing ``f``, or ``remaining`` (those still matching)."""
+    build = _ranked_sqlite if _is_sqlite(session) else _ranked_postgres
+    return [int(i) for i in session.execute(build(query, f, remaining)).scalars()]
+
+
+def snippets(session: Session, query: TextQuery, ids: Sequence[int]) -> dict[int, str]:
+    """A passage of each item's summary with the matched words between ``MARK_START`` and
+    ``MARK_END`` (items with an empty summary are left out); for a page's ids only."""
+    if not ids or query.is_empty:
         return {}
     if _is_sqlite(session):
-        bm25 = sa.func.bm25(sa.literal_column("item_fts"), *BM25_WEIGHTS)
-        stmt = sa.select(_FTS.c.rowid, -bm25).where(
+        snippet = sa.func.snippet(
+            sa.literal_column("item_fts"),
+            _SUMMARY_COLUMN,
+            MARK_START,
+            MARK_END,
+            "…",
+            SNIPPET_TOKENS,
+        )
+        stmt = sa.select(_FTS.c.rowid, snippet).where(
             _sqlite_match(str(fts5_expression(query))),
-            _FTS.c.rowid.between(min(ids), max(ids)),
-            (_FTS.c.rowid + 0).in_(ids),
+            *_rowid_among(ids, min(ids), max(ids)),
         )
     else:
-        tsquery = _tsquery(query)
-        stmt = sa.select(col(Item.id), sa.func.ts_rank(_SEARCH_VECTOR, tsquery)).where(
-            col(Item.id).in_(ids), _SEARCH_VECTOR.op("@@")(tsquery)
+        headline = sa.func.ts_headline(
+            TS_CONFIG, col(Item.summary_text), _tsquery(query), _HEADLINE_OPTIONS
         )
-    return {int(i): float(score) for i, score in session.execute(stmt)}
+        stmt = sa.select(col(Item.id), headline).where(col(Item.id).in_(ids))
+    return {int(i): text for i, text in session.execute(stmt) if text}
 
 
 def _relevance_page(
@@ -257,11 +320,14 @@ def _relevance_page(
     limit: int,
     remaining: Sequence[int] | None,
 ) -> SearchPage:
-    ids = _window(session, query, f, RELEVANCE_WINDOW) if remaining is None else remaining
-    scores = _scores(session, query, ids)
-    ranked = sorted(scores, key=lambda i: (-scores[i], -i))
+    ranked = ranked_window(session, query, f, remaining)
     page, rest = ranked[:limit], ranked[limit:]
-    return SearchPage(items_by_id(session, page), more=bool(rest), remaining=tuple(sorted(rest)))
+    return SearchPage(
+        items_by_id(session, page),
+        more=bool(rest),
+        remaining=tuple(sorted(rest)),
+        snippets=snippets(session, query, page),
+    )
 
 
 def search_items(
@@ -282,4 +348,6 @@ def search_items(
     if order == "relevance":
         return _relevance_page(session, query, f, limit=limit, remaining=remaining)
     found = list_items(session, f, limit=limit + 1, after=after, extra=[text_match(session, query)])
-    return SearchPage(found[:limit], more=len(found) > limit)
+    page = found[:limit]
+    shown = [view.item.id for view in page if view.item.id is not None]
+    return SearchPage(page, more=len(found) > limit, snippets=snippets(session, query, shown))

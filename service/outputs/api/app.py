@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 
 from service import __version__
@@ -45,6 +46,19 @@ changing, deactivating and importing sources). Errors are `application/problem+j
 (RFC 9457); a query parameter an endpoint does not take is an error too, not ignored.
 """
 MAX_BODY_BYTES = 1024 * 1024  # request bodies larger than this are refused with 413
+# Sync routes run in anyio's thread pool (40 threads by default). Each running one holds a database
+# connection (SQLite: its own page cache, ~2 MB once a search has run) and its working set (a
+# feed's candidate arrays): on a machine of a few cores more threads than this only wait for the
+# GIL while holding memory. Requests past it wait their turn in the event loop.
+API_THREADS = 4
+# SQLite's page cache per API connection (SQLite's default: 2 MB each, ~40 MB over the pool after a
+# burst of searches): the API reads, the OS caches the file for every connection at once.
+API_PAGE_CACHE_KIB = 256
+
+
+def api_database(settings: Settings) -> Database:
+    """The database as the API process uses it (small page caches: see API_PAGE_CACHE_KIB)."""
+    return Database(settings.database_url, page_cache_kib=API_PAGE_CACHE_KIB)
 
 
 def create_app(
@@ -55,10 +69,11 @@ def create_app(
     resolver: Resolver = system_resolver,
 ) -> FastAPI:
     """Build the API. ``db``, ``clock`` and ``resolver`` may be given (tests); else defaults."""
-    database = db or Database(settings.database_url)
+    database = db or api_database(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = API_THREADS
         yield
         if db is None:
             database.dispose()
@@ -80,14 +95,15 @@ def create_app(
     install_problems(app, max_body_bytes=MAX_BODY_BYTES)
     install_docs(app)
     app.include_router(health_router)
-    install_metrics(app)
+    latency = install_metrics(app)
     app.add_middleware(
         RateLimit,
         auth_failures_per_minute=settings.api_auth_failures_per_minute,
         feed_requests_per_minute=settings.api_feed_requests_per_minute,
         clock=clock,
     )
-    app.add_middleware(RequestLog)  # outermost: logs every answer, 413s, 429s and 500s included
+    # outermost: logs and times every answer, 413s, 429s and 500s included (all plain ASGI)
+    app.add_middleware(RequestLog, observe=latency.observe)
     app.include_router(feed_router)
     app.include_router(profiles_router)
     app.include_router(app_passwords_router)

@@ -38,23 +38,25 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def get_settings(request: Request) -> Settings:
+# The trivial dependencies are coroutines: FastAPI calls a plain function in its thread pool, a hop
+# that costs more than the function itself.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_windows(request: Request) -> WindowCache:
+async def get_windows(request: Request) -> WindowCache:
     """The app's window cache: the candidate windows every feed of this process ranks from."""
     windows: WindowCache = request.app.state.windows
     return windows
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """The current instant, from the app's clock (tests give a fixed one)."""
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()

@@ -51,7 +51,7 @@ def _redoc(request: Request, title: str) -> HTMLResponse:
     )
 
 
-def home(request: Request) -> dict[str, Any]:
+async def home(request: Request) -> dict[str, Any]:
     """What ``GET /`` answers: where the reference, the feeds and the health checks are."""
     root = str(request.base_url).rstrip("/")
     return {
@@ -74,15 +74,15 @@ def install_docs(app: FastAPI) -> None:
     app.mount(ASSETS_PATH, StaticFiles(directory=assets_directory()), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
-    def swagger_page(request: Request) -> HTMLResponse:
+    async def swagger_page(request: Request) -> HTMLResponse:
         return _swagger(request, title)
 
     @app.get(OAUTH2_REDIRECT_PATH, include_in_schema=False)
-    def swagger_redirect() -> HTMLResponse:
+    async def swagger_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
     @app.get("/redoc", include_in_schema=False)
-    def redoc_page(request: Request) -> HTMLResponse:
+    async def redoc_page(request: Request) -> HTMLResponse:
         return _redoc(request, title)
 
     app.add_api_route(

@@ -10,9 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.ingest.topiclearn import load_topic_model
 from service.storage.engine import Database
-from service.storage.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
 
@@ -31,8 +29,9 @@ class Readiness(BaseModel):
 
 
 @router.get("/healthz", summary="Process is alive", response_model=Health)
-def healthz() -> Health:
-    """Answers as long as the process serves requests; touches nothing else."""
+async def healthz() -> Health:
+    """Answers as long as the process serves requests; touches nothing else (a coroutine: no
+    thread-pool hop for a constant)."""
     return Health()
 
 
@@ -44,6 +43,9 @@ def healthz() -> Health:
 )
 def readyz(request: Request) -> Readiness | JSONResponse:
     """Ready when the database answers and its schema is at the newest migration."""
+    # Alembic (migrations) and numpy (the topic model) load with the first probe, not at start.
+    from service.storage.migrate import current_revision, head_revision
+
     db: Database = request.app.state.db
     head = head_revision()
     try:
@@ -84,5 +86,7 @@ def _tagging(request: Request, db: Database) -> str:
     """
     status = getattr(request.app.state, "tagging", None)
     if status is None:
+        from service.ingest.topiclearn import load_topic_model
+
         status = request.app.state.tagging = load_topic_model(db).status
     return str(status)

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -135,20 +134,10 @@ def database_lines(session: Session) -> list[str]:
 
 
 def install_metrics(app: FastAPI) -> RequestLatency:
-    """Time every request (by route template, so ids don't multiply series); mount /metrics."""
+    """Mount /metrics; the returned ``RequestLatency`` is fed by ``RequestLog`` (the one plain ASGI
+    middleware that times every request, by route template so ids don't multiply series)."""
     latency = RequestLatency()
     app.state.latency = latency
-
-    @app.middleware("http")
-    async def _timed(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        latency.observe(request.method, route, response.status_code, time.perf_counter() - started)
-        return response
-
     app.include_router(router)
     return latency
 

@@ -29,13 +29,22 @@ def _query_names(dependant: Dependant) -> set[str]:
 
 
 def known_query_names(route: APIRoute) -> frozenset[str]:
-    """The query parameters a route declares, its dependencies' included (a few dozen
-    attribute reads: cheaper than caching them per route)."""
-    return frozenset(_query_names(route.dependant))
+    """The query parameters a route declares, its dependencies' included (read once per route:
+    routes do not change once the app is built)."""
+    known: frozenset[str] | None = getattr(route, "_staycurrent_query_names", None)
+    if known is None:
+        known = frozenset(_query_names(route.dependant))
+        route._staycurrent_query_names = known  # type: ignore[attr-defined]
+    return known
 
 
-def refuse_unknown_query(request: Request) -> None:
-    """A dependency for every route: 422 naming each query parameter the route does not take."""
+async def refuse_unknown_query(request: Request) -> None:
+    """A dependency for every route: 422 naming each query parameter the route does not take.
+
+    A coroutine on purpose: FastAPI runs a plain function in its thread pool, a hop that costs
+    more than this check; a request without a query string is settled by one look."""
+    if not request.scope.get("query_string"):
+        return
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or request.url.path.startswith(HTML_PAGES):
         return

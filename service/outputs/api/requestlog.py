@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,22 +50,35 @@ def level_for(route: str, status: int) -> int:
     return logging.DEBUG if route in QUIET_ROUTES else logging.INFO
 
 
-def log_request(scope: Scope, status: int, seconds: float) -> None:
-    """Write the line for one finished request (``scope`` after routing)."""
+Observe = Callable[[str, str, int, float], None]  # method, route template, status, seconds
+
+
+def route_of(scope: Scope) -> tuple[str | None, str]:
+    """The route template the request matched (None if none) and its label (``unmatched``)."""
     template = getattr(scope.get("route"), "path", None)
-    route = template if isinstance(template, str) else UNMATCHED
+    if isinstance(template, str):
+        return template, template
+    return None, UNMATCHED
+
+
+def log_request(scope: Scope, status: int, seconds: float, route: tuple[str | None, str]) -> None:
+    """Write the line for one finished request (``scope`` after routing)."""
+    template, label = route
+    level = level_for(label, status)
+    if not log.isEnabledFor(level):
+        return  # a probe at DEBUG, say: not even the path is built
     path = shown_path(template, scope.get("path_params") or {}, scope.get("path", ""))
     method = str(scope.get("method", ""))
     duration_ms = round(seconds * 1000, 1)
     fields = {
         "method": method,
-        "route": route,
+        "route": label,
         "path": path,
         "status": status,
         "duration_ms": duration_ms,
     }
     log.log(
-        level_for(route, status),
+        level,
         "%s %s %d %.1f ms",
         method,
         path,
@@ -76,10 +89,12 @@ def log_request(scope: Scope, status: int, seconds: float) -> None:
 
 
 class RequestLog:
-    """ASGI middleware: time each HTTP request and log it once it has been answered."""
+    """Plain ASGI middleware: time each HTTP request, log it once it has been answered and hand
+    its duration to ``observe`` (the request-latency metrics): one clock for both."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, observe: Observe | None = None) -> None:
         self.app = app
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,4 +112,8 @@ class RequestLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            log_request(scope, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            route = route_of(scope)
+            if self.observe is not None:
+                self.observe(str(scope.get("method", "")), route[1], status, seconds)
+            log_request(scope, status, seconds, route)

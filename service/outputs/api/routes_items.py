@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
 
 from service.errors import NotFoundError
-from service.outputs.api.deps import NowDep, SessionDep, SettingsDep
+from service.outputs.api.deps import DatabaseDep, NowDep, SessionDep, SettingsDep
 from service.outputs.api.params import (
     ARXIV_CATEGORY_PATTERN,
     SLUG_PATTERN,
@@ -24,7 +25,7 @@ from service.outputs.api.schemas_items import (
     similar_response,
     topics_response,
 )
-from service.outputs.items import DEFAULT_LIMIT, MAX_LIMIT, ItemsQuery, list_page
+from service.outputs.items import DEFAULT_LIMIT, MAX_LIMIT, ItemsPage, ItemsQuery, list_page
 from service.outputs.schemas import item_detail
 from service.outputs.similar import DEFAULT_DAYS, SIMILAR_WINDOW, similar_items
 from service.outputs.similar import DEFAULT_LIMIT as SIMILAR_LIMIT
@@ -65,9 +66,9 @@ end. Pages never repeat an item, even while new items arrive. Cursors expire aft
     response_model=ItemsResponse,
     responses=problem_responses(422),
 )
-def list_items(
+async def list_items(
     *,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     now: NowDep,
     kind: Annotated[Kind | None, Query(description="Only this kind.")] = None,
@@ -127,7 +128,15 @@ def list_items(
         limit=limit,
         cursor=cursor,
     )
-    page = list_page(session, query, secret=settings.secret_key_bytes(), now=now)
+    secret = settings.secret_key_bytes()
+
+    def read() -> ItemsPage:
+        with db.session() as session:
+            return list_page(session, query, secret=secret, now=now)
+
+    # A coroutine with one thread-pool hop for the database work: a plain function would take
+    # four (opening the session, the route, checking the response, closing the session).
+    page = await run_in_threadpool(read)
     return ItemsResponse(items=page.items, next_cursor=page.next_cursor, order=page.order)
 
 

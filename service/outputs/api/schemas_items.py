@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.outputs.schemas import ItemDetail, ItemOut, item_out
+from service.outputs.schemas import ItemDetail, ItemHit, ItemOut, item_out
 from service.outputs.similar import Similar
 from service.storage.topics import TopicCount
 
@@ -89,7 +89,7 @@ class ItemsResponse(BaseModel):
         }
     )
 
-    items: list[ItemOut]
+    items: list[ItemHit]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end.")
     order: Literal["newest", "relevance"] = Field(description="How this page is ordered.")
 
