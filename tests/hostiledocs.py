@@ -130,7 +130,9 @@ def nesting_flood(depth: int = 400_000) -> bytes:
 
 
 def namespace_flood(count: int = 25_000) -> bytes:
-    """``count`` namespaces declared on the root, each used by one element of an entry."""
+    """``count`` namespaces declared on the root, each used by one element of an entry. It took
+    feedparser's SAX handlers (and our port of them) many seconds; lxml's reader reads it in about
+    0.1 s, so it is no longer among ``floods()``: it is read like any feed."""
     elements = "".join(f"<n{n}:e>v</n{n}:e>" for n in range(count))
     declared = "".join(f' xmlns:n{n}="https://ns.example.org/{n}"' for n in range(count))
     return rss(item("namespace flood", extra=elements)).replace(
@@ -142,5 +144,4 @@ def floods() -> dict[str, bytes]:
     return {
         "attribute flood": attribute_flood(),
         "nesting flood": nesting_flood(),
-        "namespace flood": namespace_flood(),
     }

@@ -1,7 +1,7 @@
 """A document crafted to be slow to read freezes nothing: floods polled beside healthy sources.
 
 Each flood of ``hostiledocs.floods`` (one element with 30,000 attributes, elements nested 400,000
-deep, 25,000 namespaces) takes many seconds in a parser, most of it in C holding the GIL. Here it is
+deep) takes many seconds in a parser, most of it in C holding the GIL. Here it is
 served by the real feed server beside healthy feeds and polled by the real ``Poller`` (claims,
 leases) and ``Pipeline``, while the API answers ``/healthz`` in the same event loop. The healthy
 sources are stored in the same round; the flood is refused with a reason and its source backs off;
