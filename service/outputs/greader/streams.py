@@ -11,7 +11,7 @@ are the profile's ``read`` and ``save`` feedback: the same rows the API and the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -227,15 +227,7 @@ def all_keys(
         yield from found.keys
         if found.continuation is None:
             return
-        current = Filters(
-            count=current.count,
-            newer_than=current.newer_than,
-            older_than=current.older_than,
-            exclude=current.exclude,
-            include=current.include,
-            after=found.continuation,
-            oldest_first=current.oldest_first,
-        )
+        current = replace(current, after=found.continuation)
 
 
 @dataclass(frozen=True, slots=True)
