@@ -389,6 +389,9 @@ def test_trends_label_lists_the_rising_themes_items_in_rank_order_and_takes_read
         assert "part of a rising theme: Agents — 11 items" in summaries[2]
         assert "papers everyone covers: A paper everyone covers — 12 items" in summaries[4]
         assert all("user/-/label/Trends" in item["categories"] for item in stream["items"])
+        with api.db.session() as session:
+            paper = session.get(Item, e)
+        assert paper is not None and stream["items"][4]["title"] == paper.title
     counts = {c["id"]: c["count"] for c in app.json("/reader/api/0/unread-count")["unreadcounts"]}
     assert counts["user/-/label/Trends"] == counts[trends["id"]] == 5
     assert app.post("/reader/api/0/edit-tag", {"i": long_item_id(d), "a": READ}).text == "OK"
