@@ -7,18 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from apikit import Api, make_api
 from greaderkit import ReaderApp, sign_in
-from sqlmodel import select
+from sqlmodel import col, select
 
 from service.config import Settings
 from service.outputs.greader.ids import long_item_id
 from service.outputs.outlines import profile_lenses
 from service.outputs.subscriptions import lens_feed
+from service.outputs.trends import DEFAULT_WINDOW
 from service.storage.engine import Database
-from service.storage.models import Feedback, Item, ItemSource, Profile, Source
+from service.storage.models import (
+    Feedback,
+    Item,
+    ItemSource,
+    Profile,
+    Source,
+    Tag,
+    Trend,
+    TrendRefresh,
+)
+from service.storage.trends import replace_trends
 
 READING_LIST = "user/-/state/com.google/reading-list"
 READ = "user/-/state/com.google/read"
@@ -295,3 +307,103 @@ def test_new_items_show_in_source_subscriptions_at_once_lenses_keep_their_tick(a
     assert str(item.id) in {r["id"] for r in reading}
     deep_after = app.json("/reader/api/0/stream/items/ids", s="user/-/label/Deep", n=100)
     assert deep_after == deep_before  # the lens is the same ranking for the whole tick
+
+
+def _store_trends(api: Api, themes: list[tuple[str, str, list[int]]]) -> None:
+    """The radar's stored themes of the default window: (kind, label, representative ids), in
+    rank order (themes and papers ranked apart, as a refresh stores them), in every area (so a
+    deep profile sees them too)."""
+    with api.db.session() as session:
+        areas = sorted(set(session.exec(select(Tag.area)).all()))
+    ranks: dict[str, int] = {}
+    rows = []
+    for kind, label, shown in themes:
+        ranked_as = "paper" if kind == "paper" else "theme"
+        rank = ranks[ranked_as] = ranks.get(ranked_as, -1) + 1
+        rows.append(
+            Trend(
+                window_days=DEFAULT_WINDOW,
+                rank=rank,
+                key=f"{kind}:{label}",
+                label=label,
+                kind=kind,
+                score=10.0 - rank,
+                ratio=5.0,
+                items=12,
+                voices=7,
+                feeds=7,
+                baseline_per_week=1.0,
+                evidence=f"{12 - rank} items from 7 sources in 3 days; usually 1 a week",
+                first_seen_at=api.now - timedelta(days=3),
+                latest_seen_at=api.now,
+                areas=areas,
+                aliases=[],
+                item_ids=shown,
+                representative=shown,
+            )
+        )
+    refresh = TrendRefresh(
+        window_days=DEFAULT_WINDOW,
+        computed_at=api.now,
+        newest_item_id=0,
+        window_items=100,
+        baseline_items=100,
+        note="",
+    )
+    with api.db.write() as session:
+        replace_trends(session, refresh=refresh, trends=rows)
+
+
+def test_trends_label_lists_the_rising_themes_items_in_rank_order_and_takes_reads(
+    api: Api,
+) -> None:
+    with api.db.session() as session:
+        stored = list(session.exec(select(Item.id).order_by(col(Item.id))).all())
+    a, b, c, d, e = (i for i in stored[::37][:5] if i is not None)
+    _store_trends(
+        api,
+        [
+            ("paper", "A paper everyone covers", [e]),
+            ("phrase", "GRPO", [c, a]),
+            ("topic", "Agents", [a, d, b]),  # a is GRPO's already: shown once, for GRPO
+        ],
+    )
+    app, profile_id, _token = sign_in(api, "ma", window_days=30)
+    tags = {t["id"] for t in app.json("/reader/api/0/tag/list")["tags"]}
+    assert "user/-/label/Trends" in tags
+    subscriptions = app.json("/reader/api/0/subscription/list")["subscriptions"]
+    trends = next(s for s in subscriptions if s["id"].endswith("/reader/lens/trends"))
+    assert trends["title"] == "Staycurrent: Trends"
+    assert trends["categories"] == [{"id": "user/-/label/Trends", "label": "Trends"}]
+    for stream_id in ("user/-/label/Trends", trends["id"]):
+        stream = app.json(f"/reader/api/0/stream/contents/{stream_id}", n=100)
+        ids = [int(item["id"].rsplit("/", 1)[-1], 16) for item in stream["items"]]
+        assert ids == [c, a, d, b, e]  # the themes' rank, then the papers
+        times = [int(item["timestampUsec"]) for item in stream["items"]]
+        assert times == sorted(times, reverse=True) and len(set(times)) == len(times)
+        summaries = [item["summary"]["content"] for item in stream["items"]]
+        assert summaries[0].startswith(
+            "<p>part of a rising theme: GRPO — 12 items from 7 sources in 3 days; usually 1 a"
+        )
+        assert "part of a rising theme: GRPO" in summaries[1]
+        assert "part of a rising theme: Agents — 11 items" in summaries[2]
+        assert "papers everyone covers: A paper everyone covers — 12 items" in summaries[4]
+        assert all("user/-/label/Trends" in item["categories"] for item in stream["items"])
+        with api.db.session() as session:
+            paper = session.get(Item, e)
+        assert paper is not None and stream["items"][4]["title"] == paper.title
+    counts = {c["id"]: c["count"] for c in app.json("/reader/api/0/unread-count")["unreadcounts"]}
+    assert counts["user/-/label/Trends"] == counts[trends["id"]] == 5
+    assert app.post("/reader/api/0/edit-tag", {"i": long_item_id(d), "a": READ}).text == "OK"
+    assert (d, "read") in _signals(api.db, profile_id)
+    unread = app.json("/reader/api/0/stream/items/ids", s="user/-/label/Trends", xt=READ, n=100)
+    assert [int(ref["id"]) for ref in unread["itemRefs"]] == [c, a, b, e]
+    after = {c["id"]: c["count"] for c in app.json("/reader/api/0/unread-count")["unreadcounts"]}
+    assert after["user/-/label/Trends"] == 4
+
+
+def test_trends_label_is_there_and_empty_before_the_radar_has_run(api: Api) -> None:
+    app, _id, _token = sign_in(api, "na", window_days=30)
+    assert "user/-/label/Trends" in {t["id"] for t in app.json("/reader/api/0/tag/list")["tags"]}
+    stream = app.json("/reader/api/0/stream/contents/user/-/label/Trends", n=100)
+    assert stream["items"] == []

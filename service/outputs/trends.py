@@ -53,6 +53,7 @@ BASELINE_DAYS = 28
 STALE_AFTER = timedelta(hours=3)
 KEPT_PER_WINDOW = 30
 KEPT_PAPERS = 20
+SUBSCRIBED_THEMES = 30  # themes (and papers) at most in a profile's trends.rss and Trends label
 DEEP = 0.5  # a profile at this depth or more sees what rises inside its areas
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -283,6 +284,23 @@ def trends_for(
     return TrendsPage(
         window_days, computed, scope, note, views, tuple(view(t) for t in papers), tuple(back)
     )
+
+
+def subscribed_trends(
+    db: Database, *, profile: Profile, window_days: int = DEFAULT_WINDOW
+) -> TrendsPage:
+    """What a profile subscribes to as its trends (``trends.rss``, the reader apps' Trends label):
+    the window's themes and papers for the profile, in the radar's rank order."""
+    return trends_for(db, window_days=window_days, limit=SUBSCRIBED_THEMES, profile=profile)
+
+
+def rising_line(view: TrendView) -> str:
+    """Which rising theme an item is shown for: "part of a rising theme: GRPO — 12 items from 7
+    sources in 3 days; …" (a paper everyone covers says so)."""
+    t = view.trend
+    if t.kind == "paper":
+        return f"among the papers everyone covers: {t.label} — {t.evidence}"
+    return f"part of a rising theme: {t.label} — {t.evidence}"
 
 
 def rising_badges(

@@ -22,9 +22,11 @@ from service.outputs.syndication.lens import subscription_url
 from service.outputs.syndication.rss import render_rss
 from service.outputs.trends import (
     DEFAULT_WINDOW,
+    SUBSCRIBED_THEMES,
     TRENDS_FILENAME,
     TrendsPage,
     TrendView,
+    subscribed_trends,
     trends_document,
     trends_for,
 )
@@ -39,7 +41,7 @@ RSS = """<?xml version='1.0' encoding='UTF-8'?>
     <guid isPermaLink="false">staycurrent:trend:grpo:2026-12-02</guid>
     <description>&lt;p&gt;rising across the field: 24 items from 12 sources …</description>
   </item></channel></rss>"""
-MAX_TRENDS = 30
+MAX_TRENDS = SUBSCRIBED_THEMES
 
 TRENDS_DESCRIPTION = """
 The **trend radar**: phrases ("GRPO", "test-time scaling") and topics whose rate in the last
@@ -280,7 +282,7 @@ def trends_rss(
         profile = find_by_token(session, token, which="feed")
     if profile is None:
         raise NotFoundError(UNKNOWN_SUBSCRIPTION)
-    page = trends_for(db, window_days=window, limit=MAX_TRENDS, profile=profile)
+    page = subscribed_trends(db, profile=profile, window_days=window)
     self_url = subscription_url(settings.base_url, token, TRENDS_FILENAME)
     document = trends_document(
         page,

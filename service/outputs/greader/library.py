@@ -7,6 +7,10 @@ the sources behind its interests (subscriptions, grouped by area).
 
 A lens item's time is ``as_of - rank seconds`` (its best rank over the lenses), so a date-sorted
 reader shows the ranked items newest, in rank order; other items keep their published time.
+The Trends lens holds the representative items of the profile's rising themes, then of the papers
+everyone covers (``trends.subscribed_trends``, as ``trends.rss`` has them, in the radar's rank
+order), each saying which theme it is shown for. A Trends item's time is its place there (the
+radar's order is the point of that stream), also in the other lenses that hold it.
 A Library is kept for the lens tick (``LENS_TICK``, 15 minutes): a client's sync sees one
 ranking, computed once per tick and profile, not once per request or per stored item; items
 stored since show at once in the source subscriptions (read live), in the lenses at the next
@@ -30,11 +34,13 @@ from service.outputs.subscriptions import LensFeed, lens_feed, tick_start
 from service.outputs.syndication.content import entry_html
 from service.outputs.syndication.document import Entry
 from service.outputs.syndication.lens import MAX_LIMIT, Lens
+from service.outputs.trends import TrendsPage, rising_line, subscribed_trends
 from service.rank.loader import WindowCache
 from service.storage.engine import Database
 from service.storage.models import ItemSource, Profile, Source
 
 LENS_PATH = "/reader/lens/"
+TRENDS_SLUG = "trends"
 CACHED_LIBRARIES = 32
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -74,10 +80,11 @@ class LensItem:
     """A ranked item: its place in time, its lenses (best first), its explained entry."""
 
     key: SortKey
-    lenses: tuple[str, ...]  # lens slugs, the best-ranked lens first
-    entry: Entry
-    html: str  # summary, why, topics, coverage, feedback links
+    lenses: tuple[str, ...]  # lens slugs, the lens that dates it first
+    entry: Entry | None  # None: a Trends item no ranked lens holds (shown as stored)
+    html: str  # summary, why, topics, coverage, feedback links ("" without an entry)
     source_ids: frozenset[int]
+    rising: str = ""  # a Trends item: the theme it is shown for
 
 
 @dataclass(frozen=True)
@@ -169,9 +176,20 @@ def _sources_of(db: Database, item_ids: list[int]) -> dict[int, frozenset[int]]:
     return {item_id: frozenset(ids) for item_id, ids in found.items()}
 
 
-def _lens_items(
-    ranked: list[tuple[LensStream, LensFeed]], as_of: datetime, db: Database
-) -> dict[int, LensItem]:
+def rising_items(page: TrendsPage) -> dict[int, str]:
+    """Item id -> the theme it is shown for: the representative items of the themes, then of the
+    papers, in the radar's rank order (an item in two themes, for the first)."""
+    found: dict[int, str] = {}
+    for view in (*page.themes, *page.papers):
+        line = rising_line(view)
+        for ref in view.representative:
+            found.setdefault(ref.id, line)
+    return found
+
+
+def _best_ranks(
+    ranked: list[tuple[LensStream, LensFeed]],
+) -> dict[int, tuple[int, list[str], Entry]]:
     best: dict[int, tuple[int, list[str], Entry]] = {}
     for stream, feed in ranked:
         for rank, (item_id, entry) in enumerate(feed.by_rank, start=1):
@@ -183,18 +201,33 @@ def _lens_items(
                 best[item_id] = (rank, [stream.slug, *slugs], entry)
             else:
                 slugs.append(stream.slug)
-    sources = _sources_of(db, sorted(best))
+    return best
+
+
+def _lens_items(
+    ranked: list[tuple[LensStream, LensFeed]],
+    rising: dict[int, str],
+    as_of: datetime,
+    db: Database,
+) -> dict[int, LensItem]:
+    best = _best_ranks(ranked)
+    places = {item_id: place for place, item_id in enumerate(rising, start=1)}
+    sources = _sources_of(db, sorted(best.keys() | places.keys()))
     top = usec_of(as_of)
-    return {
-        item_id: LensItem(
+    items = {}
+    for item_id in best.keys() | places.keys():
+        rank, slugs, entry = best.get(item_id, (0, [], None))
+        if item_id in places:
+            rank, slugs = places[item_id], [TRENDS_SLUG, *slugs]
+        items[item_id] = LensItem(
             key=SortKey(top - rank * 1_000_000, item_id),
             lenses=tuple(slugs),
             entry=entry,
-            html=entry_html(entry),
+            html=entry_html(entry) if entry is not None else "",
             source_ids=sources.get(item_id, frozenset()),
+            rising=rising.get(item_id, ""),
         )
-        for item_id, (rank, slugs, entry) in best.items()
-    }
+    return items
 
 
 def build_library(
@@ -206,7 +239,8 @@ def build_library(
     now: datetime,
     windows: WindowCache | None = None,
 ) -> Library:
-    """Rank every lens of ``profile`` and list its sources (slow: seconds at scale; cached)."""
+    """Rank every lens of ``profile``, read its trends and list its sources (slow: seconds at
+    scale; cached)."""
     assert profile.id is not None
     base = base_url.rstrip("/")
     ranked = []
@@ -217,14 +251,18 @@ def build_library(
         )
         ids = tuple(item_id for item_id, _entry in feed.by_rank)
         ranked.append((LensStream(slug, short, f"feed/{base}{LENS_PATH}{slug}", ids), feed))
+    rising = rising_items(subscribed_trends(db, profile=profile))
+    trends = LensStream(
+        TRENDS_SLUG, "Trends", f"feed/{base}{LENS_PATH}{TRENDS_SLUG}", tuple(rising)
+    )
     as_of = max((feed.as_of for _stream, feed in ranked), default=tick_start(now))
     return Library(
         profile_id=profile.id,
         as_of=as_of,
         since=now - timedelta(days=profile.window_days),
-        lenses=tuple(stream for stream, _feed in ranked),
+        lenses=(*(stream for stream, _feed in ranked), trends),
         sources=_sources(db, profile, now),
-        lens_items=_lens_items(ranked, as_of, db),
+        lens_items=_lens_items(ranked, rising, as_of, db),
     )
 
 

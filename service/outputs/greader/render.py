@@ -5,7 +5,8 @@
              -> ReaderItem records -> item_json / render_atom
 
 A lens item shows its ranked entry: its summary with the why line, topics, coverage and the
-signed one-click feedback links, and its ranked time as ``published``. Another item shows its
+signed one-click feedback links, and its ranked time as ``published``; a Trends item first says
+which rising theme it is shown for. Another item shows its
 sanitized summary and its own published time.
 """
 
@@ -139,22 +140,29 @@ def _lens_item(library: Library, row: Any, signals: frozenset[str]) -> ReaderIte
     lenses = library.lens_by_slug
     best = lenses[item.lenses[0]]
     labels = [f"user/-/label/{lenses[slug].label}" for slug in item.lenses]
+    entry = item.entry
+    body = item.html if entry is not None else _summary(row)
+    rising = f"<p>{escape(item.rising)}</p>" if item.rising else ""
     return ReaderItem(
         item_id=row.id,
         original_id=row.canonical_key,
         key=item.key,
-        title=item.entry.title,
-        url=item.entry.url,
+        title=entry.title if entry is not None else inert_title(row.title) or "(untitled)",
+        url=entry.url if entry is not None else web_url(row.url),
         published=moment_of(item.key.usec),
         updated=moment_of(item.key.usec),
-        authors=item.entry.authors,
-        html=item.html,
+        authors=entry.authors if entry is not None else _authors(row),
+        html=rising + body,
         origin_id=best.stream_id,
         origin_title=f"Staycurrent: {best.label}",
         origin_url=None,
         categories=(*_state(signals), *labels),
         enclosure=_enclosure(row),
     )
+
+
+def _authors(row: Any) -> tuple[str, ...]:
+    return tuple(xml_text(a) for a in (row.authors or ())[:50])
 
 
 def _source_item(
@@ -171,7 +179,7 @@ def _source_item(
         url=web_url(row.url),
         published=row.published_at,
         updated=row.updated_at,
-        authors=tuple(xml_text(a) for a in (row.authors or ())[:50]),
+        authors=_authors(row),
         html=_summary(row),
         origin_id=source.stream_id if source else READING_LIST,
         origin_title=source.title if source else "Staycurrent",
