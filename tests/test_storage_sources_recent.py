@@ -1,16 +1,20 @@
 """A source's items of the last week (``items_last_7_days``): exact at the window's edges, and kept
 exact by the triggers of migration 0010 when an item's date moves, a sighting is written by another
-path than the poll, or an item goes — on SQLite and PostgreSQL."""
+path than the poll, or an item goes — on SQLite and PostgreSQL; and the migration fills the dates
+of the sightings stored before it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from service.records import ItemWithTags, NormalizedItem
 from service.storage.engine import Database
 from service.storage.items import store_items
+from service.storage.migrate import upgrade
 from service.storage.models import Item, ItemSource, Source
 from service.storage.sources import items_dated_since, items_per_week, source_facts
 
@@ -110,3 +114,42 @@ def test_sightings_written_elsewhere_and_items_removed_keep_the_count(db: Databa
         s.delete(s.exec(select(Item).where(Item.title == "Post x")).one())
     assert last_week(db) == {a: 1, b: 0}
     assert last_week(db) == {a: joined_count(db, a), b: joined_count(db, b)}
+
+
+def test_migration_0010_fills_the_dates_of_stored_sightings(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/old.db")
+    upgrade(db, "0009")
+    when = {"in": NOW - timedelta(days=1), "out": NOW - WEEK - TICK}
+    with db.engine.begin() as conn:  # rows as 0009 knows them: no item_published_at
+        conn.execute(
+            sa.text(
+                "INSERT INTO source (name, url, kind, level, topics, weight, origin, active, state,"
+                " next_poll_at, consecutive_errors, redirect_count, created_at, updated_at)"
+                " VALUES ('a', 'https://a.example/feed', 'post', 'practitioner', '[]', 1, 'api',"
+                " 1, 'active', :now, 0, 0, :now, :now)"
+            ),
+            {"now": NOW},
+        )
+        for key, published in when.items():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO item (canonical_key, kind, title, summary_text, summary_html,"
+                    " authors, authors_text, published_at, first_seen_at, changed_at,"
+                    " content_hash, arxiv_categories) VALUES (:key, 'post', 'old', '', '',"
+                    " '[]', '', :w, :now, :now, '', '[]')"
+                ),
+                {"key": f"url:{key}", "w": published, "now": NOW},
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO item_source (item_id, source_id, first_seen_at, last_seen_at)"
+                " SELECT id, 1, :now, :now FROM item"
+            ),
+            {"now": NOW},
+        )
+    upgrade(db)
+    with db.session() as s:
+        dates = s.exec(select(ItemSource.item_published_at).order_by(col(ItemSource.item_id)))
+        assert list(dates) == [when["in"], when["out"]]
+    assert last_week(db) == {1: 1}
+    db.dispose()
