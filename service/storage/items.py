@@ -389,8 +389,16 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _upsert_sightings(
-    session: Session, source_id: int, sightings: list[tuple[int, str | None]], now: datetime
+    session: Session,
+    source_id: int,
+    sightings: list[tuple[int, str | None, datetime | None]],
+    now: datetime,
 ) -> None:
+    """Insert or refresh each (item, guid, its date) seen in ``source_id``.
+
+    The date is given for an item inserted in this batch (its row's own date); for any other
+    item it is None and the trigger of migration 0010 copies the stored item's date.
+    """
     if not sightings:
         return
     rows = [
@@ -400,8 +408,9 @@ def _upsert_sightings(
             "guid": guid,
             "first_seen_at": now,
             "last_seen_at": now,
+            "item_published_at": published_at,
         }
-        for item_id, guid in sightings
+        for item_id, guid, published_at in sightings
     ]
     stmt = _writes_for(session).sightings
     for chunk in _chunks(rows):
@@ -651,7 +660,17 @@ def store_items(
     updated = _apply_owned(session, source_id, pending, now)
     session.flush()
     _upsert_sightings(
-        session, source_id, [(ids[e.item.canonical_key], e.item.guid) for e in batch], now
+        session,
+        source_id,
+        [
+            (
+                ids[key := e.item.canonical_key],
+                e.item.guid,
+                fresh[key]["published_at"] if key in inserted else None,
+            )
+            for e in batch
+        ],
+        now,
     )
     _store_tags(
         session,

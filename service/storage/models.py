@@ -189,6 +189,7 @@ class ItemSource(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_item_source_guid", "source_id", "guid"),
         sa.Index("ix_item_source_source_seen", "source_id", "first_seen_at"),
+        sa.Index("ix_item_source_source_published", "source_id", "item_published_at"),
     )
 
     item_id: int = Field(foreign_key="item.id", primary_key=True, ondelete="CASCADE")
@@ -196,6 +197,9 @@ class ItemSource(SQLModel, table=True):
     guid: str | None = Field(default=None, max_length=1000)
     first_seen_at: datetime = _when(nullable=False)
     last_seen_at: datetime = _when(nullable=False)
+    # a copy of the item's published_at, kept by triggers (migration 0010) on insert here and on
+    # an update of item.published_at: a source's items of the last week are counted in its index
+    item_published_at: datetime | None = _when()
 
 
 class Tag(SQLModel, table=True):
