@@ -27,6 +27,7 @@ from service.errors import InvalidInputError
 from service.rank.learn import (
     BACKGROUND,
     MAX_EVENTS,
+    SIGNAL_WEIGHTS,
     Learned,
     LearnEvent,
     PreferenceModel,
@@ -43,6 +44,7 @@ from service.storage.preferences import (
 from service.vocabulary import DIMENSIONS, MODEL_NAME
 
 log = logging.getLogger(__name__)
+LEARNED_FROM = frozenset(SIGNAL_WEIGHTS)  # the signals the model learns from
 
 
 def _vector(blob: bytes) -> npt.NDArray[np.float32]:
@@ -113,7 +115,12 @@ def learned_for(
     if model is None:
         return None
     matrix = pool.vectors()
-    has = np.flatnonzero(np.any(matrix != 0, axis=1))
+    # An item is not its own neighbour: the model speaks of items the profile has not judged
+    # (what it liked shows by its own mark; else the liked items would fill the top).
+    judged = np.fromiter(
+        (bool(c.feedback & LEARNED_FROM) for c in pool.candidates), np.bool_, len(pool.candidates)
+    )
+    has = np.flatnonzero(np.any(matrix != 0, axis=1) & ~judged)
     ids = [pool.candidates[n].id for n in has.tolist()]
     scores = model.affinity(matrix[has]).tolist() if len(has) else []
     return Learned(
