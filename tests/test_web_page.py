@@ -354,3 +354,80 @@ def test_guessing_tokens_is_throttled_per_client(
         in api.client.post("/app/login", data={"token": token, "csrf": csrf_of(form.text)}).text
     )
     db.dispose()
+
+
+def client_login(api: Api, login: str, password: str) -> int:
+    answer = api.client.post("/accounts/ClientLogin", data={"Email": login, "Passwd": password})
+    if answer.status_code == 200:
+        assert "Auth=" in answer.text
+    return answer.status_code
+
+
+def make_app_password(client: TestClient, csrf: str, label: str) -> tuple[str, str]:
+    """Make one on the settings page: (the page's text, the password it shows)."""
+    made = client.post("/app/settings/app-passwords", data={"label": label, "csrf": csrf})
+    assert made.status_code == 200, made.text[:300]
+    shown = lxml.html.document_fromstring(made.text).xpath("//input[@id='app-password']/@value")
+    assert len(shown) == 1
+    return made.text, str(shown[0])
+
+
+def test_app_passwords_are_made_shown_once_listed_and_revoked(api: Api) -> None:
+    _profile, token, _ = api.profile("ada")
+    csrf = sign_in(api.client, token)
+    assert "No app passwords yet" in api.client.get("/app/settings").text
+    made, password = make_app_password(api.client, csrf, "Read You on the tablet")
+    tree = lxml.html.document_fromstring(made)
+    assert tree.xpath("//input[@id='app-login']/@value") == ["ada"]
+    assert tree.xpath("//input[@id='app-server']/@value") == [api.settings.base_url]
+    assert client_login(api, "ada", password) == 200
+    listed = api.client.get("/app/settings").text
+    assert "Read You on the tablet" in listed
+    assert password not in listed and 'id="app-password"' not in listed  # shown only once
+    row = lxml.html.document_fromstring(listed).xpath("//tr[starts-with(@id,'app-password-')]")
+    assert len(row) == 1 and "never" not in row[0].text_content()  # last used: the sign-in
+    app_password_id = int(row[0].get("id").rsplit("-", 1)[1])
+    revoked = api.client.post(
+        f"/app/settings/app-passwords/{app_password_id}/revoke",
+        data={"csrf": csrf},
+        follow_redirects=False,
+    )
+    assert revoked.status_code == 303
+    assert client_login(api, "ada", password) == 401
+    after = api.client.get("/app/settings").text
+    assert "Read You on the tablet" not in after and "No app passwords yet" in after
+
+
+def test_app_password_forms_need_the_csrf_token_and_escape_labels(api: Api) -> None:
+    _profile, token, _ = api.profile("ada")
+    csrf = sign_in(api.client, token)
+    for data in ({"label": "forged"}, {"label": "forged", "csrf": "forged"}):
+        refused = api.client.post("/app/settings/app-passwords", data=data)
+        assert refused.status_code == 403
+    assert "forged" not in api.client.get("/app/settings").text
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    made, password = make_app_password(api.client, csrf, hostile)
+    for text in (made, api.client.get("/app/settings").text):
+        assert "<script>alert" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;alert" in text
+    row = lxml.html.document_fromstring(made).xpath("//tr[starts-with(@id,'app-password-')]")[0]
+    path = f"/app/settings/app-passwords/{row.get('id').rsplit('-', 1)[1]}/revoke"
+    assert api.client.post(path, data={"csrf": "forged"}).status_code == 403
+    assert api.client.post(path, data={}).status_code == 403
+    assert client_login(api, "ada", password) == 200  # still there
+
+
+def test_another_profiles_app_password_cannot_be_revoked(api: Api) -> None:
+    _ada, ada_token, _ = api.profile("ada")
+    _bob, bob_token, _ = api.profile("bob")
+    ada_client, bob_client = api.client, TestClient(api.client.app)
+    ada_csrf = sign_in(ada_client, ada_token)
+    bob_csrf = sign_in(bob_client, bob_token)
+    made, password = make_app_password(ada_client, ada_csrf, "Ada tablet app")
+    row = lxml.html.document_fromstring(made).xpath("//tr[starts-with(@id,'app-password-')]")[0]
+    path = f"/app/settings/app-passwords/{row.get('id').rsplit('-', 1)[1]}/revoke"
+    assert bob_client.post(path, data={"csrf": bob_csrf}).status_code == 404
+    assert bob_client.post(path, data={"csrf": ada_csrf}).status_code == 403
+    assert "Ada tablet app" not in bob_client.get("/app/settings").text
+    assert client_login(api, "ada", password) == 200
+    assert "Ada tablet app" in ada_client.get("/app/settings").text

@@ -4,14 +4,16 @@ kind weights, the dial and window, the digest schedule (and a preview), and feed
 Changes go through ``update_profile`` (the API's checks and words); a refused value shows the
 form again with the reason. Feed addresses contain the feed token, stored only as a hash, so the
 page makes new ones on request (the old ones stop working) and shows them this once to copy.
-App passwords are not offered here: no API for them exists in this version.
+App passwords (for reader apps, Google Reader API) are listed, made and revoked here through the
+same storage functions as ``/v1/profiles/me/app-passwords``; a new one is shown this once, with
+the server address and user name to type into the app.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -24,8 +26,14 @@ from service.outputs.subscriptions import subscription_urls
 from service.outputs.web.render import page
 from service.outputs.web.session import Reader, ReaderDep, check_csrf
 from service.records import KINDS
+from service.storage.app_passwords import (
+    MAX_APP_PASSWORDS,
+    create_app_password,
+    list_app_passwords,
+    revoke_app_password,
+)
 from service.storage.engine import Database
-from service.storage.models import Profile
+from service.storage.models import MAX_ROW_ID, Profile
 from service.storage.profiles import (
     DIGEST_CADENCES,
     MAX_KIND_WEIGHT,
@@ -121,6 +129,8 @@ def _settings_page(
     **extra: Any,
 ) -> Response:
     status = int(extra.pop("status", 200))
+    with db.session() as session:
+        app_passwords = list_app_passwords(session, profile_id=reader.profile_id)
     context = {
         "reader": reader,
         "csrf": reader.csrf,
@@ -135,6 +145,11 @@ def _settings_page(
         "error": "",
         "saved": request.query_params.get("saved") == "1",
         "feed_urls": None,
+        "app_passwords": app_passwords,
+        "max_app_passwords": MAX_APP_PASSWORDS,
+        "new_app_password": None,
+        "server_url": settings.base_url,
+        "revoked": request.query_params.get("revoked") == "1",
         **extra,
     }
     return page(request, "settings.html", context, status_code=status)
@@ -181,6 +196,52 @@ async def new_feed_addresses(
     return await run_in_threadpool(
         _settings_page, request, reader, db=db, settings=settings, feed_urls=urls
     )
+
+
+@router.post("/settings/app-passwords")
+async def new_app_password(
+    request: Request, reader: ReaderDep, db: DatabaseDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    form = await request.form()
+    check_csrf(reader, str(form.get("csrf", "")))
+    try:
+        created = await run_in_threadpool(
+            create_app_password,
+            db,
+            profile_id=reader.profile_id,
+            label=str(form.get("label", "")),
+            now=now,
+        )
+    except (InvalidInputError, ConflictError) as error:
+        return await run_in_threadpool(
+            _settings_page,
+            request,
+            reader,
+            db=db,
+            settings=settings,
+            error=error.reason,
+            status=400,
+        )
+    return await run_in_threadpool(
+        _settings_page, request, reader, db=db, settings=settings, new_app_password=created
+    )
+
+
+@router.post("/settings/app-passwords/{app_password_id}/revoke")
+async def revoke(
+    request: Request,
+    reader: ReaderDep,
+    db: DatabaseDep,
+    app_password_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+) -> Response:
+    """Another profile's app password is answered as an unknown one (404)."""
+    form = await request.form()
+    check_csrf(reader, str(form.get("csrf", "")))
+    await run_in_threadpool(
+        revoke_app_password, db, profile_id=reader.profile_id, app_password_id=app_password_id
+    )
+    base = str(request.scope.get("root_path") or "")
+    return RedirectResponse(f"{base}/settings?revoked=1#app-passwords", status_code=303)
 
 
 @router.get("/settings/digest-preview")
