@@ -202,10 +202,6 @@ def load_covering(
     }
 
 
-def load_topics(session: Session) -> TopicIndex:
-    return TopicIndex.build(_topic_rows(session))
-
-
 def load_events(session: Session, *, profile_id: int, at: datetime) -> tuple[FeedbackEvent, ...]:
     since = at - timedelta(days=AFFINITY_LOOKBACK_DAYS)
     return tuple(
